@@ -1,0 +1,40 @@
+"""Knowledge plugin ``curated``: the embedded default network and drug library of p4core.
+
+Paths in the config replace either file with a user's own table of the same format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from p4core.datasets import curated_knowledge
+from p4core.hookspecs import hookimpl
+from p4core.io import read_drugs_tsv, read_network_tsv
+from p4core.model import Knowledge
+
+
+@dataclass
+class CuratedKnowledgeConfig:
+    source: str = "curated"
+    #: a network TSV (source, target, sign, kind[, weight, reference]) replacing the built-in one
+    network: str | None = None
+    #: a drug TSV (drug, target, sign[, action, strength, ...]) replacing the built-in one
+    drugs: str | None = None
+
+
+def load(cfg: CuratedKnowledgeConfig) -> Knowledge:
+    k = curated_knowledge()
+    if cfg.network:
+        k.network = read_network_tsv(cfg.network)
+        k.provenance.append(f"network replaced by {k.network.name}")
+    if cfg.drugs:
+        k.drugs = read_drugs_tsv(cfg.drugs)
+        k.provenance.append(f"drug library replaced by {k.drugs.name}")
+    return k
+
+
+@hookimpl
+def p4core_register_knowledge(register):
+    register("curated", load, schema=CuratedKnowledgeConfig,
+             description="built-in curated network (immune, IFN, JAK-STAT, TNF, IL-6, IL-17/23, PD-1, PPAR, "
+                         "proliferation) and approved-drug library")

@@ -1,0 +1,44 @@
+"""Data source ``h5ad``: a patient's cells from an AnnData file (raw counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omegaconf import MISSING
+
+from p4core.hookspecs import hookimpl
+from p4core.io import read_patient_h5ad
+from p4core.model import Patient
+
+
+@dataclass
+class H5adSourceConfig:
+    source: str = "h5ad"
+    path: str = MISSING
+    cell_type_key: str = "cell_type"
+    condition_key: str = "condition"
+    #: value of condition_key for the reference cells
+    reference: str = MISSING
+    #: value of condition_key for the disease cells (default: every other value)
+    disease: str | None = None
+    sample_key: str | None = None
+    #: layer with raw counts (default: X)
+    layer: str | None = None
+    use_raw: bool = False
+    #: var column with HGNC symbols when var_names are other identifiers
+    gene_symbols: str | None = None
+    #: the patient's identifier (pseudonymised before any output); default: the file name
+    patient_id: str | None = None
+
+
+def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
+    return read_patient_h5ad(
+        cfg.path, cell_type_key=cfg.cell_type_key, condition_key=cfg.condition_key, reference=cfg.reference,
+        disease=cfg.disease, sample_key=cfg.sample_key, layer=cfg.layer, use_raw=cfg.use_raw,
+        gene_symbols=cfg.gene_symbols, patient_id=cfg.patient_id, pseudonym_key=pseudonym_key,
+    )
+
+
+@hookimpl
+def p4core_register_sources(register):
+    register("h5ad", load, schema=H5adSourceConfig, description="AnnData .h5ad file with raw counts")

@@ -1,0 +1,59 @@
+"""Renderer ``json``: a machine-readable summary of the run and the resolved config."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import p4core
+from p4core.hookspecs import hookimpl
+from p4core.io import write_text
+from p4core.model import RunResult
+
+
+@dataclass
+class JsonConfig:
+    #: drugs listed in the summary
+    top: int = 20
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
+    ens, scr, traj = result.ensemble, result.screen, result.trajectories
+    burden = traj.table[traj.table["celltype"] == "burden"]
+    end = burden[burden["time"] == burden["time"].max()].set_index("scenario")["mean"].to_dict()
+    summary = {
+        "p4core_version": p4core.__version__,
+        "patient": result.patient.context.to_dict(),
+        "data": result.patient.description,
+        "knowledge": result.knowledge.provenance,
+        "twins": {"n": len(ens), "celltypes": ens.celltypes, "n_genes": len(ens.genes),
+                  "n_measured": int(ens.measured.sum()), "seed": ens.params.get("seed")},
+        "top_drugs": scr.table.head(cfg.top).drop(columns=[c for c in scr.table.columns if c.startswith("part:")])
+        .to_dict("records"),
+        "celltype_contributions": {d: dict(zip(scr.celltypes, map(float, p), strict=True))
+                                   for d, p in zip(scr.drugs[: cfg.top], scr.parts[: cfg.top], strict=True)},
+        "course": {"scenarios": traj.scenarios, "burden_at_horizon": end,
+                   "events": traj.events.to_dict("records")},
+        "timings_s": result.timings,
+    }
+    return [write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")]
+
+
+@hookimpl
+def p4core_register_renderers(register):
+    register("json", render, schema=JsonConfig, description="summary.json and the resolved config")

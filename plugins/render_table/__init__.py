@@ -1,0 +1,43 @@
+"""Renderer ``table``: the ranked drug table (CSV and Parquet) and the trajectories table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from p4core.hookspecs import hookimpl
+from p4core.io import atomic_path
+from p4core.model import RunResult
+
+
+@dataclass
+class TableConfig:
+    #: any of csv, parquet
+    formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
+
+
+def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
+    bad = sorted(set(cfg.formats) - {"csv", "parquet"})
+    if bad:
+        from p4core.errors import InputError
+
+        raise InputError(f"render.table.formats: unknown format(s) {bad}; use csv and/or parquet")
+    out = []
+    tables = {"drugs": result.screen.table, "trajectories": result.trajectories.table,
+              "signatures": result.ensemble.de}
+    for stem, df in tables.items():
+        for fmt in cfg.formats:
+            path = outdir / f"{stem}.{fmt}"
+            with atomic_path(path) as tmp:
+                if fmt == "csv":
+                    df.to_csv(tmp, index=False)
+                else:
+                    df.to_parquet(tmp, index=False)
+            out.append(path)
+    return out
+
+
+@hookimpl
+def p4core_register_renderers(register):
+    register("table", render, schema=TableConfig,
+             description="drugs, trajectories and signatures as CSV/Parquet")

@@ -1,0 +1,33 @@
+"""p4core: digital twins of patients for precision medicine.
+
+The pipeline stages are plain functions::
+
+    import p4core
+    patient = p4core.datasets.demo_patient("arthritis")
+    knowledge = p4core.datasets.curated_knowledge()
+    twins = p4core.build_twins(patient, knowledge)
+    result = p4core.screen(twins, knowledge.drugs)
+    course = p4core.simulate(twins, result, knowledge.drugs)
+"""
+
+from __future__ import annotations
+
+from . import datasets, io, kernel, reference
+from .errors import InputError, P4coreError, PluginError
+from .model import (
+    Context, DrugLibrary, Knowledge, Network, Patient, RunResult, ScreenResult, Trajectories, TwinEnsemble,
+)
+from .pipeline import compose, load_knowledge, load_patient, render, run
+from .screen import ScreenParams, screen
+from .settings import settings
+from .simulate import SimulateParams, simulate
+from .twin import TwinParams, build_twins
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context", "DrugLibrary", "InputError", "Knowledge", "Network", "P4coreError", "Patient", "PluginError",
+    "RunResult", "ScreenParams", "ScreenResult", "SimulateParams", "Trajectories", "TwinEnsemble", "TwinParams",
+    "build_twins", "compose", "datasets", "io", "kernel", "load_knowledge", "load_patient", "reference", "render",
+    "run", "screen", "settings", "simulate",
+]

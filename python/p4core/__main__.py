@@ -1,0 +1,4 @@
+from p4core.cli import entry
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,65 @@
+"""Command line: ``python -m p4core [hydra overrides]`` and ``python -m p4core plugins``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from .config import register_configs
+from .errors import P4coreError
+from .model import RunResult
+
+log = logging.getLogger("p4core")
+register_configs()
+
+
+def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
+    """The short closing table: top drugs with score, 95% interval, P(top k) and driving cell types."""
+    t = result.screen.table.head(n)
+    k = result.screen.params.get("top_k", 10)
+    lines = [
+        "",
+        f"p4core: patient {result.patient.pseudonym}, {len(result.ensemble)} twins, "
+        f"{len(result.ensemble.celltypes)} cell types, {len(result.screen.drugs)} drugs screened",
+        f"{'rank':>4}  {'drug':<22} {'score':>7}  {'95% interval':<17} {f'P(top{k})':>9}  driving cell types",
+    ]
+    for row in t.itertuples(index=False):
+        d = row._asdict()
+        lines.append(
+            f"{d['rank']:>4}  {str(d['drug'])[:22]:<22} {d['score_mean']:>7.3f}  "
+            f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f}  {d['drivers']}"
+        )
+    lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
+    return "\n".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="config")
+def main(cfg: DictConfig) -> None:
+    from .pipeline import run
+
+    outdir = Path(HydraConfig.get().runtime.output_dir)
+    t0 = time.perf_counter()
+    try:
+        result, files = run(cfg, outdir)
+    except P4coreError as exc:
+        log.error("%s", exc)
+        print(f"p4core: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
+
+
+def entry() -> None:
+    """Console entry point (also ``python -m p4core``)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "plugins":
+        from .plugin_manager import get_plugins
+
+        plugins = get_plugins()
+        print(plugins.describe())
+        raise SystemExit(1 if plugins.broken else 0)
+    main()

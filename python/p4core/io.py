@@ -1,0 +1,260 @@
+"""Readers and writers at the boundary: every input is validated here, every output written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import InputError
+from .model import (
+    CELL_TYPE, CONDITION, DISEASE, EDGE_KINDS, REFERENCE, SAMPLE, Context, DrugLibrary, Network, Patient,
+)
+from .privacy import pseudonymise
+
+# ---------------------------------------------------------------------------------------------
+# atomic output
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
+
+    On any error the temporary file is removed, so a reader never sees a half-written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# knowledge tables
+
+
+def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} file not found: {path} (check the path in the config)")
+    try:
+        df = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"{what} file {path} could not be read as a tab-separated table: {exc}") from exc
+    if df.empty:
+        raise InputError(f"{what} file {path} has no rows")
+    return df
+
+
+def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], path: Path | str, what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{what} file {path}: missing column(s) {missing}; expected {list(columns)}, found {list(df.columns)}"
+        )
+
+
+def _signs(values: pd.Series, path: Path | str, what: str) -> np.ndarray:
+    num = pd.to_numeric(values, errors="coerce")
+    bad = values[~num.isin([1, -1])]
+    if len(bad):
+        raise InputError(
+            f"{what} file {path}: column 'sign' must be 1 or -1; row {int(bad.index[0]) + 1} has {bad.iloc[0]!r}"
+        )
+    return num.to_numpy(dtype=np.int8)
+
+
+def read_network_tsv(path: str | os.PathLike[str], name: str | None = None) -> Network:
+    """Read a signed network: tab-separated columns source, target, sign, kind[, weight, reference]."""
+    df = _read_table(path, "network")
+    _require_columns(df, ("source", "target", "sign", "kind"), path, "network")
+    df["source"] = df["source"].str.strip().str.upper()
+    df["target"] = df["target"].str.strip().str.upper()
+    df["sign"] = _signs(df["sign"], path, "network")
+    df["weight"] = pd.to_numeric(df["weight"], errors="coerce") if "weight" in df else 1.0
+    if df["weight"].isna().any() or (df["weight"] <= 0).any():
+        raise InputError(f"network file {path}: column 'weight' must be positive numbers")
+    bad = sorted(set(df["kind"]) - set(EDGE_KINDS))
+    if bad:
+        raise InputError(f"network file {path}: unknown kind(s) {bad}; use one of {list(EDGE_KINDS)}")
+    if "reference" not in df:
+        df["reference"] = Path(path).name
+    dup = df.duplicated(["source", "target"], keep=False)
+    if dup.any():
+        conflict = df[dup].groupby(["source", "target"])["sign"].nunique()
+        conflict = conflict[conflict > 1]
+        if len(conflict):
+            s, t = conflict.index[0]
+            raise InputError(
+                f"network file {path}: edge {s} -> {t} appears with both signs ({len(conflict)} conflicting "
+                "edges); keep one sign per edge"
+            )
+        df = df.drop_duplicates(["source", "target"])
+    return Network(df[["source", "target", "sign", "weight", "kind", "reference"]].reset_index(drop=True),
+                   name=name or Path(path).stem)
+
+
+def read_drugs_tsv(path: str | os.PathLike[str], name: str | None = None) -> DrugLibrary:
+    """Read a drug library: tab-separated columns drug, target, sign[, action, strength, ...]."""
+    df = _read_table(path, "drug library")
+    _require_columns(df, ("drug", "target", "sign"), path, "drug library")
+    df["target"] = df["target"].str.strip().str.upper()
+    df["sign"] = _signs(df["sign"], path, "drug library")
+    df["strength"] = pd.to_numeric(df["strength"], errors="coerce") if "strength" in df else 1.0
+    if df["strength"].isna().any() or (df["strength"] <= 0).any():
+        raise InputError(f"drug library file {path}: column 'strength' must be positive numbers")
+    if "action" not in df:
+        df["action"] = np.where(df["sign"] > 0, "agonist", "inhibitor")
+    return DrugLibrary(df.reset_index(drop=True), name=name or Path(path).stem)
+
+
+# ---------------------------------------------------------------------------------------------
+# single-cell input
+
+
+def check_counts(x: np.ndarray | sp.spmatrix | sp.sparray, where: str) -> None:
+    """Raise if ``x`` is not a matrix of raw counts (finite, non-negative, integer-valued)."""
+    values = x.data if sp.issparse(x) else np.asarray(x).ravel()
+    if values.size == 0:
+        raise InputError(f"{where}: the count matrix is empty")
+    sample = values[:: max(1, values.size // 200_000)]
+    if not np.all(np.isfinite(sample)) or not np.all(np.isfinite(values)):
+        raise InputError(f"{where}: the matrix contains NaN or infinite values; p4core needs raw counts")
+    if values.min() < 0:
+        raise InputError(
+            f"{where}: the matrix has negative values (min {values.min():.3g}), so it looks scaled or centred; "
+            "p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
+        )
+    frac = np.abs(sample - np.round(sample))
+    if frac.max() > 1e-3:
+        raise InputError(
+            f"{where}: the matrix has non-integer values (e.g. {sample[frac.argmax()]:.4g}), so it looks "
+            "log-normalised; p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
+        )
+
+
+def _available(obs: pd.DataFrame) -> str:
+    return ", ".join(map(repr, obs.columns)) or "(none)"
+
+
+def read_patient_h5ad(
+    path: str | os.PathLike[str],
+    *,
+    cell_type_key: str,
+    condition_key: str,
+    reference: str,
+    disease: str | None = None,
+    sample_key: str | None = None,
+    layer: str | None = None,
+    use_raw: bool = False,
+    gene_symbols: str | None = None,
+    patient_id: str | None = None,
+    pseudonym_key: str | None = None,
+) -> Patient:
+    """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
+
+    Parameters
+    ----------
+    path
+        The AnnData file.
+    cell_type_key, condition_key, sample_key
+        ``obs`` columns with the cell type, the condition and (optionally) the sample.
+    reference, disease
+        Values of ``condition_key`` for reference cells and disease cells (default: every other value).
+    layer, use_raw
+        Where the raw counts are: ``X`` (default), a layer, or ``.raw``.
+    gene_symbols
+        ``var`` column holding HGNC symbols when ``var_names`` are other identifiers.
+    patient_id
+        The patient's identifier; it is pseudonymised before it reaches any output.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"data.path: file not found: {path} (give the path of an .h5ad file)")
+    try:
+        adata = ad.read_h5ad(path)
+    except Exception as exc:  # h5py/anndata raise many types for a broken file
+        raise InputError(f"data.path: {path} could not be read as an AnnData .h5ad file: {exc}") from exc
+    where = f"{path.name}"
+    obs = adata.obs
+    for key, field_name in ((cell_type_key, "data.cell_type_key"), (condition_key, "data.condition_key")):
+        if key not in obs.columns:
+            raise InputError(f"{where}: obs has no column {key!r} ({field_name}); available: {_available(obs)}")
+    if sample_key is not None and sample_key not in obs.columns:
+        raise InputError(f"{where}: obs has no column {sample_key!r} (data.sample_key); available: {_available(obs)}")
+
+    if use_raw:
+        if adata.raw is None:
+            raise InputError(f"{where}: data.use_raw=true but the file has no .raw")
+        x, var = adata.raw.X, adata.raw.var
+    elif layer is not None:
+        if layer not in adata.layers:
+            raise InputError(f"{where}: no layer {layer!r} (data.layer); available: {list(adata.layers)}")
+        x, var = adata.layers[layer], adata.var
+    else:
+        x, var = adata.X, adata.var
+    check_counts(x, f"{where} ({'raw' if use_raw else layer or 'X'})")
+
+    if gene_symbols is not None:
+        if gene_symbols not in var.columns:
+            raise InputError(f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); "
+                             f"available: {list(var.columns)}")
+        names = var[gene_symbols].astype(str)
+    else:
+        names = pd.Series(var.index.astype(str), index=var.index)
+    names = names.str.strip().str.upper()
+    dup = names[names.duplicated()]
+    if len(dup):
+        raise InputError(
+            f"{where}: {dup.nunique()} duplicated gene name(s) in var (e.g. {dup.iloc[0]!r}); make them unique "
+            "(adata.var_names_make_unique()) or choose a unique symbol column with data.gene_symbols"
+        )
+
+    cond = obs[condition_key].astype(str)
+    levels = sorted(cond.unique())
+    if reference not in levels:
+        raise InputError(f"{where}: no reference cells: {condition_key!r} has no value {reference!r} "
+                         f"(data.reference); values are {levels}")
+    is_ref = cond == reference
+    is_dis = (cond == disease) if disease is not None else ~is_ref
+    if disease is not None and disease not in levels:
+        raise InputError(f"{where}: no disease cells: {condition_key!r} has no value {disease!r} "
+                         f"(data.disease); values are {levels}")
+    if not is_dis.any():
+        raise InputError(f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
+                         "set data.disease to the label of the patient's disease cells")
+    keep = (is_ref | is_dis).to_numpy()
+    new_obs = pd.DataFrame(index=obs.index[keep])
+    new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
+    new_obs[CONDITION] = np.where(is_ref.to_numpy()[keep], REFERENCE, DISEASE)
+    if sample_key is not None:
+        new_obs[SAMPLE] = obs[sample_key].astype(str).to_numpy()[keep]
+    else:
+        new_obs[SAMPLE] = new_obs[CONDITION]
+    xs = sp.csr_array(x[keep]) if sp.issparse(x) else sp.csr_array(np.asarray(x)[keep])
+    out = ad.AnnData(X=sp.csr_matrix(xs, dtype=np.float32), obs=new_obs,
+                     var=pd.DataFrame(index=pd.Index(names.to_numpy(), name="gene")))
+    out.uns["p4core_source"] = {"format": "h5ad", "cell_type_key": cell_type_key, "condition_key": condition_key,
+                                "reference": reference, "disease": disease or "(all others)"}
+    ident = patient_id if patient_id else path.stem
+    ctx = Context(pseudonym=pseudonymise(ident, pseudonym_key))
+    return Patient(out, ctx, description="AnnData file (h5ad)")

@@ -1,0 +1,100 @@
+"""Typed wrapper around the compiled kernel :mod:`p4core._core`.
+
+The wrapper accepts :class:`scipy.sparse.csr_array`/``csr_matrix`` operators and numpy arrays,
+and never copies large arrays: an operator must already have ``int32`` indices and the same
+floating dtype as the perturbations (:func:`as_operator` prepares one once).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from .settings import settings
+
+FloatArray = np.ndarray
+
+
+def has_openmp() -> bool:
+    """True when the kernel was compiled with OpenMP."""
+    return bool(_core.has_openmp())
+
+
+def max_threads() -> int:
+    """Threads the kernel uses by default (``OMP_NUM_THREADS`` or the number of cores)."""
+    return int(_core.max_threads())
+
+
+def _threads(n_threads: int | None) -> int:
+    return settings.n_threads if n_threads is None else int(n_threads)
+
+
+def as_operator(a: sp.spmatrix | sp.sparray, dtype: np.dtype | type = np.float32) -> sp.csr_array:
+    """Return ``a`` as a canonical CSR array with int32 indices and the given dtype."""
+    csr = sp.csr_array(a, dtype=dtype)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    if csr.shape[0] != csr.shape[1]:
+        raise ValueError(f"operator must be square, got shape {csr.shape}")
+    csr.indptr = csr.indptr.astype(np.int32, copy=False)
+    csr.indices = csr.indices.astype(np.int32, copy=False)
+    return csr
+
+
+def _parts(a: sp.csr_array | sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return a.indptr, a.indices, a.data
+
+
+def propagate(
+    a: sp.csr_array, u: FloatArray, alpha: float, steps: int, *, n_threads: int | None = None
+) -> FloatArray:
+    """Propagated response ``x = sum_{k=0..steps} (alpha a)^k u`` of a block of perturbations.
+
+    Parameters
+    ----------
+    a
+        Square CSR operator (``a[t, s]`` is the weight of the edge s -> t), int32 indices.
+    u
+        C-contiguous array (n_nodes, n_perturbations) with ``a``'s dtype.
+    alpha, steps
+        Damping and number of propagation steps K.
+    """
+    u = u if u.ndim == 2 else u.reshape(-1, 1)
+    return _core.propagate(*_parts(a), u, float(alpha), int(steps), _threads(n_threads))
+
+
+def reversal_scores(
+    x: FloatArray, s: FloatArray, w: FloatArray, offsets: np.ndarray, *, n_threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reversal score ``-cos_W(x_b, s)`` of every column of ``x`` and its part per cell type.
+
+    Returns ``(score, parts)`` with shapes (B,) and (B, C), float64; ``parts.sum(1) == score``.
+    """
+    return _core.reversal_scores(x, s, w, offsets, _threads(n_threads))
+
+
+def simulate(
+    a: sp.csr_array,
+    x0: FloatArray,
+    drive: FloatArray,
+    drive_schedule: FloatArray,
+    inputs: FloatArray,
+    input_schedule: FloatArray,
+    projection: FloatArray,
+    offsets: np.ndarray,
+    *,
+    dt: float,
+    beta: float,
+    gamma: float,
+    record_every: int = 1,
+    n_threads: int | None = None,
+) -> FloatArray:
+    """Integrate the disease-course ODE for every scenario (see ``cpp/include/p4core/simulate.hpp``).
+
+    Returns the disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
+    """
+    return _core.simulate(
+        *_parts(a), x0, drive, drive_schedule, inputs, input_schedule, projection, offsets,
+        float(dt), float(beta), float(gamma), int(record_every), _threads(n_threads),
+    )

@@ -1,0 +1,137 @@
+"""The pipeline as plain functions: load -> build twins -> screen -> simulate -> render.
+
+Every stage can be called from Python without Hydra; :func:`run` chains them for one config.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from .config import validate_node
+from .errors import InputError
+from .io import write_text
+from .model import Knowledge, Patient, RunResult
+from .plugin_manager import Plugins, get_plugins
+from .screen import ScreenParams, screen
+from .settings import settings
+from .simulate import SimulateParams, simulate
+from .twin import TwinParams, build_twins
+
+log = logging.getLogger("p4core")
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The run config for ``overrides`` (Hydra syntax), as ``python -m p4core`` would compose it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from .config import register_configs
+
+    register_configs()
+    with initialize_config_module(config_module="p4core.configs", version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def _source_name(node: Any, group: str) -> str:
+    name = node.get("source") if node is not None else None
+    if not name:
+        raise InputError(f"config {group}: no 'source' given; pick one with {group}=<preset> "
+                         f"(see `python -m p4core plugins`)")
+    return str(name)
+
+
+def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, DictConfig]:
+    """Validate every plugin-owned config node before any work; returns the typed nodes."""
+    plugins = plugins or get_plugins()
+    typed: dict[str, DictConfig] = {}
+    for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
+        comp = plugins.get(kind, _source_name(cfg[group], group))
+        typed[group] = validate_node(cfg[group], comp.schema, group)
+    for name in (cfg.render or {}):
+        comp = plugins.get("renderers", str(name))
+        typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
+    return typed
+
+
+def load_patient(data_cfg: Any, plugins: Plugins | None = None, pseudonym_key: str | None = None) -> Patient:
+    """Load the patient with the data source named by ``data_cfg.source``."""
+    plugins = plugins or get_plugins()
+    comp = plugins.get("sources", _source_name(data_cfg, "data"))
+    node = validate_node(data_cfg, comp.schema, "data")
+    return comp.factory(node, pseudonym_key=pseudonym_key)
+
+
+def load_knowledge(knowledge_cfg: Any, plugins: Plugins | None = None) -> Knowledge:
+    """Load prior knowledge with the plugin named by ``knowledge_cfg.source``."""
+    plugins = plugins or get_plugins()
+    comp = plugins.get("knowledge", _source_name(knowledge_cfg, "knowledge"))
+    return comp.factory(validate_node(knowledge_cfg, comp.schema, "knowledge"))
+
+
+def render(result: RunResult, outdir: str | Path, render_cfg: Any, plugins: Plugins | None = None) -> list[Path]:
+    """Run every renderer named in ``render_cfg`` into a staging folder, then move the files into
+    ``outdir``. If any renderer fails, nothing is moved: the run directory never holds a partial set."""
+    plugins = plugins or get_plugins()
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".p4core-staging-", dir=outdir))
+    try:
+        written: list[Path] = []
+        for name in render_cfg or {}:
+            comp = plugins.get("renderers", str(name))
+            node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
+            t0 = time.perf_counter()
+            files = comp.factory(result, staging, node)
+            log.info("render %s: %d file(s) in %.2fs", name, len(files), time.perf_counter() - t0)
+            written += [Path(f) for f in files]
+        final = []
+        for f in written:
+            rel = f.relative_to(staging)
+            dest = outdir / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(dest)
+            final.append(dest)
+        return final
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> tuple[RunResult, list[Path]]:
+    """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir``."""
+    plugins = plugins or get_plugins()
+    check_config(cfg, plugins)
+    settings.n_threads = int(cfg.engine.n_threads)
+    if cfg.engine.name != "local":
+        raise InputError(f"engine={cfg.engine.name!r} is not available; use engine=local")
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        log.info("%s ...", label)
+        out = fn(*args)
+        timings[label] = round(time.perf_counter() - t0, 3)
+        return out
+
+    key = cfg.privacy.key
+    patient = timed("load patient", load_patient, cfg.data, plugins, key)
+    log.info("%r", patient)
+    knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
+    log.info("%r; %r", knowledge.network, knowledge.drugs)
+    ensemble = timed("build twins", build_twins, patient, knowledge, TwinParams(**cfg.twin))
+    plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
+    result_screen = timed("screen", screen, ensemble, knowledge.drugs, ScreenParams(**cfg.screen))
+    traj = timed("simulate", simulate, ensemble, result_screen, knowledge.drugs, SimulateParams(**cfg.simulate))
+    result = RunResult(patient, knowledge, ensemble, result_screen, traj,
+                       config=OmegaConf.to_container(cfg, resolve=True), timings=timings)
+    plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
+    files = timed("render", render, result, outdir, cfg.render, plugins)
+    files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True)))
+    return result, files

@@ -1,0 +1,140 @@
+"""Finding, loading and listing plugins.
+
+Plugins come from the entry-point group ``p4core`` (first-party and third-party alike). A plugin
+that fails to import or to register is recorded with its error: it never takes the others
+down, and asking for a component it would have provided names it and its error.
+
+Environment switches (datasette style):
+``P4CORE_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name; ``P4CORE_TRACE_PLUGINS=1``
+logs every hook call.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+log = logging.getLogger("p4core")
+
+KINDS = ("sources", "knowledge", "renderers")
+
+
+@dataclass
+class Component:
+    kind: str
+    name: str
+    plugin: str
+    factory: Callable[..., Any]
+    schema: type | None = None
+    description: str = ""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str
+    version: str
+    error: str | None = None
+    provides: list[str] = field(default_factory=list)
+
+
+class Plugins:
+    """The loaded plugins and the components they registered."""
+
+    def __init__(self, entry_points: list[importlib.metadata.EntryPoint] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.components: dict[str, dict[str, Component]] = {k: {} for k in KINDS}
+        if os.environ.get("P4CORE_TRACE_PLUGINS"):
+            self.pm.trace.root.setwriter(lambda msg: log.debug("plugin trace: %s", msg.rstrip()))
+            self.pm.enable_tracing()
+        disabled = {s.strip() for s in os.environ.get("P4CORE_DISABLE_PLUGINS", "").split(",") if s.strip()}
+        eps = entry_points if entry_points is not None else list(importlib.metadata.entry_points(group="p4core"))
+        for ep in sorted(eps, key=lambda e: e.name):
+            if ep.name in disabled:
+                continue
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?")
+            self.plugins[ep.name] = info
+            try:
+                obj = ep.load()
+                self.pm.register(obj, name=ep.name)
+            except Exception as exc:  # a broken plugin is reported, never fatal for the others
+                info.error = f"{type(exc).__name__}: {exc}"
+                log.debug("plugin %s failed to load:\n%s", ep.name, traceback.format_exc())
+        for name, obj in (extra or {}).items():
+            self.plugins[name] = PluginInfo(name, getattr(obj, "__name__", repr(obj)), "(in-process)", "")
+            self.pm.register(obj, name=name)
+        self.pm.check_pending()
+        for kind in KINDS:
+            self._collect(kind)
+
+    def _collect(self, kind: str) -> None:
+        hook = getattr(self.pm.hook, f"p4core_register_{kind}")
+        for impl in hook.get_hookimpls():
+            plugin = impl.plugin_name
+            if self.plugins.get(plugin) and self.plugins[plugin].error:
+                continue
+
+            def register(name: str, factory: Callable[..., Any], *, schema: type | None = None,
+                         description: str = "", _plugin: str = plugin) -> None:
+                if name in self.components[kind]:
+                    other = self.components[kind][name].plugin
+                    raise PluginError(f"{kind[:-1]} {name!r} is registered by both plugin {other!r} and {_plugin!r}")
+                self.components[kind][name] = Component(kind, name, _plugin, factory, schema, description)
+                self.plugins[_plugin].provides.append(f"{kind[:-1] if kind != 'knowledge' else kind}:{name}")
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                info = self.plugins[plugin]
+                info.error = f"{type(exc).__name__} in p4core_register_{kind}: {exc}"
+
+    @property
+    def broken(self) -> dict[str, str]:
+        return {n: p.error for n, p in self.plugins.items() if p.error}
+
+    def get(self, kind: str, name: str) -> Component:
+        """The component ``name`` of ``kind``, or a :class:`PluginError` that says what exists and what broke."""
+        try:
+            return self.components[kind][name]
+        except KeyError:
+            pass
+        have = ", ".join(sorted(self.components[kind])) or "(none)"
+        msg = f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}"
+        if self.broken:
+            msg += "; plugins that failed to load: " + "; ".join(f"{n} ({e})" for n, e in self.broken.items())
+        raise PluginError(msg)
+
+    def describe(self) -> str:
+        """A human-readable listing of plugins and what each provides (``python -m p4core plugins``)."""
+        lines = ["p4core plugins (entry-point group 'p4core'):"]
+        for info in self.plugins.values():
+            status = "BROKEN: " + info.error if info.error else ", ".join(info.provides) or "(hooks only)"
+            lines.append(f"  {info.name:<12} {info.distribution} {info.version}  [{info.module}]")
+            lines.append(f"  {'':<12} {status}")
+        for kind in KINDS:
+            lines.append(f"{kind}:")
+            for comp in self.components[kind].values():
+                lines.append(f"  {comp.name:<16} {comp.description}  (plugin {comp.plugin})")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_plugins() -> Plugins:
+    """The process-wide plugin manager (loaded once)."""
+    return Plugins()

@@ -1,0 +1,118 @@
+"""Disease course of every twin, untreated and under the best treatments (DESIGN §4, "Dynamics").
+
+Per twin, the state x (deviation of every node from the reference, in (-1, 1)) follows
+
+    dx/dt = gamma (tanh(beta A x + r(t) d + e(t) u) - x)
+
+The disease drive ``d`` is calibrated so that the untreated steady state is the observed
+disease state ``x* = state_scale * s / max|s|``: ``d = atanh(x*) - beta A x*``. ``r(t)`` ramps
+from 0 at disease onset to 1 at sampling (day 0), then grows by ``progression`` per year;
+treatment enters as the drug's perturbation ``u`` with exposure ``e(t)`` (on from
+``treatment_day``). Disease activity of a cell type is the projection of x on its block of x*
+(1 = the observed disease state, 0 = the reference); the burden is the weighted projection over
+all cell types.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import kernel
+from .model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
+from .progress import progress
+from .screen import drug_matrix, unit_perturbations
+
+log = logging.getLogger("p4core")
+
+
+@dataclass
+class SimulateParams:
+    n_drugs: int = 2
+    onset_days: float = 120.0
+    horizon_days: float = 180.0
+    treatment_day: float = 14.0
+    dt: float = 0.5
+    record_days: float = 1.0
+    beta: float = 0.8
+    gamma: float = 0.2
+    drug_gain: float = 2.0
+    progression: float = 0.25
+    state_scale: float = 0.8
+
+
+def _time_grid(p: SimulateParams) -> tuple[np.ndarray, int]:
+    n_steps = int(round((p.horizon_days + p.onset_days) / p.dt))
+    half = -p.onset_days + np.arange(2 * n_steps + 1) * (p.dt / 2)
+    return half, n_steps
+
+
+def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
+    """r(t): smooth onset from -onset_days to 0, then linear progression per year."""
+    z = np.clip((half + p.onset_days) / max(p.onset_days, 1e-9), 0, 1)
+    ramp = z * z * (3 - 2 * z)
+    return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
+
+
+def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
+             params: SimulateParams | None = None, treatments: list[str] | None = None) -> Trajectories:
+    """Simulate every twin untreated and under each treatment (default: the top ``n_drugs``).
+
+    Returns
+    -------
+    :class:`~p4core.model.Trajectories` with a tidy table (scenario, time, celltype, mean,
+    lower, upper) where celltype ``burden`` is the weighted total.
+    """
+    p = params or SimulateParams()
+    treatments = list(treatments) if treatments is not None else list(result.drugs[: p.n_drugs])
+    scenarios = ["untreated", *treatments]
+    target_genes, m, names = drug_matrix(ensemble, drugs)
+    col = {d: i for i, d in enumerate(names)}
+    half, n_steps = _time_grid(p)
+    record_every = max(1, int(round(p.record_days / p.dt)))
+    times = half[:: 2 * record_every]
+    r_sched = drive_schedule(half, p)
+    e_sched = np.zeros((len(scenarios), len(half)))
+    e_sched[1:, half >= p.treatment_day] = 1.0
+    n_c = len(ensemble.celltypes)
+    offsets = ensemble.offsets
+    cw = ensemble.celltype_weights.astype(float)
+    acts, burdens = [], []
+    for rep in progress(ensemble.replicates, "simulating courses"):
+        dtype = rep.operator.dtype
+        s = rep.signature.astype(float)
+        x_star = p.state_scale * s / max(np.abs(s).max(), 1e-12)
+        ax = rep.operator.astype(float) @ x_star
+        drive = np.arctanh(x_star) - p.beta * ax
+        u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.float64)
+        inputs = np.zeros((len(scenarios), ensemble.n_nodes))
+        for k, d in enumerate(treatments, start=1):
+            inputs[k] = p.drug_gain * (u_unit @ m[:, col[d]])
+        act = kernel.simulate(
+            rep.operator, np.zeros(ensemble.n_nodes, dtype), drive.astype(dtype), r_sched.astype(dtype),
+            inputs.astype(dtype), e_sched.astype(dtype), x_star.astype(dtype), offsets,
+            dt=p.dt, beta=p.beta, gamma=p.gamma, record_every=record_every,
+        )
+        pp = np.array([(x_star[offsets[c]:offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw
+        burdens.append((act * pp).sum(-1) / max(pp.sum(), 1e-12))
+        acts.append(act)
+    act = np.stack(acts)  # twins x scenarios x times x celltypes
+    burden = np.stack(burdens)[..., None]  # twins x scenarios x times x 1
+    full = np.concatenate([act, burden], axis=-1)
+    labels = [*ensemble.celltypes, "burden"]
+    mean, lo, hi = full.mean(0), np.quantile(full, 0.025, axis=0), np.quantile(full, 0.975, axis=0)
+    sc, ti, ci = np.meshgrid(np.arange(len(scenarios)), np.arange(len(times)), np.arange(len(labels)), indexing="ij")
+    table = pd.DataFrame({
+        "scenario": np.array(scenarios)[sc.ravel()],
+        "time": times[ti.ravel()],
+        "celltype": np.array(labels)[ci.ravel()],
+        "mean": mean.ravel(), "lower": lo.ravel(), "upper": hi.ravel(),
+    })
+    events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
+    events += [(p.treatment_day, "treatment_start", f"start {d}") for d in treatments]
+    ev = pd.DataFrame(events, columns=["time", "kind", "label"])
+    return Trajectories(table=table, events=ev, scenarios=scenarios, celltypes=list(ensemble.celltypes),
+                        params=dict(vars(p)))

@@ -1,0 +1,196 @@
+"""Building the multicellular disease model and its ensemble of twins (DESIGN §4)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import kernel
+from .errors import InputError
+from .model import CELL_TYPE, CONDITION, DISEASE, SAMPLE, Knowledge, Patient, TwinEnsemble, TwinReplicate
+from .progress import progress
+from .signature import differential_expression
+
+log = logging.getLogger("p4core")
+
+
+@dataclass
+class TwinParams:
+    n_twins: int = 20
+    seed: int = 0
+    min_cells: int = 20
+    min_expr_frac: float = 0.05
+    edge_noise: float = 0.2
+    lr_weight: float = 1.0
+    celltype_weight: str = "uniform"
+    bootstrap: bool = True
+    dtype: str = "float32"
+
+
+@dataclass
+class _Edges:
+    """Edge index arrays of the prior network over the twin's genes."""
+
+    src: np.ndarray
+    tgt: np.ndarray
+    w: np.ndarray  # signed prior weight
+    lr: np.ndarray  # bool: ligand -> receptor (crosses cell types)
+
+
+def _edges(knowledge: Knowledge, gene_index: dict[str, int]) -> _Edges:
+    e = knowledge.network.edges
+    return _Edges(
+        src=e["source"].map(gene_index).to_numpy(dtype=np.int64),
+        tgt=e["target"].map(gene_index).to_numpy(dtype=np.int64),
+        w=(e["sign"].to_numpy(dtype=float) * e["weight"].to_numpy(dtype=float)),
+        lr=(e["kind"] == "ligand_receptor").to_numpy(),
+    )
+
+
+def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
+    obs = patient.adata.obs
+    counts = pd.crosstab(obs[CELL_TYPE], obs[CONDITION])
+    for col in ("reference", DISEASE):
+        if col not in counts:
+            counts[col] = 0
+    keep, dropped = [], []
+    for ct, row in counts.iterrows():
+        if row["reference"] >= min_cells and row[DISEASE] >= min_cells:
+            keep.append(str(ct))
+        else:
+            dropped.append(f"{ct} ({row['reference']} reference, {row[DISEASE]} disease cells)")
+    if dropped:
+        log.warning("skipping %d cell type(s) with fewer than twin.min_cells=%d cells in a condition: %s",
+                    len(dropped), min_cells, "; ".join(dropped))
+    if not keep:
+        raise InputError(
+            f"no cell type has at least twin.min_cells={min_cells} cells in both conditions "
+            f"(counts: {counts.to_dict('index')}); lower twin.min_cells or check data.cell_type_key"
+        )
+    return keep
+
+
+def build_operator(
+    edges: _Edges, active: np.ndarray, *, lr_weight: float, noise: np.ndarray | None, dtype: np.dtype
+) -> sp.csr_array:
+    """The N x N operator of one twin from the prior edges and the node activity mask (C x G).
+
+    Inside a cell type an edge is kept when both genes are active there; a ligand -> receptor
+    edge joins (c1, L) -> (c2, R) for every pair of cell types where L is active in c1 and R in
+    c2. Weights are then normalised by sqrt(in-degree x out-degree) so the series is stable.
+    """
+    n_ct, n_g = active.shape
+    w = edges.w * (noise if noise is not None else 1.0)
+    rows, cols, vals = [], [], []
+    intra = ~edges.lr
+    for c in range(n_ct):
+        m = intra & active[c, edges.src] & active[c, edges.tgt]
+        rows.append(c * n_g + edges.tgt[m])
+        cols.append(c * n_g + edges.src[m])
+        vals.append(w[m])
+    lr = np.flatnonzero(edges.lr)
+    for c1 in range(n_ct):
+        for c2 in range(n_ct):
+            m = lr[active[c1, edges.src[lr]] & active[c2, edges.tgt[lr]]]
+            rows.append(c2 * n_g + edges.tgt[m])
+            cols.append(c1 * n_g + edges.src[m])
+            vals.append(w[m] * lr_weight)
+    n = n_ct * n_g
+    a = sp.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+    a.sum_duplicates()
+    mag = np.abs(a)
+    d_in = np.asarray(mag.sum(axis=1)).ravel()
+    d_out = np.asarray(mag.sum(axis=0)).ravel()
+    inv_in = np.where(d_in > 0, 1.0 / np.sqrt(np.where(d_in > 0, d_in, 1)), 0.0)
+    inv_out = np.where(d_out > 0, 1.0 / np.sqrt(np.where(d_out > 0, d_out, 1)), 0.0)
+    a = sp.diags_array(inv_in) @ a @ sp.diags_array(inv_out)
+    return kernel.as_operator(a, dtype=dtype)
+
+
+def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | None = None) -> TwinEnsemble:
+    """Build the ensemble of twins of ``patient`` on the prior ``knowledge``.
+
+    Every twin resamples the cells within each (cell type, condition, sample) group, recomputes
+    the signatures and the expression gates, and jitters the prior edge weights (log-normal,
+    ``edge_noise``). Twin ``t`` draws from ``numpy.random.default_rng([seed, t])``, so a twin
+    does not depend on how many others are built, nor on where.
+    """
+    p = params or TwinParams()
+    if p.n_twins < 1:
+        raise InputError(f"twin.n_twins must be >= 1, got {p.n_twins}")
+    if p.celltype_weight not in ("uniform", "abundance"):
+        raise InputError(f"twin.celltype_weight must be 'uniform' or 'abundance', got {p.celltype_weight!r}")
+    dtype = np.dtype(p.dtype)
+    adata = patient.adata
+    genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
+    gene_index = {g: i for i, g in enumerate(genes)}
+    var_index = {g: i for i, g in enumerate(adata.var_names)}
+    measured = np.array([g in var_index for g in genes])
+    if not measured.any():
+        raise InputError(
+            f"none of the {len(genes)} network genes is among the patient's {adata.n_vars} genes "
+            f"(e.g. {list(adata.var_names[:3])}); use HGNC symbols as var_names or set data.gene_symbols"
+        )
+    log.info("network genes measured in the patient: %d of %d (the rest are latent nodes)",
+             int(measured.sum()), len(genes))
+    celltypes = _select_celltypes(patient, p.min_cells)
+    x = adata.X
+    library = np.asarray(x.sum(axis=1)).ravel().astype(float)
+    cols = np.array([var_index[g] for g, m in zip(genes, measured, strict=True) if m])
+    sub = x[:, cols]
+    sub = sub.toarray() if hasattr(sub, "toarray") else np.asarray(sub)
+    obs = adata.obs
+    ct_cells = {ct: np.flatnonzero((obs[CELL_TYPE] == ct).to_numpy()) for ct in celltypes}
+    groups = {
+        ct: [idx[(obs[CONDITION].to_numpy()[idx] == cond) & (obs[SAMPLE].to_numpy()[idx] == smp)]
+             for cond in np.unique(obs[CONDITION].to_numpy()[idx])
+             for smp in np.unique(obs[SAMPLE].to_numpy()[idx])]
+        for ct, idx in ct_cells.items()
+    }
+    edges = _edges(knowledge, gene_index)
+    n_ct, n_g = len(celltypes), len(genes)
+
+    def signatures(cells: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[pd.DataFrame]]:
+        s = np.zeros((n_ct, n_g))
+        act = np.ones((n_ct, n_g), dtype=bool)  # latent genes stay active
+        tables = []
+        for c, ct in enumerate(celltypes):
+            idx = cells[ct]
+            de = differential_expression(sub[idx], library[idx], (obs[CONDITION].to_numpy()[idx] == DISEASE),
+                                         obs[SAMPLE].to_numpy()[idx])
+            s[c, measured] = de["signature"].to_numpy()
+            act[c, measured] = np.maximum(de["frac_ref"], de["frac_dis"]).to_numpy() >= p.min_expr_frac
+            de.insert(0, "gene", np.array(genes)[measured])
+            de.insert(0, "celltype", ct)
+            tables.append(de)
+        return s, act, tables
+
+    _, _, de_tables = signatures(ct_cells)
+    de_all = pd.concat(de_tables, ignore_index=True)
+    if p.celltype_weight == "abundance":
+        n_dis = np.array([(obs[CONDITION].to_numpy()[ct_cells[ct]] == DISEASE).sum() for ct in celltypes], float)
+        cw = n_dis / n_dis.mean()
+    else:
+        cw = np.ones(n_ct)
+
+    replicates = []
+    for t in progress(range(p.n_twins), "building twins", total=p.n_twins):
+        rng = np.random.default_rng([p.seed, t])
+        if p.bootstrap:
+            cells = {ct: np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups[ct] if len(g)])
+                     for ct in celltypes}
+        else:
+            cells = ct_cells
+        s, act, _ = signatures(cells)
+        noise = rng.lognormal(0.0, p.edge_noise, size=len(edges.w)) if p.edge_noise > 0 else None
+        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noise, dtype=dtype)
+        replicates.append(TwinReplicate(op, s.ravel().astype(dtype), act.ravel()))
+
+    ens = TwinEnsemble(celltypes=celltypes, genes=genes, replicates=replicates, celltype_weights=cw.astype(dtype),
+                       de=de_all, measured=measured, params=dict(vars(p)), pseudonym=patient.pseudonym)
+    log.info("built %r", ens)
+    return ens

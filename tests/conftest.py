@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("P4CORE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path} (set P4CORE_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def knowledge():
+    from p4core.datasets import curated_knowledge
+
+    return curated_knowledge()
+
+
+@pytest.fixture(scope="session")
+def kang_path() -> Path:
+    return shared("scrna", "kang2018_ifnb_pbmc.h5ad")

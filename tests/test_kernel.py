@@ -1,0 +1,170 @@
+"""The compiled kernel against the numpy/scipy reference, on random operators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from p4core import kernel, reference
+
+TOL = {np.float32: 1e-5, np.float64: 1e-10}
+
+
+def random_operator(rng: np.random.Generator, n: int, density: float, dtype) -> sp.csr_array:
+    a = sp.random_array((n, n), density=density, rng=rng, format="csr", dtype=np.float64)
+    a.data = rng.uniform(-1, 1, size=a.nnz)
+    if a.nnz:
+        rho = np.abs(a).sum(axis=1).max()
+        a = a / max(rho, 1.0)
+    return kernel.as_operator(a, dtype=dtype)
+
+
+def rel_err(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.abs(x - y).max() / max(1.0, np.abs(y).max()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), b=st.integers(1, 9), density=st.floats(0.0, 0.5), steps=st.integers(0, 8),
+       alpha=st.floats(0.1, 0.95), seed=st.integers(0, 2**31), dtype=st.sampled_from([np.float32, np.float64]))
+def test_propagate_matches_reference(n, b, density, steps, alpha, seed, dtype):
+    rng = np.random.default_rng(seed)
+    a = random_operator(rng, n, density, dtype)
+    u = rng.normal(size=(n, b)).astype(dtype)
+    got = kernel.propagate(a, u, alpha, steps)
+    want = reference.propagate(a, u, alpha, steps)
+    assert got.dtype == dtype and got.shape == (n, b)
+    assert rel_err(got, want) < TOL[dtype]
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_ct=st.integers(1, 5), g=st.integers(1, 12), b=st.integers(1, 70), seed=st.integers(0, 2**31),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_reversal_scores_match_reference(n_ct, g, b, seed, dtype):
+    rng = np.random.default_rng(seed)
+    n = n_ct * g
+    x = rng.normal(size=(n, b)).astype(dtype)
+    x[:, 0] = 0  # a drug with no response scores 0
+    s = rng.normal(size=n).astype(dtype)
+    w = rng.uniform(0.5, 2, size=n).astype(dtype)
+    off = np.arange(n_ct + 1, dtype=np.int64) * g
+    score, parts = kernel.reversal_scores(x, s, w, off)
+    rs, rp = reference.reversal_scores(x, s, w, off)
+    assert np.allclose(score, rs, atol=TOL[dtype] * 10, rtol=0)
+    assert np.allclose(parts, rp, atol=TOL[dtype] * 10, rtol=0)
+    assert np.allclose(parts.sum(1), score)
+    assert score[0] == 0 and np.all(np.abs(score) <= 1 + 1e-6)
+
+
+def test_reversal_score_of_exact_reversal_is_one():
+    s = np.array([1.0, -2.0, 0.5, 3.0])
+    x = -2 * s[:, None]
+    score, parts = kernel.reversal_scores(x, s, np.ones(4), np.array([0, 2, 4], dtype=np.int64))
+    assert score[0] == pytest.approx(1.0)
+    assert parts[0] == pytest.approx([5 / 14.25, 9.25 / 14.25])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simulate_matches_reference(dtype):
+    rng = np.random.default_rng(3)
+    n_ct, g = 3, 8
+    n = n_ct * g
+    a = random_operator(rng, n, 0.2, dtype)
+    n_steps = 40
+    half = np.linspace(0, 1, 2 * n_steps + 1)
+    drive = rng.normal(size=n).astype(dtype)
+    inputs = rng.normal(size=(3, n)).astype(dtype)
+    inputs[0] = 0
+    sched = np.vstack([np.zeros_like(half), (half > 0.3).astype(float), np.sqrt(half)]).astype(dtype)
+    proj = rng.normal(size=n).astype(dtype)
+    off = np.arange(n_ct + 1, dtype=np.int64) * g
+    kw = dict(dt=0.5, beta=0.8, gamma=0.3, record_every=4)
+    got = kernel.simulate(a, np.zeros(n, dtype), drive, half.astype(dtype), inputs, sched, proj, off, **kw)
+    want = reference.simulate(a, np.zeros(n), drive.astype(float), half, inputs, sched.astype(float),
+                              proj.astype(float), off, **kw)
+    assert got.shape == (3, n_steps // 4 + 1, n_ct)
+    assert rel_err(got, want) < TOL[dtype] * 10
+
+
+@pytest.mark.skipif(not kernel.has_openmp() or kernel.max_threads() < 2, reason="needs OpenMP and 2 threads")
+def test_identical_for_one_and_two_threads():
+    rng = np.random.default_rng(7)
+    a = random_operator(rng, 3000, 0.003, np.float32)
+    u = rng.normal(size=(3000, 37)).astype(np.float32)
+    one = kernel.propagate(a, u, 0.8, 6, n_threads=1)
+    two = kernel.propagate(a, u, 0.8, 6, n_threads=2)
+    assert np.array_equal(one, two)
+    s = rng.normal(size=3000).astype(np.float32)
+    w = np.ones(3000, np.float32)
+    off = np.array([0, 1000, 3000], dtype=np.int64)
+    r1 = kernel.reversal_scores(one, s, w, off, n_threads=1)
+    r2 = kernel.reversal_scores(one, s, w, off, n_threads=2)
+    assert np.array_equal(r1[0], r2[0]) and np.array_equal(r1[1], r2[1])
+
+
+def test_no_copy_of_output_and_dtype_preserved():
+    a = kernel.as_operator(sp.eye_array(4), dtype=np.float64)
+    u = np.ones((4, 2))
+    x = kernel.propagate(a, u, 0.5, 3)
+    assert x.dtype == np.float64 and np.allclose(x, 1 + 0.5 + 0.25 + 0.125)
+
+
+class TestBoundary:
+    """Shapes, dtypes and CSR indices are checked at the boundary; errors name the argument."""
+
+    def setup_method(self):
+        self.a = kernel.as_operator(sp.eye_array(4), dtype=np.float32)
+        self.u = np.ones((4, 2), np.float32)
+
+    def test_wrong_dtype_names_argument(self):
+        with pytest.raises(TypeError, match="u must have dtype float32"):
+            kernel.propagate(self.a, self.u.astype(np.float64), 0.5, 2)
+
+    def test_wrong_shape(self):
+        with pytest.raises(ValueError, match=r"operator has 4 rows but u \(n_nodes x n_perturbations\) has 3 rows"):
+            kernel.propagate(self.a, np.ones((3, 2), np.float32), 0.5, 2)
+
+    def test_non_contiguous(self):
+        with pytest.raises(ValueError, match="u must be C-contiguous"):
+            kernel.propagate(self.a, np.ones((4, 4), np.float32)[:, ::2], 0.5, 2)
+
+    def test_bad_indices(self):
+        from p4core import _core
+
+        a = self.a
+        bad = a.indices.copy()
+        bad[2] = 99
+        with pytest.raises(IndexError, match=r"indices\[2\] = 99 is out of range"):
+            _core.propagate(a.indptr, bad, a.data, self.u, 0.5, 2, 0)
+
+    def test_bad_indptr(self):
+        from p4core import _core
+
+        a = self.a
+        ptr = a.indptr.copy()
+        ptr[1], ptr[2] = 2, 1
+        with pytest.raises(IndexError, match="indptr must be non-decreasing"):
+            _core.propagate(ptr, a.indices, a.data, self.u, 0.5, 2, 0)
+
+    def test_int64_indices_rejected(self):
+        from p4core import _core
+
+        a = self.a
+        with pytest.raises(TypeError, match="indices must have dtype int32"):
+            _core.propagate(a.indptr, a.indices.astype(np.int64), a.data, self.u, 0.5, 2, 0)
+
+    def test_negative_steps(self):
+        with pytest.raises(ValueError, match="K"):
+            kernel.propagate(self.a, self.u, 0.5, -1)
+
+    def test_offsets_checked(self):
+        with pytest.raises(ValueError, match="offsets"):
+            kernel.reversal_scores(self.u, np.ones(4, np.float32), np.ones(4, np.float32),
+                                   np.array([0, 3], dtype=np.int64))
+
+
+def test_openmp_exposed():
+    assert isinstance(kernel.has_openmp(), bool)
+    assert kernel.max_threads() >= 1
