@@ -27,8 +27,15 @@ def rel_err(x: np.ndarray, y: np.ndarray) -> float:
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 60), b=st.integers(1, 9), density=st.floats(0.0, 0.5), steps=st.integers(0, 8),
-       alpha=st.floats(0.1, 0.95), seed=st.integers(0, 2**31), dtype=st.sampled_from([np.float32, np.float64]))
+@given(
+    n=st.integers(1, 60),
+    b=st.integers(1, 9),
+    density=st.floats(0.0, 0.5),
+    steps=st.integers(0, 8),
+    alpha=st.floats(0.1, 0.95),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
 def test_propagate_matches_reference(n, b, density, steps, alpha, seed, dtype):
     rng = np.random.default_rng(seed)
     a = random_operator(rng, n, density, dtype)
@@ -40,8 +47,13 @@ def test_propagate_matches_reference(n, b, density, steps, alpha, seed, dtype):
 
 
 @settings(max_examples=40, deadline=None)
-@given(n_ct=st.integers(1, 5), g=st.integers(1, 12), b=st.integers(1, 70), seed=st.integers(0, 2**31),
-       dtype=st.sampled_from([np.float32, np.float64]))
+@given(
+    n_ct=st.integers(1, 5),
+    g=st.integers(1, 12),
+    b=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
 def test_reversal_scores_match_reference(n_ct, g, b, seed, dtype):
     rng = np.random.default_rng(seed)
     n = n_ct * g
@@ -82,8 +94,9 @@ def test_simulate_matches_reference(dtype):
     off = np.arange(n_ct + 1, dtype=np.int64) * g
     kw = dict(dt=0.5, beta=0.8, gamma=0.3, record_every=4)
     got = kernel.simulate(a, np.zeros(n, dtype), drive, half.astype(dtype), inputs, sched, proj, off, **kw)
-    want = reference.simulate(a, np.zeros(n), drive.astype(float), half, inputs, sched.astype(float),
-                              proj.astype(float), off, **kw)
+    want = reference.simulate(
+        a, np.zeros(n), drive.astype(float), half, inputs, sched.astype(float), proj.astype(float), off, **kw
+    )
     assert got.shape == (3, n_steps // 4 + 1, n_ct)
     assert rel_err(got, want) < TOL[dtype] * 10
 
@@ -123,7 +136,9 @@ class TestBoundary:
             kernel.propagate(self.a, self.u.astype(np.float64), 0.5, 2)
 
     def test_wrong_shape(self):
-        with pytest.raises(ValueError, match=r"operator has 4 rows but u \(n_nodes x n_perturbations\) has 3 rows"):
+        with pytest.raises(
+            ValueError, match=r"operator has 4 rows but u \(n_nodes x n_perturbations\) has 3 rows"
+        ):
             kernel.propagate(self.a, np.ones((3, 2), np.float32), 0.5, 2)
 
     def test_non_contiguous(self):
@@ -161,8 +176,9 @@ class TestBoundary:
 
     def test_offsets_checked(self):
         with pytest.raises(ValueError, match="offsets"):
-            kernel.reversal_scores(self.u, np.ones(4, np.float32), np.ones(4, np.float32),
-                                   np.array([0, 3], dtype=np.int64))
+            kernel.reversal_scores(
+                self.u, np.ones(4, np.float32), np.ones(4, np.float32), np.array([0, 3], dtype=np.int64)
+            )
 
 
 def test_openmp_exposed():

@@ -35,6 +35,10 @@ def load(cfg: CuratedKnowledgeConfig) -> Knowledge:
 
 @hookimpl
 def p4core_register_knowledge(register):
-    register("curated", load, schema=CuratedKnowledgeConfig,
-             description="built-in curated network (immune, IFN, JAK-STAT, TNF, IL-6, IL-17/23, PD-1, PPAR, "
-                         "proliferation) and approved-drug library")
+    register(
+        "curated",
+        load,
+        schema=CuratedKnowledgeConfig,
+        description="built-in curated network (immune, IFN, JAK-STAT, TNF, IL-6, IL-17/23, PD-1, PPAR, "
+        "proliferation) and approved-drug library",
+    )

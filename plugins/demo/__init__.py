@@ -22,10 +22,16 @@ class DemoSourceConfig:
 
 
 def load(cfg: DemoSourceConfig, pseudonym_key: str | None = None) -> Patient:
-    return demo_patient(cfg.preset, n_cells=cfg.n_cells, seed=cfg.seed, effect=cfg.effect, pseudonym_key=pseudonym_key)
+    return demo_patient(
+        cfg.preset, n_cells=cfg.n_cells, seed=cfg.seed, effect=cfg.effect, pseudonym_key=pseudonym_key
+    )
 
 
 @hookimpl
 def p4core_register_sources(register):
-    register("demo", load, schema=DemoSourceConfig,
-             description=f"simulated demo patient; presets: {', '.join(sorted(PRESETS))}")
+    register(
+        "demo",
+        load,
+        schema=DemoSourceConfig,
+        description=f"simulated demo patient; presets: {', '.join(sorted(PRESETS))}",
+    )

@@ -33,9 +33,17 @@ class H5adSourceConfig:
 
 def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
     return read_patient_h5ad(
-        cfg.path, cell_type_key=cfg.cell_type_key, condition_key=cfg.condition_key, reference=cfg.reference,
-        disease=cfg.disease, sample_key=cfg.sample_key, layer=cfg.layer, use_raw=cfg.use_raw,
-        gene_symbols=cfg.gene_symbols, patient_id=cfg.patient_id, pseudonym_key=pseudonym_key,
+        cfg.path,
+        cell_type_key=cfg.cell_type_key,
+        condition_key=cfg.condition_key,
+        reference=cfg.reference,
+        disease=cfg.disease,
+        sample_key=cfg.sample_key,
+        layer=cfg.layer,
+        use_raw=cfg.use_raw,
+        gene_symbols=cfg.gene_symbols,
+        patient_id=cfg.patient_id,
+        pseudonym_key=pseudonym_key,
     )
 
 

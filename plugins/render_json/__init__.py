@@ -41,19 +41,37 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
         "patient": result.patient.context.to_dict(),
         "data": result.patient.description,
         "knowledge": result.knowledge.provenance,
-        "twins": {"n": len(ens), "celltypes": ens.celltypes, "n_genes": len(ens.genes),
-                  "n_measured": int(ens.measured.sum()), "seed": ens.params.get("seed")},
-        "top_drugs": scr.table.head(cfg.top).drop(columns=[c for c in scr.table.columns if c.startswith("part:")])
+        "twins": {
+            "n": len(ens),
+            "celltypes": ens.celltypes,
+            "n_genes": len(ens.genes),
+            "n_measured": int(ens.measured.sum()),
+            "seed": ens.params.get("seed"),
+        },
+        "top_drugs": scr.table.head(cfg.top)
+        .drop(columns=[c for c in scr.table.columns if c.startswith("part:")])
         .to_dict("records"),
-        "celltype_contributions": {d: dict(zip(scr.celltypes, map(float, p), strict=True))
-                                   for d, p in zip(scr.drugs[: cfg.top], scr.parts[: cfg.top], strict=True)},
-        "course": {"scenarios": traj.scenarios, "burden_at_horizon": end,
-                   "events": traj.events.to_dict("records")},
+        "celltype_contributions": {
+            d: dict(zip(scr.celltypes, map(float, p), strict=True))
+            for d, p in zip(scr.drugs[: cfg.top], scr.parts[: cfg.top], strict=True)
+        },
+        "course": {
+            "scenarios": traj.scenarios,
+            "burden_at_horizon": end,
+            "events": traj.events.to_dict("records"),
+        },
         "timings_s": result.timings,
     }
-    return [write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")]
+    return [
+        write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
+    ]
 
 
 @hookimpl
 def p4core_register_renderers(register):
-    register("json", render, schema=JsonConfig, description="summary.json and the resolved config")
+    register(
+        "json",
+        render,
+        schema=JsonConfig,
+        description="summary.json: patient (pseudonymised), twins, top drugs, course, timings",
+    )

@@ -62,7 +62,9 @@ class Score:
     """Events with absolute ticks, per track; turned into a MIDI file only at the end."""
 
     def __init__(self, n_tracks: int) -> None:
-        self.events: list[list[tuple[int, int, int, mido.Message | mido.MetaMessage]]] = [[] for _ in range(n_tracks)]
+        self.events: list[list[tuple[int, int, int, mido.Message | mido.MetaMessage]]] = [
+            [] for _ in range(n_tracks)
+        ]
         self._seq = 0
 
     def add(self, track: int, tick: int, priority: int, msg: mido.Message | mido.MetaMessage) -> None:
@@ -108,7 +110,9 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
     try:
         mido.MetaMessage("key_signature", key=cfg.key)
     except ValueError:
-        raise InputError(f"render.midi.key: {cfg.key!r} is not a key name mido accepts (e.g. C, Am, F#m)") from None
+        raise InputError(
+            f"render.midi.key: {cfg.key!r} is not a key name mido accepts (e.g. C, Am, F#m)"
+        ) from None
     traj = result.trajectories
     tab = traj.table
     voices = list(traj.celltypes)
@@ -121,7 +125,9 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
     t0, t1 = float(times[0]), float(times[-1])
     sample_times = np.arange(t0, t1 + 1e-9, cfg.step_days)
     step_ticks = int(round(cfg.step_days * ticks_per_day))
-    seg_ticks = int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks  # the last note sounds one step
+    seg_ticks = (
+        int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks
+    )  # the last note sounds one step
     seg_len = (seg_ticks // bar + 2) * bar  # whole bars, plus one bar of rest between scenarios
     cell = tab[tab["celltype"].isin(voices)]
     lo, hi = float(np.floor(cell["mean"].min() * 10) / 10), float(np.ceil(cell["mean"].max() * 10) / 10)
@@ -130,30 +136,48 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
     score = Score(1 + len(voices) + 1)
     perc = len(voices) + 1
     meta = score.add
-    meta(0, 0, P_META, mido.MetaMessage("track_name", name=f"p4core disease course {result.patient.pseudonym}"))
+    meta(
+        0, 0, P_META, mido.MetaMessage("track_name", name=f"p4core disease course {result.patient.pseudonym}")
+    )
     meta(0, 0, P_META, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(cfg.tempo)))
     meta(0, 0, P_META, mido.MetaMessage("time_signature", numerator=4, denominator=4))
     meta(0, 0, P_META, mido.MetaMessage("key_signature", key=cfg.key))
     channels = [c for c in range(16) if c != PERCUSSION_CHANNEL][: len(voices)]
     for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1):
         score.add(v, 0, P_META, mido.MetaMessage("track_name", name=name))
-        setup = [("control_change", dict(control=0, value=0)), ("control_change", dict(control=32, value=0)),
-                 ("program_change", dict(program=PROGRAMS[(v - 1) % len(PROGRAMS)])),
-                 ("control_change", dict(control=7, value=100)),
-                 ("control_change", dict(control=10, value=int(round(16 + 96 * (v - 1) / max(1, len(voices) - 1))))),
-                 ("control_change", dict(control=11, value=110)), ("control_change", dict(control=64, value=0)),
-                 ("control_change", dict(control=101, value=0)), ("control_change", dict(control=100, value=0)),
-                 ("control_change", dict(control=6, value=cfg.pitch_bend_range)),
-                 ("control_change", dict(control=38, value=0)),
-                 ("control_change", dict(control=101, value=127)), ("control_change", dict(control=100, value=127))]
+        setup = [
+            ("control_change", dict(control=0, value=0)),
+            ("control_change", dict(control=32, value=0)),
+            ("program_change", dict(program=PROGRAMS[(v - 1) % len(PROGRAMS)])),
+            ("control_change", dict(control=7, value=100)),
+            (
+                "control_change",
+                dict(control=10, value=int(round(16 + 96 * (v - 1) / max(1, len(voices) - 1)))),
+            ),
+            ("control_change", dict(control=11, value=110)),
+            ("control_change", dict(control=64, value=0)),
+            ("control_change", dict(control=101, value=0)),
+            ("control_change", dict(control=100, value=0)),
+            ("control_change", dict(control=6, value=cfg.pitch_bend_range)),
+            ("control_change", dict(control=38, value=0)),
+            ("control_change", dict(control=101, value=127)),
+            ("control_change", dict(control=100, value=127)),
+        ]
         for kind, kw in setup:
             score.add(v, 0, P_CTRL, mido.Message(kind, channel=ch, **kw))
     score.add(perc, 0, P_META, mido.MetaMessage("track_name", name="events"))
 
     def earcon(tick: int, kind: str) -> None:
         note = EARCONS.get(kind, 75)
-        score.add(perc, tick, P_ON, mido.Message("note_on", channel=PERCUSSION_CHANNEL, note=note, velocity=100))
-        score.add(perc, tick + tpb // 4, P_OFF, mido.Message("note_off", channel=PERCUSSION_CHANNEL, note=note, velocity=0))
+        score.add(
+            perc, tick, P_ON, mido.Message("note_on", channel=PERCUSSION_CHANNEL, note=note, velocity=100)
+        )
+        score.add(
+            perc,
+            tick + tpb // 4,
+            P_OFF,
+            mido.Message("note_off", channel=PERCUSSION_CHANNEL, note=note, velocity=0),
+        )
 
     for k, scen in enumerate(traj.scenarios):
         start = k * seg_len
@@ -178,24 +202,48 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
                 restrike = current is not None and (tick // bar) != (current[1] // bar)
                 note = base + PENTATONIC[lev] if lev >= 0 else None
                 if current is not None and (note != current[0] or restrike):
-                    score.add(v, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
+                    score.add(
+                        v, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
+                    )
                     current = None
                 if note is not None and current is None:
-                    score.add(v, tick, P_ON, mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity))
+                    score.add(
+                        v, tick, P_ON, mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity)
+                    )
                     current = (note, tick)
             if current is not None:
-                score.add(v, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
+                score.add(
+                    v, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
+                )
 
     legend = {
-        "time": {"days_per_beat": cfg.days_per_beat, "ticks_per_beat": tpb, "ticks_per_day": ticks_per_day,
-                 "t0_days": t0, "t1_days": t1, "segment_ticks": seg_len, "step_days": cfg.step_days},
+        "time": {
+            "days_per_beat": cfg.days_per_beat,
+            "ticks_per_beat": tpb,
+            "ticks_per_day": ticks_per_day,
+            "t0_days": t0,
+            "t1_days": t1,
+            "segment_ticks": seg_len,
+            "step_days": cfg.step_days,
+        },
         "scenarios": traj.scenarios,
-        "pitch": {"quantity": "disease activity (1 = observed disease state, 0 = reference)",
-                  "polarity": "higher = more disease", "domain": [lo, hi], "scale": list(PENTATONIC),
-                  "hysteresis": cfg.hysteresis},
-        "voices": [{"track": v, "celltype": name, "channel": ch + 1, "base_note": cfg.base_note + cfg.register_step * (v - 1),
-                    "program": PROGRAMS[(v - 1) % len(PROGRAMS)]}
-                   for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1)],
+        "pitch": {
+            "quantity": "disease activity (1 = observed disease state, 0 = reference)",
+            "polarity": "higher = more disease",
+            "domain": [lo, hi],
+            "scale": list(PENTATONIC),
+            "hysteresis": cfg.hysteresis,
+        },
+        "voices": [
+            {
+                "track": v,
+                "celltype": name,
+                "channel": ch + 1,
+                "base_note": cfg.base_note + cfg.register_step * (v - 1),
+                "program": PROGRAMS[(v - 1) % len(PROGRAMS)],
+            }
+            for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1)
+        ],
         "earcons": {k: {"channel": 10, "note": n} for k, n in EARCONS.items()},
     }
     text = "p4core-legend/1 " + json.dumps(legend, separators=(",", ":"), ensure_ascii=True)

@@ -23,8 +23,11 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
 
         raise InputError(f"render.table.formats: unknown format(s) {bad}; use csv and/or parquet")
     out = []
-    tables = {"drugs": result.screen.table, "trajectories": result.trajectories.table,
-              "signatures": result.ensemble.de}
+    tables = {
+        "drugs": result.screen.table,
+        "trajectories": result.trajectories.table,
+        "signatures": result.ensemble.de,
+    }
     for stem, df in tables.items():
         for fmt in cfg.formats:
             path = outdir / f"{stem}.{fmt}"
@@ -39,5 +42,6 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
 
 @hookimpl
 def p4core_register_renderers(register):
-    register("table", render, schema=TableConfig,
-             description="drugs, trajectories and signatures as CSV/Parquet")
+    register(
+        "table", render, schema=TableConfig, description="drugs, trajectories and signatures as CSV/Parquet"
+    )

@@ -15,7 +15,15 @@ from __future__ import annotations
 from . import datasets, io, kernel, reference
 from .errors import InputError, P4coreError, PluginError
 from .model import (
-    Context, DrugLibrary, Knowledge, Network, Patient, RunResult, ScreenResult, Trajectories, TwinEnsemble,
+    Context,
+    DrugLibrary,
+    Knowledge,
+    Network,
+    Patient,
+    RunResult,
+    ScreenResult,
+    Trajectories,
+    TwinEnsemble,
 )
 from .pipeline import compose, load_knowledge, load_patient, render, run
 from .screen import ScreenParams, screen
@@ -26,8 +34,32 @@ from .twin import TwinParams, build_twins
 __version__ = "0.1.0"
 
 __all__ = [
-    "Context", "DrugLibrary", "InputError", "Knowledge", "Network", "P4coreError", "Patient", "PluginError",
-    "RunResult", "ScreenParams", "ScreenResult", "SimulateParams", "Trajectories", "TwinEnsemble", "TwinParams",
-    "build_twins", "compose", "datasets", "io", "kernel", "load_knowledge", "load_patient", "reference", "render",
-    "run", "screen", "settings", "simulate",
+    "Context",
+    "DrugLibrary",
+    "InputError",
+    "Knowledge",
+    "Network",
+    "P4coreError",
+    "Patient",
+    "PluginError",
+    "RunResult",
+    "ScreenParams",
+    "ScreenResult",
+    "SimulateParams",
+    "Trajectories",
+    "TwinEnsemble",
+    "TwinParams",
+    "build_twins",
+    "compose",
+    "datasets",
+    "io",
+    "kernel",
+    "load_knowledge",
+    "load_patient",
+    "reference",
+    "render",
+    "run",
+    "screen",
+    "settings",
+    "simulate",
 ]

@@ -7,6 +7,7 @@ schema with its component, and :func:`validate_node` checks those nodes before a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,12 +62,19 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
         typed = OmegaConf.merge(OmegaConf.structured(schema), node if node is not None else {})
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
-        raise InputError(f"config {where}{'.' + key if key else ''}: {exc.msg if hasattr(exc, 'msg') else exc}"
-                         .split("\n")[0] + f" (allowed keys: {', '.join(schema.__dataclass_fields__)})") from None
+        raise InputError(
+            f"config {where}{'.' + key if key else ''}: {exc.msg if hasattr(exc, 'msg') else exc}".split(
+                "\n"
+            )[0]
+            + f" (allowed keys: {', '.join(f.name for f in dataclasses.fields(schema))})"
+        ) from None
     missing = sorted(OmegaConf.missing_keys(typed))
     if missing:
-        raise InputError(f"config {where}: required value(s) not set: {', '.join(f'{where}.{k}' for k in missing)}; "
-                         f"pass them as overrides, e.g. {where}.{missing[0]}=...")
+        raise InputError(
+            f"config {where}: required value(s) not set: {', '.join(f'{where}.{k}' for k in missing)}; "
+            f"pass them as overrides, e.g. {where}.{missing[0]}=..."
+        )
+    assert isinstance(typed, DictConfig)
     return typed
 
 

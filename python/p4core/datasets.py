@@ -33,19 +33,48 @@ def curated_knowledge() -> Knowledge:
 
     Sources and licences are in the header of ``p4core/data/network.tsv`` and ``drugs.tsv``.
     """
-    with resources.as_file(_data_file("network.tsv")) as net, resources.as_file(_data_file("drugs.tsv")) as drg:
+    with (
+        resources.as_file(_data_file("network.tsv")) as net,
+        resources.as_file(_data_file("drugs.tsv")) as drg,
+    ):
         network = read_network_tsv(net, name="p4core-curated-network")
         drugs = read_drugs_tsv(drg, name="p4core-curated-drugs")
-    return Knowledge(network, drugs, provenance=[
-        "p4core curated network (KEGG/Reactome pathway facts, OmniPath/CollecTRI, cited per edge)",
-        "p4core curated drug library (DrugCentral 2016, FDA/EMA labels, IUPHAR/BPS; ATC from WHO)",
-    ])
+    return Knowledge(
+        network,
+        drugs,
+        provenance=[
+            "p4core curated network (KEGG/Reactome pathway facts, OmniPath/CollecTRI, cited per edge)",
+            "p4core curated drug library (DrugCentral 2016, FDA/EMA labels, IUPHAR/BPS; ATC from WHO)",
+        ],
+    )
 
 
 # Housekeeping genes: real genes outside the network that give cells a realistic library size.
 HOUSEKEEPING = [
-    "ACTB", "GAPDH", "B2M", "EEF1A1", "TPT1", "FTL", "FTH1", "TMSB4X", "RPLP0", "RPL13A", "RPS18", "RPS27A",
-    "MALAT1", "PPIA", "UBC", "HSP90AB1", "YWHAZ", "PGK1", "TUBA1B", "CFL1", "MYL6", "LDHA", "ENO1", "HNRNPA1",
+    "ACTB",
+    "GAPDH",
+    "B2M",
+    "EEF1A1",
+    "TPT1",
+    "FTL",
+    "FTH1",
+    "TMSB4X",
+    "RPLP0",
+    "RPL13A",
+    "RPS18",
+    "RPS27A",
+    "MALAT1",
+    "PPIA",
+    "UBC",
+    "HSP90AB1",
+    "YWHAZ",
+    "PGK1",
+    "TUBA1B",
+    "CFL1",
+    "MYL6",
+    "LDHA",
+    "ENO1",
+    "HNRNPA1",
 ]
 
 
@@ -66,59 +95,131 @@ _MYELOID = ("macrophages",)
 
 _COMMON_RESTRICTED: dict[str, tuple[str, ...]] = {
     # lineage-restricted receptors and ligands (expression facts, e.g. Human Protein Atlas single-cell)
-    "CD3E": _T, "CD4": ("CD4 T cells", "macrophages"), "CD8A": ("CD8 T cells",), "ZAP70": _T, "LCK": _T,
-    "CD28": _T, "CTLA4": ("CD4 T cells",), "PDCD1": _T, "IL2": ("CD4 T cells",), "IL2RA": _T,
-    "IL17A": ("CD4 T cells",), "IL17F": ("CD4 T cells",), "RORC": ("CD4 T cells",), "IL23R": _T,
-    "IFNG": _T, "GZMB": ("CD8 T cells",), "IL7R": _T,
-    "MS4A1": ("B cells",), "CD19": ("B cells",), "BTK": ("B cells", "macrophages", "dendritic cells"),
+    "CD3E": _T,
+    "CD4": ("CD4 T cells", "macrophages"),
+    "CD8A": ("CD8 T cells",),
+    "ZAP70": _T,
+    "LCK": _T,
+    "CD28": _T,
+    "CTLA4": ("CD4 T cells",),
+    "PDCD1": _T,
+    "IL2": ("CD4 T cells",),
+    "IL2RA": _T,
+    "IL17A": ("CD4 T cells",),
+    "IL17F": ("CD4 T cells",),
+    "RORC": ("CD4 T cells",),
+    "IL23R": _T,
+    "IFNG": _T,
+    "GZMB": ("CD8 T cells",),
+    "IL7R": _T,
+    "MS4A1": ("B cells",),
+    "CD19": ("B cells",),
+    "BTK": ("B cells", "macrophages", "dendritic cells"),
     "TNFRSF13C": ("B cells",),
-    "CD14": _MYELOID + ("dendritic cells",), "CD68": _MYELOID, "CSF1R": _MYELOID, "CD80": _MYELOID + ("dendritic cells",),
-    "CD86": _MYELOID + ("dendritic cells", "B cells"), "IL23A": _MYELOID + ("dendritic cells",),
-    "IL12B": _MYELOID + ("dendritic cells",), "TLR7": ("dendritic cells", "B cells", "macrophages"),
+    "CD14": _MYELOID + ("dendritic cells",),
+    "CD68": _MYELOID,
+    "CSF1R": _MYELOID,
+    "CD80": _MYELOID + ("dendritic cells",),
+    "CD86": _MYELOID + ("dendritic cells", "B cells"),
+    "IL23A": _MYELOID + ("dendritic cells",),
+    "IL12B": _MYELOID + ("dendritic cells",),
+    "TLR7": ("dendritic cells", "B cells", "macrophages"),
     "TLR9": ("dendritic cells", "B cells"),
-    "TNF": _MYELOID + _T, "IL1B": _MYELOID + ("dendritic cells",),
-    "PECAM1": ("endothelial cells",), "VWF": ("endothelial cells",), "KDR": ("endothelial cells",),
+    "TNF": _MYELOID + _T,
+    "IL1B": _MYELOID + ("dendritic cells",),
+    "PECAM1": ("endothelial cells",),
+    "VWF": ("endothelial cells",),
+    "KDR": ("endothelial cells",),
     "VCAM1": ("endothelial cells", "synovial fibroblasts", "fibroblasts"),
-    "COL1A1": ("synovial fibroblasts", "fibroblasts"), "PDGFRB": ("synovial fibroblasts", "fibroblasts"),
-    "MMP1": ("synovial fibroblasts", "fibroblasts"), "MMP3": ("synovial fibroblasts", "fibroblasts"),
-    "KRT5": ("keratinocytes", "tumour cells"), "KRT14": ("keratinocytes",), "EGFR": ("keratinocytes", "tumour cells", "fibroblasts"),
+    "COL1A1": ("synovial fibroblasts", "fibroblasts"),
+    "PDGFRB": ("synovial fibroblasts", "fibroblasts"),
+    "MMP1": ("synovial fibroblasts", "fibroblasts"),
+    "MMP3": ("synovial fibroblasts", "fibroblasts"),
+    "KRT5": ("keratinocytes", "tumour cells"),
+    "KRT14": ("keratinocytes",),
+    "EGFR": ("keratinocytes", "tumour cells", "fibroblasts"),
     "CD274": ("tumour cells", "macrophages", "dendritic cells"),
 }
 
 PRESETS: dict[str, Preset] = {
     "arthritis": Preset(
-        name="arthritis", tissue="synovium (knee)",
-        celltypes=("synovial fibroblasts", "macrophages", "CD4 T cells", "CD8 T cells", "B cells", "endothelial cells"),
+        name="arthritis",
+        tissue="synovium (knee)",
+        celltypes=(
+            "synovial fibroblasts",
+            "macrophages",
+            "CD4 T cells",
+            "CD8 T cells",
+            "B cells",
+            "endothelial cells",
+        ),
         restricted=_COMMON_RESTRICTED,
         # TNF and IL-6 programmes (Firestein & McInnes, Immunity 2017): macrophages and T cells
         # make TNF, fibroblasts and macrophages make IL-6, which signals through JAK-STAT3.
-        drivers=(("macrophages", "TNF", 1.6), ("CD4 T cells", "TNF", 0.8), ("macrophages", "IL6", 1.0),
-                 ("synovial fibroblasts", "IL6", 1.2), ("macrophages", "IL1B", 0.8)),
+        drivers=(
+            ("macrophages", "TNF", 1.6),
+            ("CD4 T cells", "TNF", 0.8),
+            ("macrophages", "IL6", 1.0),
+            ("synovial fibroblasts", "IL6", 1.2),
+            ("macrophages", "IL1B", 0.8),
+        ),
         context={"age": 54, "sex": "female", "conditions": ["M05.79"], "medications": ["L04AX03"]},
     ),
     "dress": Preset(
-        name="dress", tissue="skin",
-        celltypes=("keratinocytes", "CD4 T cells", "CD8 T cells", "macrophages", "dendritic cells", "fibroblasts"),
+        name="dress",
+        tissue="skin",
+        celltypes=(
+            "keratinocytes",
+            "CD4 T cells",
+            "CD8 T cells",
+            "macrophages",
+            "dendritic cells",
+            "fibroblasts",
+        ),
         restricted=_COMMON_RESTRICTED,
         # DRESS: JAK-STAT activation in skin T cells (Kim et al., Nat Med 2020).
-        drivers=(("CD4 T cells", "JAK1", 1.2), ("CD8 T cells", "JAK1", 1.2), ("CD4 T cells", "STAT3", 0.8),
-                 ("CD8 T cells", "STAT1", 0.8), ("CD8 T cells", "IFNG", 0.6)),
+        drivers=(
+            ("CD4 T cells", "JAK1", 1.2),
+            ("CD8 T cells", "JAK1", 1.2),
+            ("CD4 T cells", "STAT3", 0.8),
+            ("CD8 T cells", "STAT1", 0.8),
+            ("CD8 T cells", "IFNG", 0.6),
+        ),
         context={"age": 41, "sex": "male", "conditions": ["L27.0"], "medications": ["N03AF01"]},
     ),
     "bladder": Preset(
-        name="bladder", tissue="urinary bladder tumour",
-        celltypes=("tumour cells", "CD8 T cells", "CD4 T cells", "macrophages", "fibroblasts", "endothelial cells"),
+        name="bladder",
+        tissue="urinary bladder tumour",
+        celltypes=(
+            "tumour cells",
+            "CD8 T cells",
+            "CD4 T cells",
+            "macrophages",
+            "fibroblasts",
+            "endothelial cells",
+        ),
         restricted=_COMMON_RESTRICTED,
         # Surviving tumour cells up-regulate PD-L1 (CD274); PD-1 engagement damps T-cell activation.
-        drivers=(("tumour cells", "CD274", 1.8), ("macrophages", "CD274", 0.6), ("CD8 T cells", "PDCD1", 0.8),
-                 ("tumour cells", "MYC", 0.4)),
+        drivers=(
+            ("tumour cells", "CD274", 1.8),
+            ("macrophages", "CD274", 0.6),
+            ("CD8 T cells", "PDCD1", 0.8),
+            ("tumour cells", "MYC", 0.4),
+        ),
         context={"age": 67, "sex": "male", "conditions": ["C67.9"], "medications": ["L01XA02"]},
     ),
 }
 
 
-def _programme(genes: list[str], celltypes: tuple[str, ...], expressed: np.ndarray, knowledge: Knowledge,
-               drivers: tuple[tuple[str, str, float], ...], rng: np.random.Generator, n_iter: int = 12) -> np.ndarray:
+def _programme(
+    genes: list[str],
+    celltypes: tuple[str, ...],
+    expressed: np.ndarray,
+    knowledge: Knowledge,
+    drivers: tuple[tuple[str, str, float], ...],
+    rng: np.random.Generator,
+    n_iter: int = 12,
+) -> np.ndarray:
     """Spread the drivers through the multicellular network: returns z (C x G) in (-1, 1)."""
     gi = {g: i for i, g in enumerate(genes)}
     ci = {c: i for i, c in enumerate(celltypes)}
@@ -132,10 +233,14 @@ def _programme(genes: list[str], celltypes: tuple[str, ...], expressed: np.ndarr
     rows, cols, vals = [], [], []
     for c in range(n_c):
         m = ~lr & expressed[c, src] & expressed[c, tgt]
-        rows += list(c * n_g + tgt[m]); cols += list(c * n_g + src[m]); vals += list(sign[m] * strength[m])
+        rows += list(c * n_g + tgt[m])
+        cols += list(c * n_g + src[m])
+        vals += list(sign[m] * strength[m])
         for c2 in range(n_c):
             m = lr & expressed[c, src] & expressed[c2, tgt]
-            rows += list(c2 * n_g + tgt[m]); cols += list(c * n_g + src[m]); vals += list(sign[m] * strength[m])
+            rows += list(c2 * n_g + tgt[m])
+            cols += list(c * n_g + src[m])
+            vals += list(sign[m] * strength[m])
     n = n_c * n_g
     w = sp.csr_array((vals, (rows, cols)), shape=(n, n))
     indeg = np.asarray(abs(w).sum(axis=1)).ravel()
@@ -150,8 +255,14 @@ def _programme(genes: list[str], celltypes: tuple[str, ...], expressed: np.ndarr
     return z.reshape(n_c, n_g)
 
 
-def demo_patient(preset: str = "arthritis", n_cells: int = 150, seed: int = 0, effect: float = 1.5,
-                 knowledge: Knowledge | None = None, pseudonym_key: str | None = None) -> Patient:
+def demo_patient(
+    preset: str = "arthritis",
+    n_cells: int = 150,
+    seed: int = 0,
+    effect: float = 1.5,
+    knowledge: Knowledge | None = None,
+    pseudonym_key: str | None = None,
+) -> Patient:
     """Simulate a demo patient: single-cell counts of reference and disease tissue.
 
     Parameters
@@ -201,6 +312,9 @@ def demo_patient(preset: str = "arthritis", n_cells: int = 150, seed: int = 0, e
     obs_df.index = [f"cell{i}" for i in range(len(obs_df))]
     adata = ad.AnnData(X=x, obs=obs_df, var=pd.DataFrame(index=pd.Index(genes, name="gene")))
     adata.uns["p4core_source"] = {"format": "demo", "preset": preset, "seed": seed, "tissue": pr.tissue}
-    ctx = Context(pseudonym=pseudonymise(f"demo-{preset}-{seed}", pseudonym_key), **pr.context,
-                  extra={"tissue": pr.tissue})
+    ctx = Context(
+        pseudonym=pseudonymise(f"demo-{preset}-{seed}", pseudonym_key),
+        **pr.context,
+        extra={"tissue": pr.tissue},
+    )
     return Patient(adata, ctx, description=f"demo patient ({preset}, simulated, seed {seed})")

@@ -15,7 +15,16 @@ import scipy.sparse as sp
 
 from .errors import InputError
 from .model import (
-    CELL_TYPE, CONDITION, DISEASE, EDGE_KINDS, REFERENCE, SAMPLE, Context, DrugLibrary, Network, Patient,
+    CELL_TYPE,
+    CONDITION,
+    DISEASE,
+    EDGE_KINDS,
+    REFERENCE,
+    SAMPLE,
+    Context,
+    DrugLibrary,
+    Network,
+    Patient,
 )
 from .privacy import pseudonymise
 
@@ -35,6 +44,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -65,7 +77,9 @@ def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
     return df
 
 
-def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], path: Path | str, what: str) -> None:
+def _require_columns(
+    df: pd.DataFrame, columns: tuple[str, ...], path: str | os.PathLike[str], what: str
+) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InputError(
@@ -73,7 +87,7 @@ def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], path: Path | st
         )
 
 
-def _signs(values: pd.Series, path: Path | str, what: str) -> np.ndarray:
+def _signs(values: pd.Series, path: str | os.PathLike[str], what: str) -> np.ndarray:
     num = pd.to_numeric(values, errors="coerce")
     bad = values[~num.isin([1, -1])]
     if len(bad):
@@ -109,8 +123,10 @@ def read_network_tsv(path: str | os.PathLike[str], name: str | None = None) -> N
                 "edges); keep one sign per edge"
             )
         df = df.drop_duplicates(["source", "target"])
-    return Network(df[["source", "target", "sign", "weight", "kind", "reference"]].reset_index(drop=True),
-                   name=name or Path(path).stem)
+    return Network(
+        df[["source", "target", "sign", "weight", "kind", "reference"]].reset_index(drop=True),
+        name=name or Path(path).stem,
+    )
 
 
 def read_drugs_tsv(path: str | os.PathLike[str], name: str | None = None) -> DrugLibrary:
@@ -133,7 +149,7 @@ def read_drugs_tsv(path: str | os.PathLike[str], name: str | None = None) -> Dru
 
 def check_counts(x: np.ndarray | sp.spmatrix | sp.sparray, where: str) -> None:
     """Raise if ``x`` is not a matrix of raw counts (finite, non-negative, integer-valued)."""
-    values = x.data if sp.issparse(x) else np.asarray(x).ravel()
+    values = np.asarray(x.data if sp.issparse(x) else x).ravel()
     if values.size == 0:
         raise InputError(f"{where}: the count matrix is empty")
     sample = values[:: max(1, values.size // 200_000)]
@@ -198,9 +214,13 @@ def read_patient_h5ad(
     obs = adata.obs
     for key, field_name in ((cell_type_key, "data.cell_type_key"), (condition_key, "data.condition_key")):
         if key not in obs.columns:
-            raise InputError(f"{where}: obs has no column {key!r} ({field_name}); available: {_available(obs)}")
+            raise InputError(
+                f"{where}: obs has no column {key!r} ({field_name}); available: {_available(obs)}"
+            )
     if sample_key is not None and sample_key not in obs.columns:
-        raise InputError(f"{where}: obs has no column {sample_key!r} (data.sample_key); available: {_available(obs)}")
+        raise InputError(
+            f"{where}: obs has no column {sample_key!r} (data.sample_key); available: {_available(obs)}"
+        )
 
     if use_raw:
         if adata.raw is None:
@@ -216,8 +236,10 @@ def read_patient_h5ad(
 
     if gene_symbols is not None:
         if gene_symbols not in var.columns:
-            raise InputError(f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); "
-                             f"available: {list(var.columns)}")
+            raise InputError(
+                f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); "
+                f"available: {list(var.columns)}"
+            )
         names = var[gene_symbols].astype(str)
     else:
         names = pd.Series(var.index.astype(str), index=var.index)
@@ -232,16 +254,22 @@ def read_patient_h5ad(
     cond = obs[condition_key].astype(str)
     levels = sorted(cond.unique())
     if reference not in levels:
-        raise InputError(f"{where}: no reference cells: {condition_key!r} has no value {reference!r} "
-                         f"(data.reference); values are {levels}")
+        raise InputError(
+            f"{where}: no reference cells: {condition_key!r} has no value {reference!r} "
+            f"(data.reference); values are {levels}"
+        )
     is_ref = cond == reference
     is_dis = (cond == disease) if disease is not None else ~is_ref
     if disease is not None and disease not in levels:
-        raise InputError(f"{where}: no disease cells: {condition_key!r} has no value {disease!r} "
-                         f"(data.disease); values are {levels}")
+        raise InputError(
+            f"{where}: no disease cells: {condition_key!r} has no value {disease!r} "
+            f"(data.disease); values are {levels}"
+        )
     if not is_dis.any():
-        raise InputError(f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
-                         "set data.disease to the label of the patient's disease cells")
+        raise InputError(
+            f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
+            "set data.disease to the label of the patient's disease cells"
+        )
     keep = (is_ref | is_dis).to_numpy()
     new_obs = pd.DataFrame(index=obs.index[keep])
     new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
@@ -251,10 +279,18 @@ def read_patient_h5ad(
     else:
         new_obs[SAMPLE] = new_obs[CONDITION]
     xs = sp.csr_array(x[keep]) if sp.issparse(x) else sp.csr_array(np.asarray(x)[keep])
-    out = ad.AnnData(X=sp.csr_matrix(xs, dtype=np.float32), obs=new_obs,
-                     var=pd.DataFrame(index=pd.Index(names.to_numpy(), name="gene")))
-    out.uns["p4core_source"] = {"format": "h5ad", "cell_type_key": cell_type_key, "condition_key": condition_key,
-                                "reference": reference, "disease": disease or "(all others)"}
+    out = ad.AnnData(
+        X=sp.csr_matrix(xs, dtype=np.float32),
+        obs=new_obs,
+        var=pd.DataFrame(index=pd.Index(names.to_numpy(), name="gene")),
+    )
+    out.uns["p4core_source"] = {
+        "format": "h5ad",
+        "cell_type_key": cell_type_key,
+        "condition_key": condition_key,
+        "reference": reference,
+        "disease": disease or "(all others)",
+    }
     ident = patient_id if patient_id else path.stem
     ctx = Context(pseudonym=pseudonymise(ident, pseudonym_key))
     return Patient(out, ctx, description="AnnData file (h5ad)")

@@ -95,6 +95,17 @@ def simulate(
     Returns the disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
     """
     return _core.simulate(
-        *_parts(a), x0, drive, drive_schedule, inputs, input_schedule, projection, offsets,
-        float(dt), float(beta), float(gamma), int(record_every), _threads(n_threads),
+        *_parts(a),
+        x0,
+        drive,
+        drive_schedule,
+        inputs,
+        input_schedule,
+        projection,
+        offsets,
+        float(dt),
+        float(beta),
+        float(gamma),
+        int(record_every),
+        _threads(n_threads),
     )

@@ -38,10 +38,14 @@ class Network:
     def __post_init__(self) -> None:
         missing = [c for c in NETWORK_COLUMNS if c not in self.edges.columns]
         if missing:
-            raise InputError(f"network {self.name!r}: missing columns {missing}; expected {list(NETWORK_COLUMNS)}")
+            raise InputError(
+                f"network {self.name!r}: missing columns {missing}; expected {list(NETWORK_COLUMNS)}"
+            )
         bad_kind = sorted(set(self.edges["kind"]) - set(EDGE_KINDS))
         if bad_kind:
-            raise InputError(f"network {self.name!r}: unknown edge kind(s) {bad_kind}; use one of {EDGE_KINDS}")
+            raise InputError(
+                f"network {self.name!r}: unknown edge kind(s) {bad_kind}; use one of {EDGE_KINDS}"
+            )
 
     @property
     def genes(self) -> list[str]:
@@ -66,7 +70,9 @@ class DrugLibrary:
     def __post_init__(self) -> None:
         missing = [c for c in DRUG_COLUMNS if c not in self.targets.columns]
         if missing:
-            raise InputError(f"drug library {self.name!r}: missing columns {missing}; expected {list(DRUG_COLUMNS)}")
+            raise InputError(
+                f"drug library {self.name!r}: missing columns {missing}; expected {list(DRUG_COLUMNS)}"
+            )
 
     @property
     def drugs(self) -> list[str]:
@@ -77,16 +83,24 @@ class DrugLibrary:
         t = self.targets
         extra = [c for c in t.columns if c not in DRUG_COLUMNS]
         agg = {c: "first" for c in extra}
-        info = t.groupby("drug", sort=False).agg(agg) if extra else pd.DataFrame(index=pd.Index(self.drugs, name="drug"))
+        info = (
+            t.groupby("drug", sort=False).agg(agg)
+            if extra
+            else pd.DataFrame(index=pd.Index(self.drugs, name="drug"))
+        )
         sign = {1: "+", -1: "-"}
         info["targets"] = t.groupby("drug", sort=False).apply(
-            lambda g: " ".join(f"{sign.get(int(s), '?')}{tg}" for tg, s in zip(g["target"], g["sign"], strict=True)),
+            lambda g: " ".join(
+                f"{sign.get(int(s), '?')}{tg}" for tg, s in zip(g["target"], g["sign"], strict=True)
+            ),
             include_groups=False,
         )
         return info
 
     def __repr__(self) -> str:
-        return f"DrugLibrary({self.name!r}, {len(self.drugs)} drugs, {self.targets['target'].nunique()} targets)"
+        return (
+            f"DrugLibrary({self.name!r}, {len(self.drugs)} drugs, {self.targets['target'].nunique()} targets)"
+        )
 
 
 @dataclass
@@ -111,8 +125,12 @@ class Context:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "pseudonym": self.pseudonym, "age": self.age, "sex": self.sex,
-            "conditions": list(self.conditions), "medications": list(self.medications), **self.extra,
+            "pseudonym": self.pseudonym,
+            "age": self.age,
+            "sex": self.sex,
+            "conditions": list(self.conditions),
+            "medications": list(self.medications),
+            **self.extra,
         }
 
 
@@ -131,8 +149,10 @@ class Patient:
 
     def __repr__(self) -> str:
         obs = self.adata.obs
-        return (f"Patient({self.pseudonym}, {self.adata.n_obs} cells x {self.adata.n_vars} genes, "
-                f"{obs[CELL_TYPE].nunique()} cell types, {obs[SAMPLE].nunique()} samples)")
+        return (
+            f"Patient({self.pseudonym}, {self.adata.n_obs} cells x {self.adata.n_vars} genes, "
+            f"{obs[CELL_TYPE].nunique()} cell types, {obs[SAMPLE].nunique()} samples)"
+        )
 
 
 @dataclass
@@ -179,7 +199,10 @@ class TwinEnsemble:
     def to_anndata(self) -> ad.AnnData:
         """Signatures as an AnnData (twins x nodes) with the operators in ``uns``; scverse users open it."""
         var = pd.DataFrame(
-            {"celltype": np.repeat(self.celltypes, len(self.genes)), "gene": np.tile(self.genes, len(self.celltypes))}
+            {
+                "celltype": np.repeat(self.celltypes, len(self.genes)),
+                "gene": np.tile(self.genes, len(self.celltypes)),
+            }
         )
         var.index = var["celltype"] + ":" + var["gene"]
         x = np.stack([r.signature for r in self.replicates])
@@ -187,10 +210,16 @@ class TwinEnsemble:
         adata.obs_names = [f"twin{i}" for i in range(len(self))]
         adata.layers["active"] = np.stack([r.active for r in self.replicates]).astype(np.uint8)
         adata.uns["p4core"] = {
-            "celltypes": list(self.celltypes), "celltype_weights": self.celltype_weights,
-            "params": {k: v for k, v in self.params.items() if v is not None}, "pseudonym": self.pseudonym,
+            "celltypes": list(self.celltypes),
+            "celltype_weights": self.celltype_weights,
+            "params": {k: v for k, v in self.params.items() if v is not None},
+            "pseudonym": self.pseudonym,
             "operators": {
-                f"twin{i}": {"indptr": r.operator.indptr, "indices": r.operator.indices, "data": r.operator.data}
+                f"twin{i}": {
+                    "indptr": r.operator.indptr,
+                    "indices": r.operator.indices,
+                    "data": r.operator.data,
+                }
                 for i, r in enumerate(self.replicates)
             },
         }
@@ -198,8 +227,10 @@ class TwinEnsemble:
 
     def __repr__(self) -> str:
         nnz = int(np.mean([r.operator.nnz for r in self.replicates])) if self.replicates else 0
-        return (f"TwinEnsemble({self.pseudonym}, {len(self)} twins, {len(self.celltypes)} cell types x "
-                f"{len(self.genes)} genes = {self.n_nodes} nodes, ~{nnz} edges)")
+        return (
+            f"TwinEnsemble({self.pseudonym}, {len(self)} twins, {len(self.celltypes)} cell types x "
+            f"{len(self.genes)} genes = {self.n_nodes} nodes, ~{nnz} edges)"
+        )
 
 
 @dataclass

@@ -43,8 +43,10 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
 def _source_name(node: Any, group: str) -> str:
     name = node.get("source") if node is not None else None
     if not name:
-        raise InputError(f"config {group}: no 'source' given; pick one with {group}=<preset> "
-                         f"(see `python -m p4core plugins`)")
+        raise InputError(
+            f"config {group}: no 'source' given; pick one with {group}=<preset> "
+            f"(see `python -m p4core plugins`)"
+        )
     return str(name)
 
 
@@ -55,7 +57,7 @@ def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, D
     for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
         comp = plugins.get(kind, _source_name(cfg[group], group))
         typed[group] = validate_node(cfg[group], comp.schema, group)
-    for name in (cfg.render or {}):
+    for name in cfg.render or {}:
         comp = plugins.get("renderers", str(name))
         typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
     return typed
@@ -76,7 +78,9 @@ def load_knowledge(knowledge_cfg: Any, plugins: Plugins | None = None) -> Knowle
     return comp.factory(validate_node(knowledge_cfg, comp.schema, "knowledge"))
 
 
-def render(result: RunResult, outdir: str | Path, render_cfg: Any, plugins: Plugins | None = None) -> list[Path]:
+def render(
+    result: RunResult, outdir: str | Path, render_cfg: Any, plugins: Plugins | None = None
+) -> list[Path]:
     """Run every renderer named in ``render_cfg`` into a staging folder, then move the files into
     ``outdir``. If any renderer fails, nothing is moved: the run directory never holds a partial set."""
     plugins = plugins or get_plugins()
@@ -128,9 +132,18 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     ensemble = timed("build twins", build_twins, patient, knowledge, TwinParams(**cfg.twin))
     plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
     result_screen = timed("screen", screen, ensemble, knowledge.drugs, ScreenParams(**cfg.screen))
-    traj = timed("simulate", simulate, ensemble, result_screen, knowledge.drugs, SimulateParams(**cfg.simulate))
-    result = RunResult(patient, knowledge, ensemble, result_screen, traj,
-                       config=OmegaConf.to_container(cfg, resolve=True), timings=timings)
+    traj = timed(
+        "simulate", simulate, ensemble, result_screen, knowledge.drugs, SimulateParams(**cfg.simulate)
+    )
+    result = RunResult(
+        patient,
+        knowledge,
+        ensemble,
+        result_screen,
+        traj,
+        config=dict(OmegaConf.to_container(cfg, resolve=True)),  # type: ignore[arg-type]
+        timings=timings,
+    )
     plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
     files = timed("render", render, result, outdir, cfg.render, plugins)
     files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True)))

@@ -53,8 +53,11 @@ class PluginInfo:
 class Plugins:
     """The loaded plugins and the components they registered."""
 
-    def __init__(self, entry_points: list[importlib.metadata.EntryPoint] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        entry_points: list[importlib.metadata.EntryPoint] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
@@ -63,7 +66,11 @@ class Plugins:
             self.pm.trace.root.setwriter(lambda msg: log.debug("plugin trace: %s", msg.rstrip()))
             self.pm.enable_tracing()
         disabled = {s.strip() for s in os.environ.get("P4CORE_DISABLE_PLUGINS", "").split(",") if s.strip()}
-        eps = entry_points if entry_points is not None else list(importlib.metadata.entry_points(group="p4core"))
+        eps = (
+            entry_points
+            if entry_points is not None
+            else list(importlib.metadata.entry_points(group="p4core"))
+        )
         for ep in sorted(eps, key=lambda e: e.name):
             if ep.name in disabled:
                 continue
@@ -90,11 +97,19 @@ class Plugins:
             if self.plugins.get(plugin) and self.plugins[plugin].error:
                 continue
 
-            def register(name: str, factory: Callable[..., Any], *, schema: type | None = None,
-                         description: str = "", _plugin: str = plugin) -> None:
+            def register(
+                name: str,
+                factory: Callable[..., Any],
+                *,
+                schema: type | None = None,
+                description: str = "",
+                _plugin: str = plugin,
+            ) -> None:
                 if name in self.components[kind]:
                     other = self.components[kind][name].plugin
-                    raise PluginError(f"{kind[:-1]} {name!r} is registered by both plugin {other!r} and {_plugin!r}")
+                    raise PluginError(
+                        f"{kind[:-1]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
+                    )
                 self.components[kind][name] = Component(kind, name, _plugin, factory, schema, description)
                 self.plugins[_plugin].provides.append(f"{kind[:-1] if kind != 'knowledge' else kind}:{name}")
 
@@ -115,7 +130,9 @@ class Plugins:
         except KeyError:
             pass
         have = ", ".join(sorted(self.components[kind])) or "(none)"
-        msg = f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}"
+        msg = (
+            f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}"
+        )
         if self.broken:
             msg += "; plugins that failed to load: " + "; ".join(f"{n} ({e})" for n, e in self.broken.items())
         raise PluginError(msg)

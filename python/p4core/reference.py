@@ -61,15 +61,21 @@ def simulate(
     out = np.zeros((inputs.shape[0], n_steps // record_every + 1, n_ct))
 
     def activity(x: np.ndarray) -> np.ndarray:
-        num = np.array([(x[offsets[c] : offsets[c + 1]] * projection[offsets[c] : offsets[c + 1]]).sum()
-                        for c in range(n_ct)])
+        num = np.array(
+            [
+                (x[offsets[c] : offsets[c + 1]] * projection[offsets[c] : offsets[c + 1]]).sum()
+                for c in range(n_ct)
+            ]
+        )
         return np.where(pp > 0, num / np.where(pp > 0, pp, 1), 0.0)
 
     for s in range(inputs.shape[0]):
         u = inputs[s].astype(np.float64)
 
         def f(x: np.ndarray, j: int, s: int = s, u: np.ndarray = u) -> np.ndarray:
-            return gamma * (np.tanh(beta * (a64 @ x) + drive_schedule[j] * drive + input_schedule[s, j] * u) - x)
+            return gamma * (
+                np.tanh(beta * (a64 @ x) + drive_schedule[j] * drive + input_schedule[s, j] * u) - x
+            )
 
         x = x0.astype(np.float64).copy()
         out[s, 0] = activity(x)

@@ -43,8 +43,9 @@ def drug_matrix(ensemble: TwinEnsemble, drugs: DrugLibrary) -> tuple[np.ndarray,
     return np.array([gi[g] for g in targets], dtype=np.int64), m, names
 
 
-def unit_perturbations(ensemble: TwinEnsemble, active: np.ndarray, target_genes: np.ndarray,
-                       dtype: np.dtype) -> np.ndarray:
+def unit_perturbations(
+    ensemble: TwinEnsemble, active: np.ndarray, target_genes: np.ndarray, dtype: np.dtype
+) -> np.ndarray:
     """N x n_targets block: column j is 1 at gene j in every cell type where it is active."""
     n_g = len(ensemble.genes)
     u = np.zeros((ensemble.n_nodes, len(target_genes)), dtype=dtype)
@@ -81,17 +82,19 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
 
     ranks = stats.rankdata(-scores, axis=1, method="min")
     mean_parts = parts.mean(0)
-    table = pd.DataFrame({
-        "drug": names,
-        "score_mean": scores.mean(0),
-        "ci_low": np.quantile(scores, 0.025, axis=0),
-        "ci_high": np.quantile(scores, 0.975, axis=0),
-        f"p_top{p.top_k}": (ranks <= p.top_k).mean(0),
-        "rank_low": np.quantile(ranks, 0.025, axis=0, method="lower").astype(int),
-        "rank_high": np.quantile(ranks, 0.975, axis=0, method="higher").astype(int),
-        "drivers": [_drivers(mp, ensemble.celltypes, p.driver_share) for mp in mean_parts],
-        "n_targets_in_model": (m != 0).sum(0),
-    })
+    table = pd.DataFrame(
+        {
+            "drug": names,
+            "score_mean": scores.mean(0),
+            "ci_low": np.quantile(scores, 0.025, axis=0),
+            "ci_high": np.quantile(scores, 0.975, axis=0),
+            f"p_top{p.top_k}": (ranks <= p.top_k).mean(0),
+            "rank_low": np.quantile(ranks, 0.025, axis=0, method="lower").astype(int),
+            "rank_high": np.quantile(ranks, 0.975, axis=0, method="higher").astype(int),
+            "drivers": [_drivers(mp, ensemble.celltypes, p.driver_share) for mp in mean_parts],
+            "n_targets_in_model": (m != 0).sum(0),
+        }
+    )
     for c, ct in enumerate(ensemble.celltypes):
         table[f"part:{ct}"] = mean_parts[:, c]
     info = drugs.info()
@@ -103,8 +106,14 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     no_target = int((table["n_targets_in_model"] == 0).sum())
     if no_target:
         log.info("%d drug(s) have no target in the model and score 0", no_target)
-    return ScreenResult(table=table, scores=scores[:, order], parts=mean_parts[order], drugs=list(table["drug"]),
-                        celltypes=list(ensemble.celltypes), params=dict(vars(p)))
+    return ScreenResult(
+        table=table,
+        scores=scores[:, order],
+        parts=mean_parts[order],
+        drugs=list(table["drug"]),
+        celltypes=list(ensemble.celltypes),
+        params=dict(vars(p)),
+    )
 
 
 def _drivers(parts: np.ndarray, celltypes: list[str], share: float) -> str:

@@ -73,7 +73,7 @@ def differential_expression(
             bulk = np.stack([counts[samples == s].sum(0) for s in labels])
             lib = np.array([library_size[samples == s].sum() for s in labels], dtype=float)
             logcpm = np.log2(bulk / lib[:, None] * 1e6 + 1.0)
-            ref, dis = logcpm[: len(ref_samples)], logcpm[len(ref_samples):]
+            ref, dis = logcpm[: len(ref_samples)], logcpm[len(ref_samples) :]
             logfc = dis.mean(0) - ref.mean(0)
             res = stats.ttest_ind(dis, ref, axis=0, equal_var=False)
             stat, pval = res.statistic, res.pvalue
@@ -89,7 +89,15 @@ def differential_expression(
     stat = np.nan_to_num(np.asarray(stat, dtype=float))
     pval = np.where(np.isfinite(pval), pval, 1.0)
     logfc = np.nan_to_num(np.asarray(logfc, dtype=float))
-    return pd.DataFrame({
-        "logfc": logfc, "stat": stat, "pval": pval, "fdr": bh_fdr(pval),
-        "frac_ref": frac_ref, "frac_dis": frac_dis, "signature": logfc * (1.0 - pval), "method": method,
-    })
+    return pd.DataFrame(
+        {
+            "logfc": logfc,
+            "stat": stat,
+            "pval": pval,
+            "fdr": bh_fdr(pval),
+            "frac_ref": frac_ref,
+            "frac_dis": frac_dis,
+            "signature": logfc * (1.0 - pval),
+            "method": method,
+        }
+    )

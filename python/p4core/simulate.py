@@ -57,8 +57,24 @@ def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
     return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
 
 
-def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
-             params: SimulateParams | None = None, treatments: list[str] | None = None) -> Trajectories:
+def distinct_top(result: ScreenResult, n: int) -> list[str]:
+    """The ``n`` best drugs with distinct mechanisms (target sets): one anti-TNF, not five."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for drug, targets in zip(result.table["drug"], result.table["targets"], strict=True):
+        if targets not in seen and len(out) < n:
+            seen.add(targets)
+            out.append(drug)
+    return out
+
+
+def simulate(
+    ensemble: TwinEnsemble,
+    result: ScreenResult,
+    drugs: DrugLibrary,
+    params: SimulateParams | None = None,
+    treatments: list[str] | None = None,
+) -> Trajectories:
     """Simulate every twin untreated and under each treatment (default: the top ``n_drugs``).
 
     Returns
@@ -67,7 +83,7 @@ def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
     lower, upper) where celltype ``burden`` is the weighted total.
     """
     p = params or SimulateParams()
-    treatments = list(treatments) if treatments is not None else list(result.drugs[: p.n_drugs])
+    treatments = list(treatments) if treatments is not None else distinct_top(result, p.n_drugs)
     scenarios = ["untreated", *treatments]
     target_genes, m, names = drug_matrix(ensemble, drugs)
     col = {d: i for i, d in enumerate(names)}
@@ -76,7 +92,7 @@ def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
     times = half[:: 2 * record_every]
     r_sched = drive_schedule(half, p)
     e_sched = np.zeros((len(scenarios), len(half)))
-    e_sched[1:, half >= p.treatment_day] = 1.0
+    e_sched[1:, half > p.treatment_day] = 1.0  # exposure starts right after treatment_day
     n_c = len(ensemble.celltypes)
     offsets = ensemble.offsets
     cw = ensemble.celltype_weights.astype(float)
@@ -87,16 +103,25 @@ def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
         x_star = p.state_scale * s / max(np.abs(s).max(), 1e-12)
         ax = rep.operator.astype(float) @ x_star
         drive = np.arctanh(x_star) - p.beta * ax
-        u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.float64)
+        u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.dtype(np.float64))
         inputs = np.zeros((len(scenarios), ensemble.n_nodes))
         for k, d in enumerate(treatments, start=1):
             inputs[k] = p.drug_gain * (u_unit @ m[:, col[d]])
         act = kernel.simulate(
-            rep.operator, np.zeros(ensemble.n_nodes, dtype), drive.astype(dtype), r_sched.astype(dtype),
-            inputs.astype(dtype), e_sched.astype(dtype), x_star.astype(dtype), offsets,
-            dt=p.dt, beta=p.beta, gamma=p.gamma, record_every=record_every,
+            rep.operator,
+            np.zeros(ensemble.n_nodes, dtype),
+            drive.astype(dtype),
+            r_sched.astype(dtype),
+            inputs.astype(dtype),
+            e_sched.astype(dtype),
+            x_star.astype(dtype),
+            offsets,
+            dt=p.dt,
+            beta=p.beta,
+            gamma=p.gamma,
+            record_every=record_every,
         )
-        pp = np.array([(x_star[offsets[c]:offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw
+        pp = np.array([(x_star[offsets[c] : offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw
         burdens.append((act * pp).sum(-1) / max(pp.sum(), 1e-12))
         acts.append(act)
     act = np.stack(acts)  # twins x scenarios x times x celltypes
@@ -104,15 +129,22 @@ def simulate(ensemble: TwinEnsemble, result: ScreenResult, drugs: DrugLibrary,
     full = np.concatenate([act, burden], axis=-1)
     labels = [*ensemble.celltypes, "burden"]
     mean, lo, hi = full.mean(0), np.quantile(full, 0.025, axis=0), np.quantile(full, 0.975, axis=0)
-    sc, ti, ci = np.meshgrid(np.arange(len(scenarios)), np.arange(len(times)), np.arange(len(labels)), indexing="ij")
-    table = pd.DataFrame({
-        "scenario": np.array(scenarios)[sc.ravel()],
-        "time": times[ti.ravel()],
-        "celltype": np.array(labels)[ci.ravel()],
-        "mean": mean.ravel(), "lower": lo.ravel(), "upper": hi.ravel(),
-    })
+    sc, ti, ci = np.meshgrid(
+        np.arange(len(scenarios)), np.arange(len(times)), np.arange(len(labels)), indexing="ij"
+    )
+    table = pd.DataFrame(
+        {
+            "scenario": np.array(scenarios)[sc.ravel()],
+            "time": times[ti.ravel()],
+            "celltype": np.array(labels)[ci.ravel()],
+            "mean": mean.ravel(),
+            "lower": lo.ravel(),
+            "upper": hi.ravel(),
+        }
+    )
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
     events += [(p.treatment_day, "treatment_start", f"start {d}") for d in treatments]
     ev = pd.DataFrame(events, columns=["time", "kind", "label"])
-    return Trajectories(table=table, events=ev, scenarios=scenarios, celltypes=list(ensemble.celltypes),
-                        params=dict(vars(p)))
+    return Trajectories(
+        table=table, events=ev, scenarios=scenarios, celltypes=list(ensemble.celltypes), params=dict(vars(p))
+    )

@@ -64,8 +64,12 @@ def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
         else:
             dropped.append(f"{ct} ({row['reference']} reference, {row[DISEASE]} disease cells)")
     if dropped:
-        log.warning("skipping %d cell type(s) with fewer than twin.min_cells=%d cells in a condition: %s",
-                    len(dropped), min_cells, "; ".join(dropped))
+        log.warning(
+            "skipping %d cell type(s) with fewer than twin.min_cells=%d cells in a condition: %s",
+            len(dropped),
+            min_cells,
+            "; ".join(dropped),
+        )
     if not keep:
         raise InputError(
             f"no cell type has at least twin.min_cells={min_cells} cells in both conditions "
@@ -100,7 +104,9 @@ def build_operator(
             cols.append(c1 * n_g + edges.src[m])
             vals.append(w[m] * lr_weight)
     n = n_ct * n_g
-    a = sp.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+    a = sp.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    ).tocsr()
     a.sum_duplicates()
     mag = np.abs(a)
     d_in = np.asarray(mag.sum(axis=1)).ravel()
@@ -135,8 +141,11 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
             f"none of the {len(genes)} network genes is among the patient's {adata.n_vars} genes "
             f"(e.g. {list(adata.var_names[:3])}); use HGNC symbols as var_names or set data.gene_symbols"
         )
-    log.info("network genes measured in the patient: %d of %d (the rest are latent nodes)",
-             int(measured.sum()), len(genes))
+    log.info(
+        "network genes measured in the patient: %d of %d (the rest are latent nodes)",
+        int(measured.sum()),
+        len(genes),
+    )
     celltypes = _select_celltypes(patient, p.min_cells)
     x = adata.X
     library = np.asarray(x.sum(axis=1)).ravel().astype(float)
@@ -146,9 +155,11 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     obs = adata.obs
     ct_cells = {ct: np.flatnonzero((obs[CELL_TYPE] == ct).to_numpy()) for ct in celltypes}
     groups = {
-        ct: [idx[(obs[CONDITION].to_numpy()[idx] == cond) & (obs[SAMPLE].to_numpy()[idx] == smp)]
-             for cond in np.unique(obs[CONDITION].to_numpy()[idx])
-             for smp in np.unique(obs[SAMPLE].to_numpy()[idx])]
+        ct: [
+            idx[(obs[CONDITION].to_numpy()[idx] == cond) & (obs[SAMPLE].to_numpy()[idx] == smp)]
+            for cond in np.unique(obs[CONDITION].to_numpy()[idx])
+            for smp in np.unique(obs[SAMPLE].to_numpy()[idx])
+        ]
         for ct, idx in ct_cells.items()
     }
     edges = _edges(knowledge, gene_index)
@@ -160,8 +171,12 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         tables = []
         for c, ct in enumerate(celltypes):
             idx = cells[ct]
-            de = differential_expression(sub[idx], library[idx], (obs[CONDITION].to_numpy()[idx] == DISEASE),
-                                         obs[SAMPLE].to_numpy()[idx])
+            de = differential_expression(
+                sub[idx],
+                library[idx],
+                (obs[CONDITION].to_numpy()[idx] == DISEASE),
+                obs[SAMPLE].to_numpy()[idx],
+            )
             s[c, measured] = de["signature"].to_numpy()
             act[c, measured] = np.maximum(de["frac_ref"], de["frac_dis"]).to_numpy() >= p.min_expr_frac
             de.insert(0, "gene", np.array(genes)[measured])
@@ -172,7 +187,9 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     _, _, de_tables = signatures(ct_cells)
     de_all = pd.concat(de_tables, ignore_index=True)
     if p.celltype_weight == "abundance":
-        n_dis = np.array([(obs[CONDITION].to_numpy()[ct_cells[ct]] == DISEASE).sum() for ct in celltypes], float)
+        n_dis = np.array(
+            [(obs[CONDITION].to_numpy()[ct_cells[ct]] == DISEASE).sum() for ct in celltypes], float
+        )
         cw = n_dis / n_dis.mean()
     else:
         cw = np.ones(n_ct)
@@ -181,8 +198,10 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     for t in progress(range(p.n_twins), "building twins", total=p.n_twins):
         rng = np.random.default_rng([p.seed, t])
         if p.bootstrap:
-            cells = {ct: np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups[ct] if len(g)])
-                     for ct in celltypes}
+            cells = {
+                ct: np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups[ct] if len(g)])
+                for ct in celltypes
+            }
         else:
             cells = ct_cells
         s, act, _ = signatures(cells)
@@ -190,7 +209,15 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noise, dtype=dtype)
         replicates.append(TwinReplicate(op, s.ravel().astype(dtype), act.ravel()))
 
-    ens = TwinEnsemble(celltypes=celltypes, genes=genes, replicates=replicates, celltype_weights=cw.astype(dtype),
-                       de=de_all, measured=measured, params=dict(vars(p)), pseudonym=patient.pseudonym)
+    ens = TwinEnsemble(
+        celltypes=celltypes,
+        genes=genes,
+        replicates=replicates,
+        celltype_weights=cw.astype(dtype),
+        de=de_all,
+        measured=measured,
+        params=dict(vars(p)),
+        pseudonym=patient.pseudonym,
+    )
     log.info("built %r", ens)
     return ens

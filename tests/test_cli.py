@@ -1,0 +1,226 @@
+"""`python -m p4core` end to end, and every kind of bad input on the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anndata as ad
+import mido
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+RESULT_FILES = {"drugs.csv", "drugs.parquet", "summary.json", "course.mid", "config_resolved.yaml"}
+
+
+def p4core(tmp_path: Path, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run_dir}", *overrides]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+
+
+def outputs(tmp_path: Path) -> set[str]:
+    run_dir = tmp_path / "run"
+    if not run_dir.exists():
+        return set()
+    return {p.name for p in run_dir.iterdir() if p.is_file() and not p.name.endswith(".log")}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    proc = p4core(tmp)
+    return tmp, proc
+
+
+def test_demo_end_to_end(demo_run):
+    tmp, proc = demo_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp / "run"
+    assert RESULT_FILES <= outputs(tmp)
+    assert (run_dir / "p4core.log").is_file()
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert not list(run_dir.glob(".p4core-staging-*")) and not list(run_dir.glob("*.tmp"))
+    # the terminal ends with the top drugs and the output path
+    assert "rank  drug" in proc.stdout and str(run_dir) in proc.stdout
+    drugs = pd.read_parquet(run_dir / "drugs.parquet")
+    assert list(drugs["rank"]) == list(range(1, len(drugs) + 1))
+    assert (drugs["ci_low"] <= drugs["score_mean"]).all() and (drugs["score_mean"] <= drugs["ci_high"]).all()
+    assert pd.read_csv(run_dir / "drugs.csv")["drug"].tolist() == drugs["drug"].tolist()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["twins"]["n"] >= 2 and summary["top_drugs"]
+    mid = mido.MidiFile(run_dir / "course.mid")
+    assert mid.type == 1 and len(mid.tracks) >= 7
+
+
+def test_no_identifier_in_outputs(demo_run):
+    tmp, _ = demo_run
+    for path in (tmp / "run").rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"demo-arthritis-0" not in text, path
+
+
+def test_plugins_command_lists_builtins():
+    proc = subprocess.run(
+        [sys.executable, "-m", "p4core", "plugins"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("curated", "demo", "h5ad", "table", "json", "midi"):
+        assert name in proc.stdout
+
+
+def test_kang_h5ad_run(tmp_path, kang_path):
+    proc = p4core(
+        tmp_path,
+        "data=h5ad",
+        f"data.path={kang_path}",
+        "data.cell_type_key=cluster_id",
+        "data.condition_key=group_id",
+        "data.reference=ctrl",
+        "data.sample_key=sample_id",
+        "twin.n_twins=4",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert RESULT_FILES <= outputs(tmp_path)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["twins"]["celltypes"]) == 5
+    assert "kang" not in json.dumps(summary).lower()
+
+
+# -- bad input: a clear message naming the field, a non-zero exit, no result files -------------
+
+
+def write_h5ad(path: Path, x, obs: dict, genes: list[str]) -> Path:
+    a = ad.AnnData(
+        X=x, obs=pd.DataFrame(obs, index=[f"c{i}" for i in range(x.shape[0])]), var=pd.DataFrame(index=genes)
+    )
+    a.write_h5ad(path)
+    return path
+
+
+@pytest.fixture
+def small_h5ad(tmp_path):
+    rng = np.random.default_rng(0)
+    genes = ["TNF", "TNFRSF1A", "RELA", "NFKBIA", "IL6", "STAT3", "JAK1", "IL6R", "CXCL8", "ACTB"]
+    n = 120
+    x = rng.poisson(2.0, size=(n, len(genes))).astype(np.float32)
+    obs = {"ct": ["A"] * 60 + ["B"] * 60, "cond": (["h", "d"] * 60)}
+
+    def make(name="p.h5ad", x=x, obs=obs, genes=genes):
+        return write_h5ad(tmp_path / name, x, obs, genes)
+
+    return make
+
+
+BASE = ["data=h5ad", "data.cell_type_key=ct", "data.condition_key=cond", "data.reference=h", "twin.n_twins=2"]
+
+
+def assert_clean_failure(tmp_path, proc, *needles):
+    assert proc.returncode != 0
+    err = proc.stderr
+    for needle in needles:
+        assert needle in err, err[-2000:]
+    assert "Traceback" not in err
+    assert not (outputs(tmp_path) & RESULT_FILES)
+
+
+def test_missing_file(tmp_path):
+    proc = p4core(tmp_path, *BASE, f"data.path={tmp_path / 'nope.h5ad'}")
+    assert_clean_failure(tmp_path, proc, "data.path", "file not found", "nope.h5ad")
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "broken.h5ad"
+    bad.write_bytes(b"this is not hdf5")
+    proc = p4core(tmp_path, *BASE, f"data.path={bad}")
+    assert_clean_failure(tmp_path, proc, "could not be read", "broken.h5ad")
+
+
+def test_missing_obs_key_lists_available(tmp_path, small_h5ad):
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.cell_type_key=celltype")
+    assert_clean_failure(tmp_path, proc, "'celltype'", "data.cell_type_key", "available: 'ct', 'cond'")
+
+
+def test_no_reference_cells(tmp_path, small_h5ad):
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.reference=healthy")
+    assert_clean_failure(tmp_path, proc, "no reference cells", "data.reference", "['d', 'h']")
+
+
+def test_no_disease_cells(tmp_path, small_h5ad):
+    path = small_h5ad(obs={"ct": ["A"] * 60 + ["B"] * 60, "cond": ["h"] * 120})
+    proc = p4core(tmp_path, *BASE, f"data.path={path}")
+    assert_clean_failure(tmp_path, proc, "no disease cells", "data.disease")
+
+
+def test_too_few_cells_everywhere(tmp_path, small_h5ad):
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "twin.min_cells=100")
+    assert_clean_failure(tmp_path, proc, "twin.min_cells=100")
+
+
+def test_too_few_cells_in_one_type_is_skipped(tmp_path, small_h5ad):
+    obs = {"ct": ["A"] * 100 + ["B"] * 20, "cond": ["h", "d"] * 60}
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(obs=obs)}", "twin.min_cells=15")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "skipping 1 cell type" in (tmp_path / "run" / "p4core.log").read_text()
+
+
+@pytest.mark.parametrize("kind,needle", [("log", "non-integer"), ("scaled", "negative"), ("nan", "NaN")])
+def test_not_counts(tmp_path, small_h5ad, kind, needle):
+    rng = np.random.default_rng(1)
+    x = rng.poisson(2.0, size=(120, 10)).astype(np.float32)
+    if kind == "log":
+        x = np.log1p(x)
+    elif kind == "scaled":
+        x = (x - x.mean(0)) / (x.std(0) + 1)
+    else:
+        x[3, 4] = np.nan
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
+    assert_clean_failure(tmp_path, proc, needle, "p.h5ad")
+
+
+def test_sparse_inf(tmp_path, small_h5ad):
+    x = sp.random(120, 10, density=0.3, format="csr", dtype=np.float32, random_state=0)
+    x.data[:] = 1
+    x.data[0] = np.inf
+    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
+    assert_clean_failure(tmp_path, proc, "infinite")
+
+
+def test_duplicated_genes(tmp_path, small_h5ad):
+    genes = ["TNF", "TNF", "RELA", "NFKBIA", "IL6", "STAT3", "JAK1", "IL6R", "CXCL8", "ACTB"]
+    with pytest.warns(UserWarning):
+        path = small_h5ad(genes=genes)
+    proc = p4core(tmp_path, *BASE, f"data.path={path}")
+    assert_clean_failure(tmp_path, proc, "duplicated gene name", "'TNF'", "var_names_make_unique")
+
+
+def test_required_value_missing(tmp_path):
+    proc = p4core(tmp_path, "data=h5ad")
+    assert_clean_failure(tmp_path, proc, "data.path")
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("twin.n_twinz=3", "n_twinz"),
+        ("twin.n_twins=many", "n_twins"),
+        ("data.pth=x.h5ad", "pth"),
+        ("render.midi.tempoo=3", "tempoo"),
+        ("data=nonexistent", "nonexistent"),
+    ],
+)
+def test_bad_override(tmp_path, override, needle):
+    proc = p4core(tmp_path, override)
+    assert proc.returncode != 0
+    assert needle in proc.stderr, proc.stderr[-2000:]
+    assert not (outputs(tmp_path) & RESULT_FILES)
+
+
+def test_bad_plugin_option_type(tmp_path):
+    proc = p4core(tmp_path, "render.midi.tempo=fast")
+    assert_clean_failure(tmp_path, proc, "render.midi", "tempo")

@@ -1,0 +1,141 @@
+"""The pipeline as plain functions (no Hydra app), reproducibility, and the model's behaviour."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import p4core
+from p4core.datasets import demo_patient
+from p4core.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def arthritis(knowledge):
+    return demo_patient("arthritis", n_cells=60, knowledge=knowledge)
+
+
+@pytest.fixture(scope="module")
+def ensemble(arthritis, knowledge):
+    return p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=4))
+
+
+def test_configs_ship_inside_the_package():
+    root = importlib.resources.files("p4core.configs")
+    assert root.joinpath("config.yaml").is_file()
+    assert root.joinpath("data", "demo_arthritis.yaml").is_file()
+    cfg = p4core.compose(["data=demo_bladder", "twin.n_twins=3"])
+    assert cfg.data.preset == "bladder" and cfg.twin.n_twins == 3
+    assert set(cfg.render) == {"table", "json", "midi"}
+
+
+def test_run_from_python_without_the_cli(tmp_path):
+    cfg = p4core.compose(["data.n_cells=40", "twin.n_twins=3", "render=[table]"])
+    result, files = p4core.run(cfg, tmp_path)
+    names = {f.name for f in files}
+    assert {"drugs.csv", "drugs.parquet", "config_resolved.yaml"} <= names
+    assert "course.mid" not in names
+    assert isinstance(result.screen.table, pd.DataFrame) and len(result.screen.drugs) > 80
+
+
+def test_same_seed_same_numbers(arthritis, knowledge):
+    params = p4core.TwinParams(n_twins=3, seed=11)
+    a = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
+    b = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
+    c = p4core.screen(p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=3, seed=12)),
+                      knowledge.drugs)
+    assert np.array_equal(a.scores, b.scores)
+    assert not np.array_equal(a.scores, c.scores)
+
+
+def test_twin_does_not_depend_on_ensemble_size(arthritis, knowledge):
+    small = p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=2, seed=5))
+    large = p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=4, seed=5))
+    assert np.array_equal(small.replicates[1].signature, large.replicates[1].signature)
+    assert (small.replicates[1].operator != large.replicates[1].operator).nnz == 0
+
+
+def test_screen_same_for_one_and_two_threads(ensemble, knowledge):
+    try:
+        p4core.settings.n_threads = 1
+        one = p4core.screen(ensemble, knowledge.drugs)
+        p4core.settings.n_threads = 2
+        two = p4core.screen(ensemble, knowledge.drugs)
+    finally:
+        p4core.settings.n_threads = 0
+    assert np.array_equal(one.scores, two.scores)
+
+
+def test_float64_agrees_with_float32(arthritis, knowledge):
+    a = p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=2, dtype="float64"))
+    b = p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=2, dtype="float32"))
+    sa = p4core.screen(a, knowledge.drugs).table.set_index("drug")["score_mean"]
+    sb = p4core.screen(b, knowledge.drugs).table.set_index("drug")["score_mean"]
+    assert np.allclose(sa, sb[sa.index], atol=1e-4)
+
+
+def test_screen_table_contract(ensemble, knowledge):
+    res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(top_k=5))
+    t = res.table
+    for col in ("rank", "drug", "score_mean", "ci_low", "ci_high", "p_top5", "rank_low", "rank_high", "drivers",
+                "targets", "atc", "indications"):
+        assert col in t.columns
+    parts = t[[f"part:{c}" for c in ensemble.celltypes]].to_numpy()
+    assert np.allclose(parts.sum(1), t["score_mean"], atol=1e-9)
+    assert res.scores.shape == (len(ensemble), len(t))
+    assert t["p_top5"].between(0, 1).all() and t["p_top5"].sum() >= 5 - 1e-9  # ties may share a rank
+    # drugs with no target in the model score exactly 0
+    assert (t.loc[t["n_targets_in_model"] == 0, "score_mean"] == 0).all()
+
+
+def test_linearity_pair_equals_sum_of_singles(ensemble, knowledge):
+    """Propagation is linear: the response to two targets is the sum of the responses."""
+    from p4core import kernel
+    from p4core.screen import unit_perturbations
+
+    rep = ensemble.replicates[0]
+    gi = {g: i for i, g in enumerate(ensemble.genes)}
+    u = unit_perturbations(ensemble, rep.active, np.array([gi["TNF"], gi["JAK1"]]), np.dtype(np.float64))
+    a64 = kernel.as_operator(rep.operator, dtype=np.float64)
+    x = kernel.propagate(a64, u, 0.8, 8)
+    both = kernel.propagate(a64, np.ascontiguousarray(u.sum(1, keepdims=True)), 0.8, 8)
+    assert np.allclose(x.sum(1), both[:, 0])
+
+
+def test_simulation_course(ensemble, knowledge):
+    res = p4core.screen(ensemble, knowledge.drugs)
+    params = p4core.SimulateParams(n_drugs=2, horizon_days=60)
+    traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
+    t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
+    assert traj.scenarios[0] == "untreated" and len(traj.scenarios) == 3
+    assert t.loc[-params.onset_days, "untreated"] == pytest.approx(0, abs=1e-6)  # starts at the reference
+    assert t.loc[0.0, "untreated"] == pytest.approx(1, abs=0.05)  # reaches the observed disease state
+    assert (t.loc[: params.treatment_day].nunique(axis=1) == 1).all()  # identical until treatment
+    top = traj.scenarios[1]
+    assert t.loc[60.0, top] < t.loc[60.0, "untreated"] - 0.05  # the best drug lowers the burden
+    # the two treatments have distinct mechanisms
+    targets = res.table.set_index("drug")["targets"]
+    assert targets[traj.scenarios[1]] != targets[traj.scenarios[2]]
+
+
+def test_bad_params_are_clear(arthritis, knowledge):
+    with pytest.raises(InputError, match="twin.n_twins"):
+        p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=0))
+    with pytest.raises(InputError, match="twin.celltype_weight"):
+        p4core.build_twins(arthritis, knowledge, p4core.TwinParams(celltype_weight="size"))
+    with pytest.raises(InputError, match="data.preset"):
+        demo_patient("lupus")
+
+
+def test_twin_to_anndata(ensemble, tmp_path):
+    adata = ensemble.to_anndata()
+    assert adata.shape == (len(ensemble), ensemble.n_nodes)
+    path = tmp_path / "twins.h5ad"
+    adata.write_h5ad(path)
+    import anndata as ad
+
+    back = ad.read_h5ad(path)
+    assert back.var["gene"].iloc[0] == ensemble.genes[0]
