@@ -45,8 +45,9 @@ def test_same_seed_same_numbers(arthritis, knowledge):
     params = p4core.TwinParams(n_twins=3, seed=11)
     a = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
     b = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
-    c = p4core.screen(p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=3, seed=12)),
-                      knowledge.drugs)
+    c = p4core.screen(
+        p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=3, seed=12)), knowledge.drugs
+    )
     assert np.array_equal(a.scores, b.scores)
     assert not np.array_equal(a.scores, c.scores)
 
@@ -80,8 +81,20 @@ def test_float64_agrees_with_float32(arthritis, knowledge):
 def test_screen_table_contract(ensemble, knowledge):
     res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(top_k=5))
     t = res.table
-    for col in ("rank", "drug", "score_mean", "ci_low", "ci_high", "p_top5", "rank_low", "rank_high", "drivers",
-                "targets", "atc", "indications"):
+    for col in (
+        "rank",
+        "drug",
+        "score_mean",
+        "ci_low",
+        "ci_high",
+        "p_top5",
+        "rank_low",
+        "rank_high",
+        "drivers",
+        "targets",
+        "atc",
+        "indications",
+    ):
         assert col in t.columns
     parts = t[[f"part:{c}" for c in ensemble.celltypes]].to_numpy()
     assert np.allclose(parts.sum(1), t["score_mean"], atol=1e-9)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from p4core.datasets import curated_knowledge
+from p4core.errors import InputError
 from p4core.hookspecs import hookimpl
 from p4core.io import read_drugs_tsv, read_network_tsv
 from p4core.model import Knowledge
@@ -24,12 +25,18 @@ class CuratedKnowledgeConfig:
 
 def load(cfg: CuratedKnowledgeConfig) -> Knowledge:
     k = curated_knowledge()
-    if cfg.network:
-        k.network = read_network_tsv(cfg.network)
-        k.provenance.append(f"network replaced by {k.network.name}")
-    if cfg.drugs:
-        k.drugs = read_drugs_tsv(cfg.drugs)
-        k.provenance.append(f"drug library replaced by {k.drugs.name}")
+    try:
+        if cfg.network:
+            k.network = read_network_tsv(cfg.network)
+            k.provenance.append(f"network replaced by {k.network.name}")
+    except InputError as exc:
+        raise InputError(f"knowledge.network: {exc}") from None
+    try:
+        if cfg.drugs:
+            k.drugs = read_drugs_tsv(cfg.drugs)
+            k.provenance.append(f"drug library replaced by {k.drugs.name}")
+    except InputError as exc:
+        raise InputError(f"knowledge.drugs: {exc}") from None
     return k
 
 

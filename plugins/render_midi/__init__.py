@@ -28,7 +28,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from p4core.errors import InputError
+from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
@@ -56,6 +56,36 @@ class MidiConfig:
     pitch_bend_range: int = 2
     key: str = "C"
     file: str = "course.mid"
+
+    def __post_init__(self) -> None:
+        require(
+            20 <= self.tempo <= 400, "render.midi.tempo", f"must be 20-400 beats per minute, got {self.tempo}"
+        )
+        require(self.days_per_beat > 0, "render.midi.days_per_beat", f"must be > 0, got {self.days_per_beat}")
+        require(self.step_days > 0, "render.midi.step_days", f"must be > 0, got {self.step_days}")
+        require(
+            self.ticks_per_beat in (96, 120, 192, 240, 384, 480, 840, 960),
+            "render.midi.ticks_per_beat",
+            f"must be a usual resolution (480, 840, 960, ...), got {self.ticks_per_beat}",
+        )
+        require(0 <= self.base_note <= 127 - 24, "render.midi.base_note", f"must be 0-103, got {self.base_note}")
+        require(0 <= self.register_step <= 12, "render.midi.register_step", f"must be 0-12, got {self.register_step}")
+        require(
+            0 <= self.hysteresis < 1, "render.midi.hysteresis", f"must be in [0, 1), got {self.hysteresis}"
+        )
+        require(1 <= self.velocity <= 127, "render.midi.velocity", f"must be 1-127, got {self.velocity}")
+        require(0 <= self.pitch_bend_range <= 24, "render.midi.pitch_bend_range", "must be 0-24 semitones")
+        require(
+            Path(self.file).name == self.file and self.file.endswith(".mid"),
+            "render.midi.file",
+            f"must be a plain file name ending in .mid, got {self.file!r}",
+        )
+        try:
+            mido.MetaMessage("key_signature", key=self.key)
+        except ValueError:
+            raise InputError(
+                f"render.midi.key: {self.key!r} is not a key mido accepts (e.g. C, Am, F#m)"
+            ) from None
 
 
 class Score:
@@ -103,21 +133,15 @@ def quantise(values: np.ndarray, lo: float, hi: float, n_levels: int, hysteresis
 
 
 def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
-    if not (20 <= cfg.tempo <= 400):
-        raise InputError(f"render.midi.tempo must be between 20 and 400 beats per minute, got {cfg.tempo}")
-    if cfg.days_per_beat <= 0 or cfg.step_days <= 0:
-        raise InputError("render.midi.days_per_beat and render.midi.step_days must be positive")
-    try:
-        mido.MetaMessage("key_signature", key=cfg.key)
-    except ValueError:
-        raise InputError(
-            f"render.midi.key: {cfg.key!r} is not a key name mido accepts (e.g. C, Am, F#m)"
-        ) from None
     traj = result.trajectories
     tab = traj.table
     voices = list(traj.celltypes)
     if len(voices) > 15:
         raise InputError(f"render.midi: {len(voices)} cell types but MIDI has 15 melodic channels")
+    top = cfg.base_note + cfg.register_step * (len(voices) - 1) + PENTATONIC[-1]
+    if top > 127:
+        raise InputError(f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
+                         f"register_step={cfg.register_step} reach note {top} > 127; lower either")
     tpb = cfg.ticks_per_beat
     ticks_per_day = tpb / cfg.days_per_beat
     bar = 4 * tpb

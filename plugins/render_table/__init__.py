@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from p4core.errors import require
 from p4core.hookspecs import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
@@ -15,13 +16,12 @@ class TableConfig:
     #: any of csv, parquet
     formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
 
+    def __post_init__(self) -> None:
+        bad = sorted(set(self.formats) - {"csv", "parquet"})
+        require(not bad, "render.table.formats", f"has unknown format(s) {bad}; use csv and/or parquet")
+
 
 def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
-    bad = sorted(set(cfg.formats) - {"csv", "parquet"})
-    if bad:
-        from p4core.errors import InputError
-
-        raise InputError(f"render.table.formats: unknown format(s) {bad}; use csv and/or parquet")
     out = []
     tables = {
         "drugs": result.screen.table,

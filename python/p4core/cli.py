@@ -48,8 +48,7 @@ def main(cfg: DictConfig) -> None:
     try:
         result, files = run(cfg, outdir)
     except P4coreError as exc:
-        log.error("%s", exc)
-        print(f"p4core: error: {exc}", file=sys.stderr)
+        log.error("%s", exc)  # to stderr and to the run's log file
         raise SystemExit(2) from None
     print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
 

@@ -15,7 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .errors import InputError
+from .errors import InputError, require
 from .screen import ScreenParams
 from .simulate import SimulateParams
 from .twin import TwinParams
@@ -27,6 +27,12 @@ class EngineConfig:
     name: str = "local"
     #: kernel threads; 0 = OMP_NUM_THREADS or all cores
     n_threads: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.name == "local", "engine.name", f"{self.name!r} is not available; use engine=local")
+        require(
+            self.n_threads >= 0, "engine.n_threads", f"must be >= 0 (0 = all cores), got {self.n_threads}"
+        )
 
 
 @dataclass
@@ -58,15 +64,21 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
     """Check a plugin's config node against its dataclass schema; errors name ``where.<key>``."""
     if schema is None:
         return node if isinstance(node, DictConfig) else OmegaConf.create(node or {})
+    allowed = [f.name for f in dataclasses.fields(schema)]
+    if node is not None:
+        unknown = sorted(set(map(str, node.keys())) - set(allowed))
+        if unknown:
+            raise InputError(
+                f"config {where}: unknown key(s) {', '.join(f'{where}.{k}' for k in unknown)}; "
+                f"allowed: {', '.join(allowed)}"
+            )
     try:
         typed = OmegaConf.merge(OmegaConf.structured(schema), node if node is not None else {})
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
+        first = str(getattr(exc, "msg", exc)).split("\n")[0]
         raise InputError(
-            f"config {where}{'.' + key if key else ''}: {exc.msg if hasattr(exc, 'msg') else exc}".split(
-                "\n"
-            )[0]
-            + f" (allowed keys: {', '.join(f.name for f in dataclasses.fields(schema))})"
+            f"config {where}{'.' + key if key else ''}: {first} (allowed keys: {', '.join(allowed)})"
         ) from None
     missing = sorted(OmegaConf.missing_keys(typed))
     if missing:
@@ -75,6 +87,7 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
             f"pass them as overrides, e.g. {where}.{missing[0]}=..."
         )
     assert isinstance(typed, DictConfig)
+    OmegaConf.to_object(typed)  # instantiates the schema: its __post_init__ checks the values
     return typed
 
 

@@ -16,5 +16,11 @@ class InputError(P4coreError, ValueError):
     """Bad input: a missing file, a missing field, an invalid value. The message says how to fix it."""
 
 
+def require(ok: bool, field: str, message: str) -> None:
+    """Raise an :class:`InputError` ``"<field> <message>"`` unless ``ok`` (config value checks)."""
+    if not ok:
+        raise InputError(f"{field} {message}")
+
+
 class PluginError(P4coreError):
     """A plugin failed to load, or a requested component is not provided by any plugin."""

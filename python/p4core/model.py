@@ -191,6 +191,9 @@ class TwinEnsemble:
 
     @property
     def node_weights(self) -> np.ndarray:
+        """Weight of every node in the reversal score: its cell type's weight. Latent genes (not
+        measured) count with signature 0: a response there moves the twin away from the observed
+        state, which keeps drugs whose effect lands mostly off the panel from scoring on a sliver."""
         return np.repeat(self.celltype_weights, len(self.genes))
 
     def __len__(self) -> int:

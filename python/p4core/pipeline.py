@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .config import validate_node
+from .config import EngineConfig, PrivacyConfig, validate_node
 from .errors import InputError
 from .io import write_text
 from .model import Knowledge, Patient, RunResult
@@ -50,10 +50,23 @@ def _source_name(node: Any, group: str) -> str:
     return str(name)
 
 
-def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, DictConfig]:
-    """Validate every plugin-owned config node before any work; returns the typed nodes."""
+CORE_GROUPS = {
+    "twin": TwinParams,
+    "screen": ScreenParams,
+    "simulate": SimulateParams,
+    "engine": EngineConfig,
+    "privacy": PrivacyConfig,
+}
+
+
+def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, Any]:
+    """Validate every config node, the core groups and those owned by plugins, before any work.
+
+    Returns the typed objects of the core groups and the typed nodes of the plugins'."""
     plugins = plugins or get_plugins()
-    typed: dict[str, DictConfig] = {}
+    typed: dict[str, Any] = {}
+    for group, schema in CORE_GROUPS.items():
+        typed[group] = OmegaConf.to_object(validate_node(cfg[group], schema, group))
     for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
         comp = plugins.get(kind, _source_name(cfg[group], group))
         typed[group] = validate_node(cfg[group], comp.schema, group)
@@ -111,10 +124,8 @@ def render(
 def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> tuple[RunResult, list[Path]]:
     """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir``."""
     plugins = plugins or get_plugins()
-    check_config(cfg, plugins)
-    settings.n_threads = int(cfg.engine.n_threads)
-    if cfg.engine.name != "local":
-        raise InputError(f"engine={cfg.engine.name!r} is not available; use engine=local")
+    typed = check_config(cfg, plugins)
+    settings.n_threads = typed["engine"].n_threads
     timings: dict[str, float] = {}
 
     def timed(label: str, fn: Any, *args: Any) -> Any:
@@ -124,17 +135,15 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         timings[label] = round(time.perf_counter() - t0, 3)
         return out
 
-    key = cfg.privacy.key
+    key = typed["privacy"].key
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     log.info("%r; %r", knowledge.network, knowledge.drugs)
-    ensemble = timed("build twins", build_twins, patient, knowledge, TwinParams(**cfg.twin))
+    ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
-    result_screen = timed("screen", screen, ensemble, knowledge.drugs, ScreenParams(**cfg.screen))
-    traj = timed(
-        "simulate", simulate, ensemble, result_screen, knowledge.drugs, SimulateParams(**cfg.simulate)
-    )
+    result_screen = timed("screen", screen, ensemble, knowledge.drugs, typed["screen"])
+    traj = timed("simulate", simulate, ensemble, result_screen, knowledge.drugs, typed["simulate"])
     result = RunResult(
         patient,
         knowledge,

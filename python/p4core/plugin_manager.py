@@ -130,8 +130,14 @@ class Plugins:
         except KeyError:
             pass
         have = ", ".join(sorted(self.components[kind])) or "(none)"
+        hint = {
+            "sources": "data=<preset> (data.source)",
+            "knowledge": "knowledge=<preset>",
+            "renderers": "render=[...] (e.g. render=[table,json])",
+        }[kind]
         msg = (
-            f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}"
+            f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}; "
+            f"choose with {hint}"
         )
         if self.broken:
             msg += "; plugins that failed to load: " + "; ".join(f"{n} ({e})" for n, e in self.broken.items())

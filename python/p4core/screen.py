@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from . import kernel
+from .errors import require
 from .model import DrugLibrary, ScreenResult, TwinEnsemble
 from .progress import progress
 
@@ -23,10 +24,28 @@ log = logging.getLogger("p4core")
 
 @dataclass
 class ScreenParams:
+    """Config group ``screen``: propagation and ranking."""
+
+    #: damping of the propagation series sum_k (alpha A)^k u; in (0, 1) keeps it stable
     alpha: float = 0.8
+    #: propagation steps K
     steps: int = 8
+    #: k of P(top k)
     top_k: int = 10
+    #: a cell type is listed as a driver when it carries at least this share of the positive score
     driver_share: float = 0.15
+
+    def __post_init__(self) -> None:
+        require(
+            0 < self.alpha < 1,
+            "screen.alpha",
+            f"must be in (0, 1) for a stable propagation, got {self.alpha}",
+        )
+        require(0 <= self.steps <= 100, "screen.steps", f"must be in [0, 100], got {self.steps}")
+        require(self.top_k >= 1, "screen.top_k", f"must be >= 1, got {self.top_k}")
+        require(
+            0 <= self.driver_share <= 1, "screen.driver_share", f"must be in [0, 1], got {self.driver_share}"
+        )
 
 
 def drug_matrix(ensemble: TwinEnsemble, drugs: DrugLibrary) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import kernel
+from .errors import require
 from .model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
 from .progress import progress
 from .screen import drug_matrix, unit_perturbations
@@ -31,17 +32,62 @@ log = logging.getLogger("p4core")
 
 @dataclass
 class SimulateParams:
+    """Config group ``simulate``: the disease course (days; day 0 = sampling)."""
+
+    #: treatments simulated: the best drugs with distinct mechanisms
     n_drugs: int = 2
+    #: days from disease onset to sampling
     onset_days: float = 120.0
+    #: days simulated after sampling
     horizon_days: float = 180.0
+    #: day the treatments start
     treatment_day: float = 14.0
+    #: RK4 step (days)
     dt: float = 0.5
+    #: spacing of the recorded course (days)
     record_days: float = 1.0
+    #: coupling through the network
     beta: float = 0.8
+    #: relaxation rate (1/day)
     gamma: float = 0.2
+    #: drug input at a fully engaged target (tanh units)
     drug_gain: float = 2.0
+    #: growth of the disease drive per year after sampling, untreated
     progression: float = 0.25
+    #: the observed disease state as a fraction of saturation
     state_scale: float = 0.8
+
+    def __post_init__(self) -> None:
+        require(self.n_drugs >= 0, "simulate.n_drugs", f"must be >= 0, got {self.n_drugs}")
+        require(self.onset_days > 0, "simulate.onset_days", f"must be > 0, got {self.onset_days}")
+        require(self.horizon_days > 0, "simulate.horizon_days", f"must be > 0, got {self.horizon_days}")
+        require(
+            0 <= self.treatment_day < self.horizon_days,
+            "simulate.treatment_day",
+            f"must be in [0, simulate.horizon_days={self.horizon_days}), got {self.treatment_day}",
+        )
+        require(0 < self.dt <= 10, "simulate.dt", f"must be in (0, 10] days, got {self.dt}")
+        require(
+            self.record_days >= self.dt,
+            "simulate.record_days",
+            f"must be >= simulate.dt={self.dt}, got {self.record_days}",
+        )
+        require(
+            (self.onset_days + self.horizon_days) / self.dt <= 1e6,
+            "simulate.dt",
+            "is too small for the simulated period (more than a million steps)",
+        )
+        require(self.beta >= 0, "simulate.beta", f"must be >= 0, got {self.beta}")
+        require(0 < self.gamma <= 10, "simulate.gamma", f"must be in (0, 10] per day, got {self.gamma}")
+        require(
+            self.gamma * self.dt <= 1,
+            "simulate.dt",
+            f"* simulate.gamma must be <= 1 for a stable step, got {self.dt * self.gamma}",
+        )
+        require(self.drug_gain >= 0, "simulate.drug_gain", f"must be >= 0, got {self.drug_gain}")
+        require(
+            0 < self.state_scale < 1, "simulate.state_scale", f"must be in (0, 1), got {self.state_scale}"
+        )
 
 
 def _time_grid(p: SimulateParams) -> tuple[np.ndarray, int]:
@@ -57,13 +103,19 @@ def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
     return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
 
 
-def distinct_top(result: ScreenResult, n: int) -> list[str]:
-    """The ``n`` best drugs with distinct mechanisms (target sets): one anti-TNF, not five."""
-    seen: set[str] = set()
+def distinct_top(result: ScreenResult, drugs: DrugLibrary, n: int) -> list[str]:
+    """The ``n`` best drugs with distinct mechanisms: one anti-TNF, not five.
+
+    A drug's mechanism is the set of its main targets (strength >= 0.75 of its strongest)."""
+    t = drugs.targets
+    main = t[t["strength"] >= 0.75 * t.groupby("drug")["strength"].transform("max")]
+    mechanism = main.groupby("drug")["target"].agg(frozenset).to_dict()
+    seen: set[frozenset[str]] = set()
     out: list[str] = []
-    for drug, targets in zip(result.table["drug"], result.table["targets"], strict=True):
-        if targets not in seen and len(out) < n:
-            seen.add(targets)
+    for drug, score in zip(result.table["drug"], result.table["score_mean"], strict=True):
+        mech = mechanism.get(drug, frozenset())
+        if len(out) < n and score > 0 and mech not in seen:
+            seen.add(mech)
             out.append(drug)
     return out
 
@@ -83,7 +135,7 @@ def simulate(
     lower, upper) where celltype ``burden`` is the weighted total.
     """
     p = params or SimulateParams()
-    treatments = list(treatments) if treatments is not None else distinct_top(result, p.n_drugs)
+    treatments = list(treatments) if treatments is not None else distinct_top(result, drugs, p.n_drugs)
     scenarios = ["untreated", *treatments]
     target_genes, m, names = drug_matrix(ensemble, drugs)
     col = {d: i for i, d in enumerate(names)}

@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import kernel
-from .errors import InputError
+from .errors import InputError, require
 from .model import CELL_TYPE, CONDITION, DISEASE, SAMPLE, Knowledge, Patient, TwinEnsemble, TwinReplicate
 from .progress import progress
 from .signature import differential_expression
@@ -20,15 +20,45 @@ log = logging.getLogger("p4core")
 
 @dataclass
 class TwinParams:
+    """Config group ``twin``: how the ensemble of twins is built."""
+
+    #: twins in the ensemble (bootstrap replicates)
     n_twins: int = 20
+    #: twin t draws from numpy.random.default_rng([seed, t])
     seed: int = 0
+    #: cells a cell type needs in each condition; fewer: the cell type is skipped with a warning
     min_cells: int = 20
+    #: a gene is active in a cell type when detected in at least this fraction of its cells
     min_expr_frac: float = 0.05
+    #: log-normal jitter of the prior edge weights per twin (0 = none)
     edge_noise: float = 0.2
+    #: weight of ligand -> receptor edges relative to intracellular ones
     lr_weight: float = 1.0
+    #: uniform | abundance (share of disease cells)
     celltype_weight: str = "uniform"
+    #: resample cells within (cell type, condition, sample); false = every twin sees all cells
     bootstrap: bool = True
+    #: float32 | float64 (kernel precision)
     dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        require(self.n_twins >= 1, "twin.n_twins", f"must be >= 1, got {self.n_twins}")
+        require(self.min_cells >= 2, "twin.min_cells", f"must be >= 2, got {self.min_cells}")
+        require(
+            0 <= self.min_expr_frac <= 1, "twin.min_expr_frac", f"must be in [0, 1], got {self.min_expr_frac}"
+        )
+        require(self.edge_noise >= 0, "twin.edge_noise", f"must be >= 0, got {self.edge_noise}")
+        require(self.lr_weight >= 0, "twin.lr_weight", f"must be >= 0, got {self.lr_weight}")
+        require(
+            self.celltype_weight in ("uniform", "abundance"),
+            "twin.celltype_weight",
+            f"must be 'uniform' or 'abundance', got {self.celltype_weight!r}",
+        )
+        require(
+            self.dtype in ("float32", "float64"),
+            "twin.dtype",
+            f"must be float32 or float64, got {self.dtype!r}",
+        )
 
 
 @dataclass
@@ -126,10 +156,6 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     does not depend on how many others are built, nor on where.
     """
     p = params or TwinParams()
-    if p.n_twins < 1:
-        raise InputError(f"twin.n_twins must be >= 1, got {p.n_twins}")
-    if p.celltype_weight not in ("uniform", "abundance"):
-        raise InputError(f"twin.celltype_weight must be 'uniform' or 'abundance', got {p.celltype_weight!r}")
     dtype = np.dtype(p.dtype)
     adata = patient.adata
     genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
