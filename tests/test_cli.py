@@ -221,17 +221,20 @@ def test_bad_override(tmp_path, override, needle):
     assert not (outputs(tmp_path) & RESULT_FILES)
 
 
-@pytest.mark.parametrize("override,needle", [
-    ("+twin.n_twinz=3", "twin.n_twinz"),
-    ("simulate.dt=0", "simulate.dt"),
-    ("screen.alpha=-1", "screen.alpha"),
-    ("twin.dtype=float16", "twin.dtype"),
-    ("simulate.horizon_days=-10", "simulate.horizon_days"),
-    ("engine.n_threads=-1", "engine.n_threads"),
-    ("render.midi.tempo=-5", "render.midi.tempo"),
-    ("render.table.formats=[xlsx]", "render.table.formats"),
-    ("knowledge.network=missing.tsv", "knowledge.network"),
-])
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("+twin.n_twinz=3", "twin.n_twinz"),
+        ("simulate.dt=0", "simulate.dt"),
+        ("screen.alpha=-1", "screen.alpha"),
+        ("twin.dtype=float16", "twin.dtype"),
+        ("simulate.horizon_days=-10", "simulate.horizon_days"),
+        ("engine.n_threads=-1", "engine.n_threads"),
+        ("render.midi.tempo=-5", "render.midi.tempo"),
+        ("render.table.formats=[xlsx]", "render.table.formats"),
+        ("knowledge.network=missing.tsv", "knowledge.network"),
+    ],
+)
 def test_bad_values_fail_before_any_work(tmp_path, override, needle):
     proc = p4core(tmp_path, override)
     assert_clean_failure(tmp_path, proc, needle)

@@ -68,8 +68,14 @@ class MidiConfig:
             "render.midi.ticks_per_beat",
             f"must be a usual resolution (480, 840, 960, ...), got {self.ticks_per_beat}",
         )
-        require(0 <= self.base_note <= 127 - 24, "render.midi.base_note", f"must be 0-103, got {self.base_note}")
-        require(0 <= self.register_step <= 12, "render.midi.register_step", f"must be 0-12, got {self.register_step}")
+        require(
+            0 <= self.base_note <= 127 - 24, "render.midi.base_note", f"must be 0-103, got {self.base_note}"
+        )
+        require(
+            0 <= self.register_step <= 12,
+            "render.midi.register_step",
+            f"must be 0-12, got {self.register_step}",
+        )
         require(
             0 <= self.hysteresis < 1, "render.midi.hysteresis", f"must be in [0, 1), got {self.hysteresis}"
         )
@@ -140,8 +146,10 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
         raise InputError(f"render.midi: {len(voices)} cell types but MIDI has 15 melodic channels")
     top = cfg.base_note + cfg.register_step * (len(voices) - 1) + PENTATONIC[-1]
     if top > 127:
-        raise InputError(f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
-                         f"register_step={cfg.register_step} reach note {top} > 127; lower either")
+        raise InputError(
+            f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
+            f"register_step={cfg.register_step} reach note {top} > 127; lower either"
+        )
     tpb = cfg.ticks_per_beat
     ticks_per_day = tpb / cfg.days_per_beat
     bar = 4 * tpb
