@@ -99,6 +99,11 @@ def test_simulate_matches_reference(dtype):
     )
     assert got.shape == (3, n_steps // 4 + 1, n_ct)
     assert rel_err(got, want) < TOL[dtype] * 10
+    if kernel.has_openmp():
+        args = (a, np.zeros(n, dtype), drive, half.astype(dtype), inputs, sched, proj, off)
+        assert np.array_equal(
+            kernel.simulate(*args, **kw, n_threads=1), kernel.simulate(*args, **kw, n_threads=2)
+        )
 
 
 @pytest.mark.skipif(not kernel.has_openmp() or kernel.max_threads() < 2, reason="needs OpenMP and 2 threads")

@@ -27,6 +27,8 @@ class H5adSourceConfig:
     use_raw: bool = False
     #: var column with HGNC symbols when var_names are other identifiers
     gene_symbols: str | None = None
+    #: human | mouse (mouse genes are mapped to human through the knowledge's ortholog table)
+    organism: str = "human"
     #: the patient's identifier (pseudonymised before any output); default: the file name
     patient_id: str | None = None
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -27,6 +29,8 @@ from .model import (
     Patient,
 )
 from .privacy import pseudonymise
+
+log = logging.getLogger("p4core")
 
 # ---------------------------------------------------------------------------------------------
 # atomic output
@@ -168,6 +172,60 @@ def check_counts(x: np.ndarray | sp.spmatrix | sp.sparray, where: str) -> None:
         )
 
 
+ENSEMBL_ID = r"^ENS[A-Z]*G\d{6,}(\.\d+)?$"
+SYMBOL_COLUMNS = ("SYMBOL", "symbol", "Symbol", "gene_symbols", "gene_symbol", "feature_name", "gene_name")
+
+
+def harmonise_gene_names(
+    x: Any, var: pd.DataFrame, gene_symbols: str | None, where: str
+) -> tuple[sp.csr_array, np.ndarray, dict[str, Any]]:
+    """Gene symbols (upper case) for the columns of ``x``; returns (counts, symbols, report).
+
+    ``var_names`` are used unless ``gene_symbols`` names a ``var`` column; when ``var_names``
+    look like Ensembl IDs, a usual symbol column (SYMBOL, gene_symbols, feature_name, ...) is
+    used by itself. With a symbol column, genes without a symbol are dropped and genes sharing
+    a symbol are summed (several Ensembl IDs for one symbol); duplicated ``var_names`` are an
+    error.
+    """
+    ids = pd.Index(var.index.astype(str))
+    ensembl_share = float(ids.str.match(ENSEMBL_ID).mean()) if len(ids) else 0.0
+    if gene_symbols is None and ensembl_share >= 0.5:
+        found = [c for c in SYMBOL_COLUMNS if c in var.columns]
+        if not found:
+            raise InputError(
+                f"{where}: var_names are Ensembl IDs (e.g. {ids[0]!r}) and no symbol column was found; set "
+                f"data.gene_symbols to the var column with gene symbols (var columns: {list(var.columns)})"
+            )
+        gene_symbols = found[0]
+        log.info("var_names are Ensembl IDs: using var[%r] for gene symbols", gene_symbols)
+    xs = sp.csr_array(x) if sp.issparse(x) else sp.csr_array(np.asarray(x))
+    info: dict[str, Any] = {"n_var": int(len(ids)), "ensembl_var_names": ensembl_share >= 0.5}
+    if gene_symbols is None:
+        names = ids.str.strip().str.upper()
+        dup = names[names.duplicated()]
+        if len(dup):
+            raise InputError(
+                f"{where}: {dup.nunique()} duplicated gene name(s) in var (e.g. {dup[0]!r}); make them unique "
+                "(adata.var_names_make_unique()) or choose a unique symbol column with data.gene_symbols"
+            )
+        info.update(symbols_from="var_names", dropped_without_symbol=0, merged_duplicates=0)
+        return xs, names.to_numpy(), info
+    if gene_symbols not in var.columns:
+        raise InputError(
+            f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); available: {list(var.columns)}"
+        )
+    sym = var[gene_symbols].astype(str).str.strip().str.upper().to_numpy()
+    keep = ~pd.Series(sym).isin(["", "NAN", "NONE", "NA"]).to_numpy()
+    uniq, inverse = np.unique(sym[keep], return_inverse=True)
+    agg = sp.csr_array((np.ones(keep.sum()), (np.flatnonzero(keep), inverse)), shape=(len(sym), len(uniq)))
+    info.update(
+        symbols_from=f"var[{gene_symbols!r}]",
+        dropped_without_symbol=int((~keep).sum()),
+        merged_duplicates=int(keep.sum() - len(uniq)),
+    )
+    return sp.csr_array(xs @ agg), uniq, info
+
+
 def _available(obs: pd.DataFrame) -> str:
     return ", ".join(map(repr, obs.columns)) or "(none)"
 
@@ -183,6 +241,7 @@ def read_patient_h5ad(
     layer: str | None = None,
     use_raw: bool = False,
     gene_symbols: str | None = None,
+    organism: str = "human",
     patient_id: str | None = None,
     pseudonym_key: str | None = None,
 ) -> Patient:
@@ -199,7 +258,11 @@ def read_patient_h5ad(
     layer, use_raw
         Where the raw counts are: ``X`` (default), a layer, or ``.raw``.
     gene_symbols
-        ``var`` column holding HGNC symbols when ``var_names`` are other identifiers.
+        ``var`` column holding gene symbols when ``var_names`` are other identifiers (found by itself
+        when ``var_names`` are Ensembl IDs and a usual symbol column exists).
+    organism
+        ``human`` or ``mouse`` (mouse symbols are mapped to human ones through the knowledge's
+        ortholog table when the twin is built).
     patient_id
         The patient's identifier; it is pseudonymised before it reaches any output.
     """
@@ -234,22 +297,9 @@ def read_patient_h5ad(
         x, var = adata.X, adata.var
     check_counts(x, f"{where} ({'raw' if use_raw else layer or 'X'})")
 
-    if gene_symbols is not None:
-        if gene_symbols not in var.columns:
-            raise InputError(
-                f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); "
-                f"available: {list(var.columns)}"
-            )
-        names = var[gene_symbols].astype(str)
-    else:
-        names = pd.Series(var.index.astype(str), index=var.index)
-    names = names.str.strip().str.upper()
-    dup = names[names.duplicated()]
-    if len(dup):
-        raise InputError(
-            f"{where}: {dup.nunique()} duplicated gene name(s) in var (e.g. {dup.iloc[0]!r}); make them unique "
-            "(adata.var_names_make_unique()) or choose a unique symbol column with data.gene_symbols"
-        )
+    if organism not in ("human", "mouse"):
+        raise InputError(f"data.organism must be 'human' or 'mouse', got {organism!r}")
+    x, names, gene_info = harmonise_gene_names(x, var, gene_symbols, where)
 
     cond = obs[condition_key].astype(str)
     levels = sorted(cond.unique())
@@ -278,12 +328,13 @@ def read_patient_h5ad(
         new_obs[SAMPLE] = obs[sample_key].astype(str).to_numpy()[keep]
     else:
         new_obs[SAMPLE] = new_obs[CONDITION]
-    xs = sp.csr_array(x[keep]) if sp.issparse(x) else sp.csr_array(np.asarray(x)[keep])
+    xs = x[np.flatnonzero(keep)]
     out = ad.AnnData(
         X=sp.csr_matrix(xs, dtype=np.float32),
         obs=new_obs,
-        var=pd.DataFrame(index=pd.Index(names.to_numpy(), name="gene")),
+        var=pd.DataFrame(index=pd.Index(names, name="gene")),
     )
+    out.uns["p4core_genes"] = gene_info
     out.uns["p4core_source"] = {
         "format": "h5ad",
         "cell_type_key": cell_type_key,
@@ -293,4 +344,4 @@ def read_patient_h5ad(
     }
     ident = patient_id if patient_id else path.stem
     ctx = Context(pseudonym=pseudonymise(ident, pseudonym_key))
-    return Patient(out, ctx, description="AnnData file (h5ad)")
+    return Patient(out, ctx, description="AnnData file (h5ad)", organism=organism)

@@ -110,6 +110,10 @@ class Knowledge:
     network: Network
     drugs: DrugLibrary
     provenance: list[str] = field(default_factory=list)
+    #: sign conflicts found while composing resources (source, target, kept_sign, kept_from, ...)
+    conflicts: pd.DataFrame | None = None
+    #: human-mouse ortholog pairs (hgnc_symbol, mgi_symbol), when the knowledge provides them
+    orthologs: pd.DataFrame | None = None
 
 
 @dataclass
@@ -142,6 +146,8 @@ class Patient:
     adata: ad.AnnData
     context: Context
     description: str = ""
+    #: human | mouse (mouse symbols are mapped through the knowledge's orthologs)
+    organism: str = "human"
 
     @property
     def pseudonym(self) -> str:
@@ -179,6 +185,8 @@ class TwinEnsemble:
     measured: np.ndarray  # G bool: gene measured in the patient's panel (False = latent node)
     params: dict[str, Any] = field(default_factory=dict)
     pseudonym: str = ""
+    #: genes, edges, drug targets and drugs matched and dropped (see p4core.matching)
+    match_report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_nodes(self) -> int:

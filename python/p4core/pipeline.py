@@ -5,6 +5,7 @@ Every stage can be called from Python without Hydra; :func:`run` chains them for
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import EngineConfig, PrivacyConfig, validate_node
 from .errors import InputError
-from .io import write_text
+from .io import atomic_path, write_text
 from .model import Knowledge, Patient, RunResult
 from .plugin_manager import Plugins, get_plugins
 from .screen import ScreenParams, screen
@@ -156,4 +157,11 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
     files = timed("render", render, result, outdir, cfg.render, plugins)
     files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True)))
+    files.append(
+        write_text(Path(outdir) / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n")
+    )
+    if knowledge.conflicts is not None and len(knowledge.conflicts):
+        with atomic_path(Path(outdir) / "knowledge_conflicts.csv") as tmp:
+            knowledge.conflicts.to_csv(tmp, index=False)
+        files.append(Path(outdir) / "knowledge_conflicts.csv")
     return result, files

@@ -34,6 +34,8 @@ class ScreenParams:
     top_k: int = 10
     #: a cell type is listed as a driver when it carries at least this share of the positive score
     driver_share: float = 0.15
+    #: weight of latent (unmeasured) genes in the norm of a response (their signature is unknown: 0)
+    latent_weight: float = 1.0
 
     def __post_init__(self) -> None:
         require(
@@ -90,7 +92,9 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     n_t, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
     scores = np.zeros((n_t, n_d))
     parts = np.zeros((n_t, n_d, n_c))
-    w = ensemble.node_weights
+    w = ensemble.node_weights * np.where(
+        np.tile(ensemble.measured, len(ensemble.celltypes)), 1.0, p.latent_weight
+    )
     offsets = ensemble.offsets
     for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
         dtype = rep.operator.dtype

@@ -43,7 +43,7 @@ class SimulateParams:
     #: day the treatments start
     treatment_day: float = 14.0
     #: RK4 step (days)
-    dt: float = 0.5
+    dt: float = 1.0
     #: spacing of the recorded course (days)
     record_days: float = 1.0
     #: coupling through the network

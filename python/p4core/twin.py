@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from . import kernel
 from .errors import InputError, require
+from .matching import check_targets_reach_network, gene_columns, match_report
 from .model import CELL_TYPE, CONDITION, DISEASE, SAMPLE, Knowledge, Patient, TwinEnsemble, TwinReplicate
 from .progress import progress
 from .signature import differential_expression
@@ -158,26 +159,27 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     p = params or TwinParams()
     dtype = np.dtype(p.dtype)
     adata = patient.adata
+    check_targets_reach_network(knowledge)
     genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
     gene_index = {g: i for i, g in enumerate(genes)}
-    var_index = {g: i for i, g in enumerate(adata.var_names)}
-    measured = np.array([g in var_index for g in genes])
+    agg, match_info = gene_columns(patient, genes, knowledge)
+    measured = np.asarray(agg.sum(axis=0)).ravel() > 0
     if not measured.any():
         raise InputError(
             f"none of the {len(genes)} network genes is among the patient's {adata.n_vars} genes "
-            f"(e.g. {list(adata.var_names[:3])}); use HGNC symbols as var_names or set data.gene_symbols"
+            f"(e.g. {list(adata.var_names[:3])}); use gene symbols as var_names, set data.gene_symbols, "
+            "or data.organism=mouse for mouse data"
         )
     log.info(
         "network genes measured in the patient: %d of %d (the rest are latent nodes)",
         int(measured.sum()),
         len(genes),
     )
+    report = match_report(patient, knowledge, genes, measured, match_info)
     celltypes = _select_celltypes(patient, p.min_cells)
-    x = adata.X
+    x = sp.csr_array(adata.X)
     library = np.asarray(x.sum(axis=1)).ravel().astype(float)
-    cols = np.array([var_index[g] for g, m in zip(genes, measured, strict=True) if m])
-    sub = x[:, cols]
-    sub = sub.toarray() if hasattr(sub, "toarray") else np.asarray(sub)
+    sub = (x @ agg[:, np.flatnonzero(measured)]).toarray()
     obs = adata.obs
     ct_cells = {ct: np.flatnonzero((obs[CELL_TYPE] == ct).to_numpy()) for ct in celltypes}
     groups = {
@@ -244,6 +246,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         measured=measured,
         params=dict(vars(p)),
         pseudonym=patient.pseudonym,
+        match_report=report,
     )
     log.info("built %r", ens)
     return ens

@@ -9,7 +9,6 @@
 // (2 * n_steps + 1 points), so any onset, dosing or pharmacokinetic curve computed by the
 // caller is honoured exactly. Disease activity of cell type c is the projection of x on the
 // cell type's block of the projection vector p: a_c = <x_c, p_c> / <p_c, p_c>.
-// Scenarios run in parallel, each on one thread, so results do not depend on thread count.
 #pragma once
 
 #include <cmath>
@@ -18,6 +17,7 @@
 
 #include "p4core/csr.hpp"
 #include "p4core/parallel.hpp"
+#include "p4core/propagate.hpp"
 
 namespace p4core {
 
@@ -42,43 +42,56 @@ void simulate(const CsrView<T>& a, const T* x0, const T* drive, const T* drive_s
   for (std::int64_t c = 0; c < C; ++c)
     for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) pp[c] += double(projection[i]) * projection[i];
 
-#pragma omp parallel for schedule(static, 1) num_threads(n_threads)
-  for (std::int64_t s = 0; s < sh.n_scenarios; ++s) {
-    const T* u = inputs + s * N;
-    const T* es = input_schedule + s * n_half;
-    T* act = activity + s * R * C;
-    std::vector<T> x(x0, x0 + N), k1(N), k2(N), k3(N), k4(N), tmp(N);
+  // All scenarios advance in lockstep as the columns of a row-major N x S block, so every RK4
+  // stage is one sparse product over the block (rows in parallel, each row by one thread in a
+  // fixed order: the result does not depend on the thread count).
+  const std::int64_t S = sh.n_scenarios;
+  const std::size_t NS = static_cast<std::size_t>(N * S);
+  std::vector<T> x(NS), k1(NS), k2(NS), k3(NS), k4(NS), tmp(NS), ax(NS);
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t s = 0; s < S; ++s) x[i * S + s] = x0[i];
 
-    auto rhs = [&](const T* xs, std::int64_t half_index, T* out) {
-      const T r = drive_schedule[half_index], e = es[half_index];
-      for (std::int64_t i = 0; i < N; ++i) {
-        T ax = 0;
-        for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) ax += a.data[k] * xs[a.indices[k]];
-        out[i] = gamma * (std::tanh(beta * ax + r * drive[i] + e * u[i]) - xs[i]);
+  auto rhs = [&](const T* xs, std::int64_t half_index, T* out) {
+    spmm(a, xs, ax.data(), S, T(1), n_threads);
+    const T r = drive_schedule[half_index];
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (N * S > 16384)
+    for (std::int64_t i = 0; i < N; ++i) {
+      const T base = r * drive[i];
+      for (std::int64_t s = 0; s < S; ++s) {
+        const std::int64_t k = i * S + s;
+        out[k] = gamma * (std::tanh(beta * ax[k] + base + input_schedule[s * n_half + half_index] * inputs[s * N + i]) - xs[k]);
       }
-    };
-    auto record = [&](std::int64_t rec) {
+    }
+  };
+  auto axpy = [&](const T* base, T h, const T* k, T* out) {
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (N * S > 16384)
+    for (std::int64_t i = 0; i < N * S; ++i) out[i] = base[i] + h * k[i];
+  };
+  auto record = [&](std::int64_t rec) {
+    for (std::int64_t s = 0; s < S; ++s) {
+      T* act = activity + (s * R + rec) * C;
       for (std::int64_t c = 0; c < C; ++c) {
         double num = 0.0;
-        for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(x[i]) * projection[i];
-        act[rec * C + c] = pp[c] > 0.0 ? T(num / pp[c]) : T(0);
+        for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(x[i * S + s]) * projection[i];
+        act[c] = pp[c] > 0.0 ? T(num / pp[c]) : T(0);
       }
-    };
-
-    record(0);
-    const T h = dt, h2 = dt / 2;
-    for (std::int64_t step = 0; step < sh.n_steps; ++step) {
-      const std::int64_t j = 2 * step;
-      rhs(x.data(), j, k1.data());
-      for (std::int64_t i = 0; i < N; ++i) tmp[i] = x[i] + h2 * k1[i];
-      rhs(tmp.data(), j + 1, k2.data());
-      for (std::int64_t i = 0; i < N; ++i) tmp[i] = x[i] + h2 * k2[i];
-      rhs(tmp.data(), j + 1, k3.data());
-      for (std::int64_t i = 0; i < N; ++i) tmp[i] = x[i] + h * k3[i];
-      rhs(tmp.data(), j + 2, k4.data());
-      for (std::int64_t i = 0; i < N; ++i) x[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
-      if ((step + 1) % sh.record_every == 0) record((step + 1) / sh.record_every);
     }
+  };
+
+  record(0);
+  const T h = dt, h2 = dt / 2;
+  for (std::int64_t step = 0; step < sh.n_steps; ++step) {
+    const std::int64_t j = 2 * step;
+    rhs(x.data(), j, k1.data());
+    axpy(x.data(), h2, k1.data(), tmp.data());
+    rhs(tmp.data(), j + 1, k2.data());
+    axpy(x.data(), h2, k2.data(), tmp.data());
+    rhs(tmp.data(), j + 1, k3.data());
+    axpy(x.data(), h, k3.data(), tmp.data());
+    rhs(tmp.data(), j + 2, k4.data());
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (N * S > 16384)
+    for (std::int64_t i = 0; i < N * S; ++i) x[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    if ((step + 1) % sh.record_every == 0) record((step + 1) / sh.record_every);
   }
 }
 

@@ -1,0 +1,99 @@
+"""Knowledge plugin ``public``: CollecTRI + OmniPath + LIANA + DrugCentral, composed.
+
+Paths are relative to ``knowledge.root`` unless absolute; set a path to null to leave that
+resource out. The curated mechanism layer (``knowledge.mechanisms``; p4core/data/mechanisms.tsv)
+adds the transrepression facts public priors miss (glucocorticoid and PPAR receptors on NF-kB
+and AP-1) and wins sign conflicts. Sign conflicts between resources are resolved by
+``knowledge.priority`` and reported in ``knowledge_conflicts.csv`` in the run directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from omegaconf import MISSING
+
+from p4core import knowledge as K
+from p4core.errors import InputError, require
+from p4core.hookspecs import hookimpl
+from p4core.io import read_network_tsv
+from p4core.model import Knowledge
+
+RESOURCES = ("mechanisms", "liana", "omnipath", "collectri")
+
+
+@dataclass
+class PublicKnowledgeConfig:
+    source: str = "public"
+    #: folder the relative paths below start from (e.g. a copy of the upstream releases)
+    root: str = MISSING
+    collectri: str | None = "knowledge/collectri_human.csv"
+    omnipath: str | None = "knowledge/omnipath_signed_directed.tsv"
+    liana: str | None = "knowledge/liana_ligand_receptor.csv"
+    #: LIANA resource column value (consensus = LIANA's default human set)
+    liana_resource: str = "consensus"
+    #: folder with DrugCentral's drug_target.tsv (+ drug_indication, pharm_class, identifiers)
+    drugcentral: str = "drugs/drugcentral_2016"
+    #: human-mouse ortholog table (hgnc_symbol, mgi_symbol), for mouse data
+    orthologs: str | None = "knowledge/orthologs_human_mouse.tsv"
+    #: compose the curated mechanism layer over the public networks
+    mechanisms: bool = True
+    #: which resource's sign wins a conflict, first first
+    priority: list[str] = field(default_factory=lambda: list(RESOURCES))
+    #: keep parsed resources in $P4CORE_CACHE_DIR (keyed by file hash)
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        bad = sorted(set(self.priority) ^ set(RESOURCES))
+        require(
+            not bad, "knowledge.priority", f"must list each of {list(RESOURCES)} once, got {self.priority}"
+        )
+        require(
+            any((self.collectri, self.omnipath, self.liana)),
+            "knowledge",
+            "needs at least one of knowledge.collectri, knowledge.omnipath, knowledge.liana",
+        )
+
+
+def _path(cfg: PublicKnowledgeConfig, key: str) -> Path:
+    p = Path(getattr(cfg, key))
+    p = p if p.is_absolute() else Path(cfg.root) / p
+    if not p.exists():
+        raise InputError(f"knowledge.{key}: not found: {p} (set knowledge.root or knowledge.{key})")
+    return p
+
+
+def load(cfg: PublicKnowledgeConfig) -> Knowledge:
+    nets, provenance = {}, []
+    if cfg.collectri:
+        nets["collectri"] = K.read_collectri(_path(cfg, "collectri"), use_cache=cfg.cache)
+        provenance.append("CollecTRI (Müller-Dott et al., NAR 2023; CC BY 4.0)")
+    if cfg.omnipath:
+        nets["omnipath"] = K.read_omnipath_sif(_path(cfg, "omnipath"), use_cache=cfg.cache)
+        provenance.append("OmniPath signed directed network (Türei et al., Mol Syst Biol 2021)")
+    if cfg.liana:
+        nets["liana"] = K.read_liana(_path(cfg, "liana"), cfg.liana_resource, use_cache=cfg.cache)
+        provenance.append(
+            f"LIANA ligand-receptor resource '{cfg.liana_resource}' (Dimitrov et al., Nat Commun 2022)"
+        )
+    if cfg.mechanisms:
+        with resources.as_file(resources.files("p4core") / "data" / "mechanisms.tsv") as mech:
+            nets["mechanisms"] = read_network_tsv(mech, name="p4core mechanisms")
+        provenance.append("p4core curated mechanism layer (transrepression; cited per edge)")
+    network, conflicts = K.compose_networks([nets[r] for r in cfg.priority if r in nets], name="public")
+    drugs = K.read_drugcentral(_path(cfg, "drugcentral"), use_cache=cfg.cache)
+    provenance.append("DrugCentral 2016 (Ursu et al., NAR 2017; CC BY 4.0)")
+    orthologs = K.read_orthologs(_path(cfg, "orthologs")) if cfg.orthologs else None
+    return Knowledge(network, drugs, provenance=provenance, conflicts=conflicts, orthologs=orthologs)
+
+
+@hookimpl
+def p4core_register_knowledge(register):
+    register(
+        "public",
+        load,
+        schema=PublicKnowledgeConfig,
+        description="CollecTRI + OmniPath + LIANA + DrugCentral (+ curated mechanism layer), from knowledge.root",
+    )
