@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("P4CORE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def pytest_configure(config):
+    # parsed-knowledge cache: private to the test session, never the user's ~/.cache/p4core
+    os.environ.setdefault("P4CORE_CACHE_DIR", tempfile.mkdtemp(prefix="p4core-test-cache-"))
 
 
 def shared(*parts: str) -> Path:

@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-RESULT_FILES = {"drugs.csv", "drugs.parquet", "summary.json", "course.mid", "config_resolved.yaml"}
+RESULT_FILES = {
+    "drugs.csv",
+    "drugs.parquet",
+    "summary.json",
+    "course.mid",
+    "config_resolved.yaml",
+    "match_report.json",
+}
 
 
 def p4core(tmp_path: Path, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -90,6 +97,36 @@ def test_kang_h5ad_run(tmp_path, kang_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["twins"]["celltypes"]) == 5
     assert "kang" not in json.dumps(summary).lower()
+
+
+def test_kang_with_public_knowledge(tmp_path, kang_path):
+    root = kang_path.parents[1]
+    proc = p4core(
+        tmp_path,
+        "data=h5ad",
+        f"data.path={kang_path}",
+        "data.cell_type_key=cluster_id",
+        "data.condition_key=group_id",
+        "data.reference=ctrl",
+        "data.sample_key=sample_id",
+        "knowledge=public",
+        f"knowledge.root={root}",
+        "twin.n_twins=2",
+        "simulate.n_drugs=1",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "run"
+    report = json.loads((run / "match_report.json").read_text())
+    assert report["genes"]["panel"] == 1267 and report["drugs"]["total"] > 1300
+    conflicts = pd.read_csv(run / "knowledge_conflicts.csv")
+    assert len(conflicts) == report["edges"]["sign_conflicts_between_resources"] > 0
+    drugs = pd.read_csv(run / "drugs.csv")
+    assert {"drugbank_id", "indications", "pharm_class"} <= set(drugs.columns)
+
+
+def test_public_knowledge_needs_a_root(tmp_path):
+    proc = p4core(tmp_path, "knowledge=public")
+    assert_clean_failure(tmp_path, proc, "knowledge.root")
 
 
 # -- bad input: a clear message naming the field, a non-zero exit, no result files -------------
