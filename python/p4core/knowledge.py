@@ -25,6 +25,7 @@ parameters: a changed file or loader misses the cache, and nothing is cached fro
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -206,48 +207,44 @@ def _dedupe(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ok[NET_COLS], conflicts
 
 
+def _signed_edges(
+    path: Path,
+    what: str,
+    sep: str,
+    sign_col: str,
+    kind: str,
+    complex_sep: str,
+    mapping: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """Parse a signed edge list (columns source, target and a +1/-1 column), complexes expanded."""
+    df = _read(path, what, sep=sep)
+    _require(df, ["source", "target", sign_col], path, what)
+    df = pd.DataFrame(
+        {
+            "source": df["source"].str.strip().str.upper(),
+            "target": df["target"].str.strip().str.upper(),
+            "sign": _sign_column(df[sign_col], sign_col, path, what),
+            "weight": 1.0,
+            "kind": kind,
+            "reference": what,
+        }
+    )
+    return _dedupe(expand_complexes(df, sep=complex_sep, mapping=mapping), what)[0]
+
+
 def read_collectri(path: str | os.PathLike[str], *, use_cache: bool = True) -> Network:
-    """CollecTRI TF -> target network (transcriptional edges)."""
+    """CollecTRI TF -> target network (transcriptional edges; AP1 and NFKB expanded)."""
     path = Path(path)
-
-    def parse() -> pd.DataFrame:
-        df = _read(path, "CollecTRI", sep=",")
-        _require(df, ["source", "target", "weight"], path, "CollecTRI")
-        df = pd.DataFrame(
-            {
-                "source": df["source"].str.strip().str.upper(),
-                "target": df["target"].str.strip().str.upper(),
-                "sign": _sign_column(df["weight"], "weight", path, "CollecTRI"),
-                "weight": 1.0,
-                "kind": "transcriptional",
-                "reference": "CollecTRI",
-            }
-        )
-        df = expand_complexes(df, sep="\0", mapping=COLLECTRI_COMPLEXES)
-        return _dedupe(df, "CollecTRI")[0]
-
+    parse = functools.partial(
+        _signed_edges, path, "CollecTRI", ",", "weight", "transcriptional", "\0", COLLECTRI_COMPLEXES
+    )
     return Network(cached("collectri", [path], {}, parse, use_cache), name="CollecTRI")
 
 
 def read_omnipath_sif(path: str | os.PathLike[str], *, use_cache: bool = True) -> Network:
     """OmniPath signed directed signalling network (SIF: source, interaction, target)."""
     path = Path(path)
-
-    def parse() -> pd.DataFrame:
-        df = _read(path, "OmniPath", sep="\t")
-        _require(df, ["source", "interaction", "target"], path, "OmniPath")
-        df = pd.DataFrame(
-            {
-                "source": df["source"].str.strip().str.upper(),
-                "target": df["target"].str.strip().str.upper(),
-                "sign": _sign_column(df["interaction"], "interaction", path, "OmniPath"),
-                "weight": 1.0,
-                "kind": "signalling",
-                "reference": "OmniPath",
-            }
-        )
-        return _dedupe(expand_complexes(df, sep="_"), "OmniPath")[0]
-
+    parse = functools.partial(_signed_edges, path, "OmniPath", "\t", "interaction", "signalling", "_")
     return Network(cached("omnipath", [path], {}, parse, use_cache), name="OmniPath")
 
 
