@@ -55,6 +55,10 @@ def main(cfg: DictConfig) -> None:
 
 def entry() -> None:
     """Console entry point (also ``python -m p4core``)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "benchmark":
+        from .benchmark import main as benchmark_main
+
+        raise SystemExit(benchmark_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "plugins":
         from .plugin_manager import get_plugins
 

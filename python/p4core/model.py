@@ -259,6 +259,10 @@ class ScreenResult:
     drugs: list[str]
     celltypes: list[str]
     params: dict[str, Any] = field(default_factory=dict)
+    #: pair scores of the best drugs: drug_a, drug_b, score, synergy (pair - better single), complementarity
+    pairs: pd.DataFrame | None = None
+    #: controls (e.g. the same screen on a degree-preserving shuffle of the network)
+    control: dict[str, Any] = field(default_factory=dict)
 
     def top(self, n: int = 10) -> pd.DataFrame:
         return self.table.head(n)

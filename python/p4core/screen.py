@@ -16,15 +16,16 @@ from scipy import stats
 
 from . import kernel
 from .errors import require
-from .model import DrugLibrary, ScreenResult, TwinEnsemble
+from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
 from .progress import progress
+from .signature import bh_fdr
 
 log = logging.getLogger("p4core")
 
 
 @dataclass
 class ScreenParams:
-    """Config group ``screen``: propagation and ranking."""
+    """Config group ``screen``: propagation, ranking, significance and combinations."""
 
     #: damping of the propagation series sum_k (alpha A)^k u; in (0, 1) keeps it stable
     alpha: float = 0.8
@@ -36,6 +37,16 @@ class ScreenParams:
     driver_share: float = 0.15
     #: weight of latent (unmeasured) genes in the norm of a response (their signature is unknown: 0)
     latent_weight: float = 1.0
+    #: random target sets per drug in the null (matched in size, degree bin and action); 0 = off
+    n_null: int = 1000
+    #: degree bins of the null
+    null_bins: int = 10
+    #: genes per degree bin propagated once per twin to draw the null from
+    null_pool: int = 50
+    #: the best drugs (distinct mechanisms) combined into pairs; 0 = no pairs
+    pairs_top: int = 20
+    #: seed of the null draws and of the shuffled-network control
+    seed: int = 0
 
     def __post_init__(self) -> None:
         require(
@@ -48,6 +59,17 @@ class ScreenParams:
         require(
             0 <= self.driver_share <= 1, "screen.driver_share", f"must be in [0, 1], got {self.driver_share}"
         )
+        require(
+            0 <= self.latent_weight <= 1,
+            "screen.latent_weight",
+            f"must be in [0, 1], got {self.latent_weight}",
+        )
+        require(
+            self.n_null == 0 or self.n_null >= 20, "screen.n_null", f"must be 0 or >= 20, got {self.n_null}"
+        )
+        require(self.null_bins >= 1, "screen.null_bins", f"must be >= 1, got {self.null_bins}")
+        require(self.null_pool >= 2, "screen.null_pool", f"must be >= 2, got {self.null_pool}")
+        require(self.pairs_top >= 0, "screen.pairs_top", f"must be >= 0, got {self.pairs_top}")
 
 
 def drug_matrix(ensemble: TwinEnsemble, drugs: DrugLibrary) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -77,31 +99,103 @@ def unit_perturbations(
     return u
 
 
+@dataclass
+class _Terms:
+    """Inner products of one twin's unit responses: enough to score any linear combination.
+
+    ``num[c, j] = <x_j, s>_W`` over cell type c, ``gram[i, j] = <x_i, x_j>_W``; a drug with
+    coefficients a scores ``-sum_c (num a)_c / (sqrt(a' gram a) |s|_W)``.
+    """
+
+    num: np.ndarray
+    gram: np.ndarray
+    s_norm: float
+
+
+def _terms(
+    ensemble: TwinEnsemble, rep: TwinReplicate, genes: np.ndarray, w: np.ndarray, p: ScreenParams
+) -> _Terms:
+    dtype = rep.operator.dtype
+    x = kernel.propagate(
+        rep.operator, unit_perturbations(ensemble, rep.active, genes, dtype), p.alpha, p.steps
+    )
+    off = ensemble.offsets
+    ws = w * rep.signature.astype(float)
+    num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(len(off) - 1)])
+    gram = np.zeros((x.shape[1], x.shape[1]))
+    wd = w.astype(dtype)
+    for start in range(0, x.shape[0], 8192):  # row blocks: no weighted copy of the whole response
+        xb = x[start : start + 8192]
+        gram += ((xb * wd[start : start + 8192, None]).T @ xb).astype(float)
+    return _Terms(num, gram, float(np.sqrt(np.sum(w * rep.signature.astype(float) ** 2))))
+
+
+def _score(
+    terms: _Terms, coef: np.ndarray, cols: slice | np.ndarray = slice(None)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (D,) and parts (D, C) of the combinations ``coef`` (n x D) of the columns ``cols``."""
+    num = terms.num[:, cols] @ coef
+    g = terms.gram[cols][:, cols]
+    norm2 = np.einsum("ij,ij->j", g @ coef, coef)
+    denom = np.sqrt(np.clip(norm2, 0, None)) * terms.s_norm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        parts = np.where(denom > 0, -num / denom, 0.0).T
+    return parts.sum(1), parts
+
+
+def gene_degree(ensemble: TwinEnsemble) -> np.ndarray:
+    """Edges per gene in the twin's operator (in + out, averaged over cell types)."""
+    a = ensemble.replicates[0].operator
+    n_g = len(ensemble.genes)
+    deg = np.diff(a.indptr) + np.bincount(a.indices, minlength=a.shape[0])
+    return deg.reshape(-1, n_g).mean(0)
+
+
+def degree_bins(degree: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin 0 for genes without edges, quantile bins 1..n_bins of the others."""
+    bins = np.zeros(len(degree), dtype=int)
+    pos = degree > 0
+    if pos.any():
+        edges = np.unique(np.quantile(degree[pos], np.linspace(0, 1, n_bins + 1)[1:-1]))
+        bins[pos] = 1 + np.searchsorted(edges, degree[pos], side="right")
+    return bins
+
+
 def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | None = None) -> ScreenResult:
-    """Score every drug in every twin and rank the drugs.
+    """Score every drug in every twin, test it against a degree-matched null, rank, and pair the best.
+
+    Each distinct target gene (and a pool of null genes) is propagated once per twin; every drug,
+    null draw and pair is then scored from inner products of those responses (linearity).
 
     Returns
     -------
     :class:`~p4core.model.ScreenResult` whose ``table`` has, per drug: ``rank``, ``score_mean``,
-    ``ci_low``/``ci_high`` (95% over twins), ``p_topk`` (share of twins where the drug is in the
-    top k), ``rank_low``/``rank_high`` (95% rank interval), ``drivers`` (cell types carrying the
-    score), ``n_targets_in_model`` and the library's annotation columns.
+    ``ci_low``/``ci_high`` (95% over twins), ``p_top<k>`` (share of twins where the drug is in the
+    top k), ``rank_low``/``rank_high`` (95% rank interval), ``z``, ``p_value`` and ``fdr`` (null of
+    random target sets matched in size, degree bin and action; BH over drugs), ``drivers`` (cell
+    types carrying the score), ``part:<cell type>``, ``n_targets_in_model`` and the library's
+    annotation columns; ``pairs`` has the pair scores, synergy and complementarity.
     """
     p = params or ScreenParams()
     target_genes, m, names = drug_matrix(ensemble, drugs)
-    n_t, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
-    scores = np.zeros((n_t, n_d))
-    parts = np.zeros((n_t, n_d, n_c))
-    w = ensemble.node_weights * np.where(
-        np.tile(ensemble.measured, len(ensemble.celltypes)), 1.0, p.latent_weight
+    n_tw, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
+    rng = np.random.default_rng([p.seed, 17])
+    bins = degree_bins(gene_degree(ensemble), p.null_bins)
+    pool = (
+        np.concatenate([rng.permutation(np.flatnonzero(bins == b))[: p.null_pool] for b in np.unique(bins)])
+        if p.n_null
+        else np.zeros(0, dtype=np.int64)
     )
-    offsets = ensemble.offsets
+    genes = np.concatenate([target_genes, pool]).astype(np.int64)
+    nt = len(target_genes)
+    w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
+    scores = np.zeros((n_tw, n_d))
+    parts = np.zeros((n_tw, n_d, n_c))
+    terms: list[_Terms] = []
     for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
-        dtype = rep.operator.dtype
-        u = unit_perturbations(ensemble, rep.active, target_genes, dtype)
-        xt = kernel.propagate(rep.operator, u, p.alpha, p.steps)
-        xd = np.ascontiguousarray(xt @ m.astype(dtype))
-        scores[t], parts[t] = kernel.reversal_scores(xd, rep.signature, w.astype(dtype), offsets)
+        tt = _terms(ensemble, rep, genes, w, p)
+        scores[t], parts[t] = _score(tt, m, slice(0, nt))
+        terms.append(tt)
 
     ranks = stats.rankdata(-scores, axis=1, method="min")
     mean_parts = parts.mean(0)
@@ -114,22 +208,31 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
             f"p_top{p.top_k}": (ranks <= p.top_k).mean(0),
             "rank_low": np.quantile(ranks, 0.025, axis=0, method="lower").astype(int),
             "rank_high": np.quantile(ranks, 0.975, axis=0, method="higher").astype(int),
-            "drivers": [_drivers(mp, ensemble.celltypes, p.driver_share) for mp in mean_parts],
-            "n_targets_in_model": (m != 0).sum(0),
         }
     )
+    if p.n_null:
+        table = pd.concat(
+            [
+                table,
+                _null_test(
+                    terms, m, bins[target_genes], pool, bins[pool], nt, table["score_mean"].to_numpy(), p
+                ),
+            ],
+            axis=1,
+        )
+    table["drivers"] = [_drivers(mp, ensemble.celltypes, p.driver_share) for mp in mean_parts]
+    table["n_targets_in_model"] = (m != 0).sum(0)
     for c, ct in enumerate(ensemble.celltypes):
         table[f"part:{ct}"] = mean_parts[:, c]
-    info = drugs.info()
-    table = table.join(info, on="drug")
+    table = table.join(drugs.info(), on="drug")
     table = table.sort_values(["score_mean", "drug"], ascending=[False, True], kind="mergesort")
     table.insert(0, "rank", np.arange(1, n_d + 1))
     table = table.reset_index(drop=True)
     order = table["drug"].map({d: i for i, d in enumerate(names)}).to_numpy()
     no_target = int((table["n_targets_in_model"] == 0).sum())
     if no_target:
-        log.info("%d drug(s) have no target in the model and score 0", no_target)
-    return ScreenResult(
+        log.info("%d drug(s) have no signed target in the model and score 0", no_target)
+    result = ScreenResult(
         table=table,
         scores=scores[:, order],
         parts=mean_parts[order],
@@ -137,6 +240,99 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         celltypes=list(ensemble.celltypes),
         params=dict(vars(p)),
     )
+    if p.pairs_top:
+        result.pairs = _pairs(terms, m[:, order], scores[:, order], result, nt, p.pairs_top)
+    return result
+
+
+def _null_test(
+    terms: list[_Terms],
+    m: np.ndarray,
+    target_bins: np.ndarray,
+    pool: np.ndarray,
+    pool_bins: np.ndarray,
+    nt: int,
+    observed: np.ndarray,
+    p: ScreenParams,
+) -> pd.DataFrame:
+    """z, empirical p and BH-FDR of each drug's ensemble-mean score against random target sets
+    drawn from the same degree bins with the same actions. Drugs sharing a target profile
+    (bins and actions) share one null distribution."""
+    num = np.stack([t.num[:, nt:].sum(0) for t in terms])  # twins x pool
+    gram = np.stack([t.gram[nt:, nt:] for t in terms])  # twins x pool x pool
+    s_norm = np.array([t.s_norm for t in terms])
+    by_bin = {b: np.flatnonzero(pool_bins == b) for b in np.unique(pool_bins)}
+    cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
+    out = np.full((m.shape[1], 4), np.nan)
+    for d in range(m.shape[1]):
+        rows = np.flatnonzero(m[:, d])
+        if not len(rows):
+            continue
+        key = tuple(sorted((int(target_bins[r]), round(float(m[r, d]), 9)) for r in rows))
+        if key not in cache:
+            rng = np.random.default_rng([p.seed, len(cache), *[b for b, _ in key]])
+            draws = [rng.choice(by_bin[b], size=p.n_null) for b, _ in key]
+            coef = [c for _, c in key]
+            total = sum(c * num[:, j] for c, j in zip(coef, draws, strict=True))
+            norm2 = sum(
+                ci * cj * gram[:, ji, jj]
+                for ci, ji in zip(coef, draws, strict=True)
+                for cj, jj in zip(coef, draws, strict=True)
+            )
+            denom = np.sqrt(np.clip(norm2, 0, None)) * s_norm[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                null = np.where(denom > 0, -total / denom, 0.0).mean(0)
+            cache[key] = (float(null.mean()), float(null.std(ddof=1)), np.sort(null))
+        mu, sd, null = cache[key]
+        n_ge = len(null) - np.searchsorted(null, observed[d], side="left")
+        out[d] = (mu, sd, (observed[d] - mu) / sd if sd > 0 else np.nan, (1 + n_ge) / (len(null) + 1))
+    df = pd.DataFrame(out, columns=["null_mean", "null_sd", "z", "p_value"])
+    df["fdr"] = bh_fdr(df["p_value"].to_numpy())
+    log.info("null model: %d draws for each of %d target profiles", p.n_null, len(cache))
+    return df[["z", "p_value", "fdr", "null_mean", "null_sd"]]
+
+
+def _pairs(
+    terms: list[_Terms], m: np.ndarray, scores: np.ndarray, result: ScreenResult, nt: int, top: int
+) -> pd.DataFrame:
+    """Pairs of the ``top`` best drugs with distinct target profiles: x_pair = x_a + x_b."""
+    chosen: list[int] = []
+    seen: set[bytes] = set()
+    for d in range(m.shape[1]):
+        key = np.round(m[:, d], 9).tobytes()
+        if result.table["score_mean"].iloc[d] > 0 and key not in seen and np.any(m[:, d]):
+            seen.add(key)
+            chosen.append(d)
+        if len(chosen) == top:
+            break
+    rows = []
+    parts = result.parts
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1 :]:
+            coef = (m[:, a] + m[:, b])[:, None]
+            pair = np.array([_score(t, coef, slice(0, nt))[0][0] for t in terms])
+            syn = pair - np.maximum(scores[:, a], scores[:, b])
+            pa, pb = np.clip(parts[a], 0, None), np.clip(parts[b], 0, None)
+            den = np.linalg.norm(pa) * np.linalg.norm(pb)
+            rows.append(
+                {
+                    "drug_a": result.drugs[a],
+                    "drug_b": result.drugs[b],
+                    "score_mean": pair.mean(),
+                    "ci_low": np.quantile(pair, 0.025),
+                    "ci_high": np.quantile(pair, 0.975),
+                    "synergy_mean": syn.mean(),
+                    "synergy_ci_low": np.quantile(syn, 0.025),
+                    "synergy_ci_high": np.quantile(syn, 0.975),
+                    "p_synergy": float((syn > 0).mean()),
+                    "complementarity": float(1 - pa @ pb / den) if den > 0 else 0.0,
+                }
+            )
+    pairs = pd.DataFrame(rows)
+    if len(pairs):
+        pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
+        pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
+    return pairs
 
 
 def _drivers(parts: np.ndarray, celltypes: list[str], share: float) -> str:

@@ -250,3 +250,48 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     )
     log.info("built %r", ens)
     return ens
+
+
+def twin_from_signature(
+    signature: pd.Series,
+    knowledge: Knowledge,
+    *,
+    celltype: str = "bulk",
+    dtype: str = "float32",
+    pseudonym: str = "bulk-signature",
+) -> TwinEnsemble:
+    """A one-cell-type twin from a bulk signature (gene symbol -> effect size, e.g. a log fold change).
+
+    Every knowledge gene counts as measured and active; genes absent from ``signature`` have
+    signature 0 (no change). Used for bulk signatures and the built-in benchmark.
+    """
+    sig = signature.copy()
+    sig.index = sig.index.astype(str).str.strip().str.upper()
+    sig = sig.groupby(level=0).mean()
+    check_targets_reach_network(knowledge)
+    genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
+    gene_index = {g: i for i, g in enumerate(genes)}
+    s = sig.reindex(genes).fillna(0.0).to_numpy(dtype=float)
+    if not np.any(s):
+        raise InputError(
+            f"signature: none of its {len(sig)} genes is a knowledge gene (e.g. {list(sig.index[:3])})"
+        )
+    active = np.ones((1, len(genes)), dtype=bool)
+    op = build_operator(
+        _edges(knowledge, gene_index), active, lr_weight=1.0, noise=None, dtype=np.dtype(dtype)
+    )
+    de = pd.DataFrame({"celltype": celltype, "gene": genes, "logfc": s, "signature": s})
+    return TwinEnsemble(
+        celltypes=[celltype],
+        genes=genes,
+        replicates=[TwinReplicate(op, s.astype(dtype), active.ravel())],
+        celltype_weights=np.ones(1, dtype=dtype),
+        de=de,
+        measured=np.ones(len(genes), dtype=bool),
+        params={
+            "source": "bulk signature",
+            "n_signature_genes": int(len(sig)),
+            "n_matched": int(sig.index.isin(gene_index).sum()),
+        },
+        pseudonym=pseudonym,
+    )
