@@ -55,6 +55,24 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             d: dict(zip(scr.celltypes, map(float, p), strict=True))
             for d, p in zip(scr.drugs[: cfg.top], scr.parts[: cfg.top], strict=True)
         },
+        "pairs": [] if scr.pairs is None else scr.pairs.head(cfg.top).to_dict("records"),
+        "regulators": []
+        if result.regulators is None
+        else result.regulators.head(cfg.top)[
+            [
+                "rank",
+                "gene",
+                "direction",
+                "score_mean",
+                "ci_low",
+                "ci_high",
+                "activation_z",
+                "activation_fdr",
+                "measured",
+            ]
+        ].to_dict("records"),
+        "celltypes": [] if result.celltypes is None else result.celltypes.to_dict("records"),
+        "controls": scr.control,
         "course": {
             "scenarios": traj.scenarios,
             "burden_at_horizon": end,

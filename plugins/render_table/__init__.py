@@ -27,8 +27,13 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
         "drugs": result.screen.table,
         "trajectories": result.trajectories.table,
         "signatures": result.ensemble.de,
+        "pairs": result.screen.pairs,
+        "regulators": result.regulators,
+        "celltypes": result.celltypes,
     }
     for stem, df in tables.items():
+        if df is None:
+            continue
         for fmt in cfg.formats:
             path = outdir / f"{stem}.{fmt}"
             with atomic_path(path) as tmp:
@@ -43,5 +48,8 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
 @hookimpl
 def p4core_register_renderers(register):
     register(
-        "table", render, schema=TableConfig, description="drugs, trajectories and signatures as CSV/Parquet"
+        "table",
+        render,
+        schema=TableConfig,
+        description="drugs, pairs, regulators, cell types, trajectories and signatures as CSV/Parquet",
     )

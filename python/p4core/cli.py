@@ -27,13 +27,14 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
         "",
         f"p4core: patient {result.patient.pseudonym}, {len(result.ensemble)} twins, "
         f"{len(result.ensemble.celltypes)} cell types, {len(result.screen.drugs)} drugs screened",
-        f"{'rank':>4}  {'drug':<22} {'score':>7}  {'95% interval':<17} {f'P(top{k})':>9}  driving cell types",
+        f"{'rank':>4}  {'drug':<22} {'score':>7}  {'95% interval':<17} {f'P(top{k})':>9} {'FDR':>6}  driving cell types",
     ]
     for row in t.itertuples(index=False):
         d = row._asdict()
         lines.append(
             f"{d['rank']:>4}  {str(d['drug'])[:22]:<22} {d['score_mean']:>7.3f}  "
-            f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f}  {d['drivers']}"
+            f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
+            f"  {d['drivers']}"
         )
     lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import InputError, require
+from .regulators import RegulatorParams
 from .screen import ScreenParams
 from .simulate import SimulateParams
 from .twin import TwinParams
@@ -48,6 +49,7 @@ class Config:
     twin: TwinParams = field(default_factory=TwinParams)
     screen: ScreenParams = field(default_factory=ScreenParams)
     simulate: SimulateParams = field(default_factory=SimulateParams)
+    regulators: RegulatorParams = field(default_factory=RegulatorParams)
     render: Any = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)

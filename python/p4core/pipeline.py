@@ -21,6 +21,7 @@ from .errors import InputError
 from .io import atomic_path, write_text
 from .model import Knowledge, Patient, RunResult
 from .plugin_manager import Plugins, get_plugins
+from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
 from .screen import ScreenParams, screen
 from .settings import settings
 from .simulate import SimulateParams, simulate
@@ -52,6 +53,7 @@ def _source_name(node: Any, group: str) -> str:
 
 
 CORE_GROUPS = {
+    "regulators": RegulatorParams,
     "twin": TwinParams,
     "screen": ScreenParams,
     "simulate": SimulateParams,
@@ -144,6 +146,18 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
     result_screen = timed("screen", screen, ensemble, knowledge.drugs, typed["screen"])
+    timed(
+        "shuffled-network control",
+        shuffled_network_control,
+        ensemble,
+        knowledge,
+        result_screen,
+        typed["screen"],
+        typed["screen"].seed,
+    )
+    regs = None
+    if typed["regulators"].enabled:
+        regs = timed("regulators", regulators, ensemble, knowledge, typed["regulators"], typed["screen"])
     traj = timed("simulate", simulate, ensemble, result_screen, knowledge.drugs, typed["simulate"])
     result = RunResult(
         patient,
@@ -153,6 +167,8 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         traj,
         config=dict(OmegaConf.to_container(cfg, resolve=True)),  # type: ignore[arg-type]
         timings=timings,
+        regulators=regs,
+        celltypes=celltype_ranking(ensemble),
     )
     plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
     files = timed("render", render, result, outdir, cfg.render, plugins)
