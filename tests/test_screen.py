@@ -22,7 +22,9 @@ def setup(knowledge):
 def materialised(ens, knowledge, rep_index, coef):
     rep = ens.replicates[rep_index]
     genes, m, names = drug_matrix(ens, knowledge.drugs)
-    x = kernel.propagate(rep.operator, unit_perturbations(ens, rep.active, genes, np.dtype(np.float64)), 0.8, 8)
+    x = kernel.propagate(
+        rep.operator, unit_perturbations(ens, rep.active, genes, np.dtype(np.float64)), 0.8, 8
+    )
     xd = np.ascontiguousarray(x @ coef(m, names))
     return kernel.reversal_scores(xd, rep.signature, ens.node_weights.astype(np.float64), ens.offsets)
 
@@ -47,8 +49,14 @@ def test_pair_score_is_the_score_of_the_summed_response(setup, knowledge):
     assert pair.score_mean == pytest.approx(np.mean(per_twin), abs=1e-9)
     singles = res.table.set_index("drug")["score_mean"]
     assert pair.synergy_mean == pytest.approx(
-        np.mean(np.array(per_twin) - np.maximum(res.scores[:, res.drugs.index(pair.drug_a)],
-                                                res.scores[:, res.drugs.index(pair.drug_b)])), abs=1e-9)
+        np.mean(
+            np.array(per_twin)
+            - np.maximum(
+                res.scores[:, res.drugs.index(pair.drug_a)], res.scores[:, res.drugs.index(pair.drug_b)]
+            )
+        ),
+        abs=1e-9,
+    )
     assert pair.score_mean > 0 and singles[pair.drug_a] > 0
     assert len(res.pairs) == 15  # 6 distinct-mechanism singles -> 15 pairs
     assert set(res.pairs.columns) >= {"synergy_mean", "p_synergy", "complementarity"}
@@ -67,8 +75,9 @@ def test_null_model_columns_and_calibration(setup):
 
 
 def test_null_is_calibrated_on_a_random_signature(knowledge):
-    from p4core.twin import twin_from_signature
     import pandas as pd
+
+    from p4core.twin import twin_from_signature
 
     rng = np.random.default_rng(4)
     genes = knowledge.network.genes

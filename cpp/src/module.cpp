@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("max_threads", &p4core::max_threads, "Threads the kernel uses by default.");
   p4core::bind::register_propagate(m);
   p4core::bind::register_simulate(m);
+  p4core::bind::register_fit(m);
 }

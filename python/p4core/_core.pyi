@@ -3,12 +3,13 @@
 p4core compiled kernel (private: use p4core.kernel)
 """
 from __future__ import annotations
-
-import typing
-
 import numpy
-
-__all__: list[str] = ['has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'simulate']
+import typing
+__all__: list[str] = ['fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'simulate']
+def fit_ridge_signed(expr: numpy.ndarray, targets: numpy.ndarray, indptr: numpy.ndarray, indices: numpy.ndarray, signs: numpy.ndarray, lam: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
+    """
+    Sign-constrained ridge coefficients of every target (row) on its regulators; expr is genes x cells.
+    """
 def has_openmp() -> bool:
     """
     True when the kernel was built with OpenMP.

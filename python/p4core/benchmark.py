@@ -122,7 +122,9 @@ class BenchmarkConfig:
     def screen_params(self) -> Any:
         from .screen import ScreenParams
 
-        over = {k: v for k, v in (("steps", self.steps), ("alpha", self.alpha)) if v is not None}
+        over: dict[str, Any] = {
+            k: v for k, v in (("steps", self.steps), ("alpha", self.alpha)) if v is not None
+        }
         return ScreenParams(**over)
 
 
@@ -234,7 +236,14 @@ def _read_tsv(path: str | Path, key: str, what: str, columns: Sequence[str]) -> 
         raise InputError(f"{key}={path}: {what} file not found")
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+        zlib.error,
+    ) as exc:
         raise InputError(
             f"{key}={path}: {what} file could not be read as a tab-separated table: {exc}"
         ) from exc
@@ -472,8 +481,12 @@ def _load_knowledge(root: str) -> Knowledge:
 
     if not Path(root).is_dir():
         raise InputError(f"knowledge_root={root}: folder not found (it must hold knowledge/ and drugs/)")
-    cfg = compose(["knowledge=public", f"knowledge.root={root}"])
-    return load_knowledge(cfg.knowledge)
+    cfg = compose(["knowledge=public"])
+    cfg.knowledge.root = str(root)  # set, not an override: any character is fine in the path
+    try:
+        return load_knowledge(cfg.knowledge)
+    except InputError as exc:
+        raise InputError(f"knowledge_root={root}: {exc}") from exc
 
 
 def _select_diseases(sig: pd.DataFrame, wanted: Sequence[str] | None) -> list[tuple[str, str]]:
@@ -681,6 +694,9 @@ def run_benchmark(
             "n_candidates": len(candidates),
         },
         "n_diseases": len(diseases),
+        "mean_match_rate": round(float(np.mean([e["match_rate"] for e in per_disease])), 4)
+        if per_disease
+        else 0.0,
         "n_evaluated": len(evaluated),
         "n_skipped": len(skipped),
         "skipped": skipped,
@@ -750,12 +766,12 @@ def parse_args(argv: Sequence[str]) -> BenchmarkConfig:
         merged = OmegaConf.merge(schema, OmegaConf.from_dotlist(items))
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or getattr(exc, "key", None)
+        bad_key = getattr(exc, "full_key", None) or getattr(exc, "key", None)
         msg = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0]
         if "not in" in msg or type(exc).__name__ == "ConfigKeyError":
             known = ", ".join(f.name for f in BenchmarkConfig.__dataclass_fields__.values())
-            raise InputError(f"unknown key {key!r}; known keys: {known}") from None
-        raise InputError(f"bad value for key {key!r}: {msg}") from None
+            raise InputError(f"unknown key {bad_key!r}; known keys: {known}") from None
+        raise InputError(f"bad value for key {bad_key!r}: {msg}") from None
     assert isinstance(cfg, BenchmarkConfig)
     return cfg
 
@@ -772,14 +788,16 @@ def main(argv: list[str]) -> int:
     root.addHandler(handler)
     try:
         cfg = parse_args(argv)
-        for key in ("signatures", "indications", "knowledge_root"):
-            if not getattr(cfg, key):
-                hint = {
-                    "signatures": "<path to disease_signatures.tsv.gz>",
-                    "indications": "<path to indications.tsv>",
-                    "knowledge_root": "<folder holding knowledge/ and drugs/>",
-                }[key]
-                raise InputError(f"missing required {key}: pass {key}={hint}")
+        hints = {
+            "signatures": "<path to disease_signatures.tsv.gz>",
+            "indications": "<path to indications.tsv>",
+            "knowledge_root": "<folder holding knowledge/ and drugs/>",
+        }
+        missing = [k for k in hints if not getattr(cfg, k)]
+        if missing:
+            raise InputError(
+                f"missing required {', '.join(missing)}: pass " + " ".join(f"{k}={hints[k]}" for k in missing)
+            )
         cfg.check()
 
         def report(line: str) -> None:

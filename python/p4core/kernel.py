@@ -109,3 +109,43 @@ def simulate(
         int(record_every),
         _threads(n_threads),
     )
+
+
+def fit_ridge_signed(
+    expr: FloatArray,
+    targets: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    signs: np.ndarray,
+    lam: float,
+    *,
+    n_threads: int | None = None,
+) -> np.ndarray:
+    """Sign-constrained ridge coefficients of each target on its prior regulators.
+
+    Parameters
+    ----------
+    expr
+        Standardised expression, genes x cells, C-contiguous float32/float64.
+    targets
+        Gene (row of ``expr``) of every fitted target, int64.
+    indptr, indices
+        CSR rows: the regulators (rows of ``expr``) of every target, int64.
+    signs
+        Prior sign of every edge (+1/-1); a coefficient of the wrong sign is forced to 0.
+    lam
+        Ridge penalty per cell.
+
+    Returns
+    -------
+    Coefficients, one per edge (float64).
+    """
+    return _core.fit_ridge_signed(
+        expr,
+        np.ascontiguousarray(targets, dtype=np.int64),
+        np.ascontiguousarray(indptr, dtype=np.int64),
+        np.ascontiguousarray(indices, dtype=np.int64),
+        np.ascontiguousarray(signs, dtype=np.float64),
+        float(lam),
+        _threads(n_threads),
+    )

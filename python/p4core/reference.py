@@ -89,3 +89,29 @@ def simulate(
             if (step + 1) % record_every == 0:
                 out[s, (step + 1) // record_every] = activity(x)
     return out
+
+
+def fit_ridge_signed(expr, targets, indptr, indices, signs, lam) -> np.ndarray:
+    """Active-set sign-constrained ridge, one target at a time (mirror of the kernel)."""
+    out = np.zeros(len(indices))
+    n = expr.shape[1]
+    for row, tgt in enumerate(targets):
+        e0, e1 = indptr[row], indptr[row + 1]
+        if e1 == e0:
+            continue
+        x = expr[indices[e0:e1]].astype(float).T
+        y = expr[tgt].astype(float)
+        active = np.ones(e1 - e0, dtype=bool)
+        coef = np.zeros(e1 - e0)
+        for _ in range(e1 - e0 + 1):
+            coef[:] = 0
+            if not active.any():
+                break
+            xa = x[:, active]
+            coef[active] = np.linalg.solve(xa.T @ xa + lam * n * np.eye(active.sum()), xa.T @ y)
+            v = coef * signs[e0:e1]
+            if v.min() >= 0:
+                break
+            active[np.argmin(v)] = False
+        out[e0:e1] = coef
+    return out

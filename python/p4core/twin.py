@@ -15,6 +15,7 @@ from .matching import check_targets_reach_network, gene_columns, match_report
 from .model import CELL_TYPE, CONDITION, DISEASE, SAMPLE, Knowledge, Patient, TwinEnsemble, TwinReplicate
 from .progress import progress
 from .signature import differential_expression
+from .signature import lognorm as signature_lognorm
 
 log = logging.getLogger("p4core")
 
@@ -41,6 +42,13 @@ class TwinParams:
     bootstrap: bool = True
     #: float32 | float64 (kernel precision)
     dtype: str = "float32"
+    #: edge strengths inside cell types: ``ridge`` (fitted on the twin's cells, sign-constrained
+    #: to the prior) or ``prior`` (the prior weights)
+    fit: str = "ridge"
+    #: ridge penalty per cell (on standardised expression)
+    ridge_lambda: float = 0.05
+    #: fitted strength given to a prior edge the cells do not support (relative to the mean fitted one)
+    fit_floor: float = 0.1
 
     def __post_init__(self) -> None:
         require(self.n_twins >= 1, "twin.n_twins", f"must be >= 1, got {self.n_twins}")
@@ -60,6 +68,9 @@ class TwinParams:
             "twin.dtype",
             f"must be float32 or float64, got {self.dtype!r}",
         )
+        require(self.fit in ("ridge", "prior"), "twin.fit", f"must be ridge or prior, got {self.fit!r}")
+        require(self.ridge_lambda >= 0, "twin.ridge_lambda", f"must be >= 0, got {self.ridge_lambda}")
+        require(0 <= self.fit_floor <= 1, "twin.fit_floor", f"must be in [0, 1], got {self.fit_floor}")
 
 
 @dataclass
@@ -110,11 +121,18 @@ def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
 
 
 def build_operator(
-    edges: _Edges, active: np.ndarray, *, lr_weight: float, noise: np.ndarray | None, dtype: np.dtype
+    edges: _Edges,
+    active: np.ndarray,
+    *,
+    lr_weight: float,
+    noise: np.ndarray | None,
+    dtype: np.dtype,
+    weights: np.ndarray | None = None,
 ) -> sp.csr_array:
     """The N x N operator of one twin from the prior edges and the node activity mask (C x G).
 
-    Inside a cell type an edge is kept when both genes are active there; a ligand -> receptor
+    Inside a cell type an edge is kept when both genes are active there, with the signed weight
+    ``weights[c, e]`` when given (fitted strengths), else the prior; a ligand -> receptor
     edge joins (c1, L) -> (c2, R) for every pair of cell types where L is active in c1 and R in
     c2. Weights are then normalised by sqrt(in-degree x out-degree) so the series is stable.
     """
@@ -126,7 +144,8 @@ def build_operator(
         m = intra & active[c, edges.src] & active[c, edges.tgt]
         rows.append(c * n_g + edges.tgt[m])
         cols.append(c * n_g + edges.src[m])
-        vals.append(w[m])
+        wc = w if weights is None else weights[c] * (noise if noise is not None else 1.0)
+        vals.append(wc[m])
     lr = np.flatnonzero(edges.lr)
     for c1 in range(n_ct):
         for c2 in range(n_ct):
@@ -212,6 +231,35 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
             tables.append(de)
         return s, act, tables
 
+    mcol = np.full(n_g, -1)
+    mcol[measured] = np.arange(int(measured.sum()))
+    fit_stats: list[float] = []
+
+    def fitted_weights(edges: _Edges, act: np.ndarray, cells: dict[str, np.ndarray]) -> np.ndarray:
+        """Signed edge weights per cell type: ridge-fitted where both genes are measured and active."""
+        weights = np.tile(edges.w, (n_ct, 1))
+        fittable = ~edges.lr & (mcol[edges.src] >= 0) & (mcol[edges.tgt] >= 0)
+        for c, ct in enumerate(celltypes):
+            e = np.flatnonzero(fittable & act[c, edges.src] & act[c, edges.tgt])
+            if not len(e):
+                continue
+            idx = cells[ct]
+            x = signature_lognorm(sub[idx], library[idx]).T  # genes x cells
+            sd = x.std(1, keepdims=True)
+            x = np.ascontiguousarray(
+                (x - x.mean(1, keepdims=True)) / np.where(sd > 0, sd, 1.0), dtype=np.float32
+            )
+            e = e[np.lexsort((mcol[edges.src[e]], mcol[edges.tgt[e]]))]
+            targets, starts = np.unique(mcol[edges.tgt[e]], return_index=True)
+            coef = kernel.fit_ridge_signed(
+                x, targets, np.append(starts, len(e)), mcol[edges.src[e]], np.sign(edges.w[e]), p.ridge_lambda
+            )
+            mag = np.abs(coef)
+            scale = mag[mag > 0].mean() if (mag > 0).any() else 1.0
+            weights[c, e] = np.sign(edges.w[e]) * np.abs(edges.w[e]) * np.maximum(p.fit_floor, mag / scale)
+            fit_stats.append(float((mag > 0).mean()))
+        return weights
+
     _, _, de_tables = signatures(ct_cells)
     de_all = pd.concat(de_tables, ignore_index=True)
     if p.celltype_weight == "abundance":
@@ -234,9 +282,17 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
             cells = ct_cells
         s, act, _ = signatures(cells)
         noise = rng.lognormal(0.0, p.edge_noise, size=len(edges.w)) if p.edge_noise > 0 else None
-        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noise, dtype=dtype)
+        weights = fitted_weights(edges, act, cells) if p.fit == "ridge" else None
+        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noise, dtype=dtype, weights=weights)
         replicates.append(TwinReplicate(op, s.ravel().astype(dtype), act.ravel()))
 
+    p_fit: dict[str, float] = {}
+    if fit_stats:
+        p_fit["fit_supported_edge_share"] = float(np.mean(fit_stats))
+        log.info(
+            "ridge fit: %.0f%% of the fittable prior edges are supported by the cells (sign-consistent)",
+            100 * p_fit["fit_supported_edge_share"],
+        )
     ens = TwinEnsemble(
         celltypes=celltypes,
         genes=genes,
@@ -244,7 +300,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         celltype_weights=cw.astype(dtype),
         de=de_all,
         measured=measured,
-        params=dict(vars(p)),
+        params={**vars(p), **p_fit},
         pseudonym=patient.pseudonym,
         match_report=report,
     )
