@@ -152,3 +152,33 @@ def test_twin_to_anndata(ensemble, tmp_path):
 
     back = ad.read_h5ad(path)
     assert back.var["gene"].iloc[0] == ensemble.genes[0]
+
+
+def test_pseudobulk_covariates_pair_the_donors(kang_path):
+    """Kang: 2 donors x (ctrl, stim). With donor as a covariate the design is paired (OLS, 1 df);
+    the log fold changes equal the mean within-donor differences."""
+    import anndata as ad
+
+    from p4core.io import read_patient_h5ad
+
+    a = ad.read_h5ad(kang_path)
+    a.obs["donor"] = a.obs["sample_id"].astype(str).str[-3:]
+    p = read_patient_h5ad(kang_path, cell_type_key="cluster_id", condition_key="group_id", reference="ctrl",
+                          sample_key="sample_id")
+    p.adata.obs["donor"] = a.obs.loc[p.adata.obs_names, "donor"].to_numpy()
+    from p4core.datasets import curated_knowledge
+
+    k = curated_knowledge()
+    plain = p4core.build_twins(p, k, p4core.TwinParams(n_twins=1, bootstrap=False)).de
+    paired = p4core.build_twins(p, k, p4core.TwinParams(n_twins=1, bootstrap=False, covariates=["donor"])).de
+    assert set(plain["method"]) == {"pseudobulk_welch"} and set(paired["method"]) == {"pseudobulk_ols"}
+    # balanced design: the adjusted log fold change equals the unadjusted one, the test differs
+    assert np.allclose(plain["logfc"], paired["logfc"], atol=1e-9)
+    assert not np.allclose(plain["pval"], paired["pval"])
+    isg = paired[(paired["gene"] == "ISG15")]
+    assert (isg["logfc"] > 1).all()
+
+
+def test_unknown_covariate_is_clear(arthritis, knowledge):
+    with pytest.raises(InputError, match="twin.covariates: obs has no column"):
+        p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=1, covariates=["batch"]))

@@ -321,7 +321,8 @@ def read_patient_h5ad(
             "set data.disease to the label of the patient's disease cells"
         )
     keep = (is_ref | is_dis).to_numpy()
-    new_obs = pd.DataFrame(index=obs.index[keep])
+    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE)]
+    new_obs = obs.loc[keep, others].copy()  # kept for covariates
     new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
     new_obs[CONDITION] = np.where(is_ref.to_numpy()[keep], REFERENCE, DISEASE)
     if sample_key is not None:

@@ -12,11 +12,14 @@ with no evidence of change shrink to zero, clear changes keep their size.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 LN2 = np.log(2.0)
+log = logging.getLogger("p4core")
 
 
 def lognorm(counts: np.ndarray, library_size: np.ndarray, scale: float = 1e4) -> np.ndarray:
@@ -41,6 +44,7 @@ def differential_expression(
     is_disease: np.ndarray,
     samples: np.ndarray,
     min_samples: int = 2,
+    covariates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Disease vs reference for one cell type.
 
@@ -54,6 +58,10 @@ def differential_expression(
         Boolean per cell.
     samples
         Sample label per cell.
+    covariates
+        Per-cell covariates (obs columns, constant within a sample) adjusted for in the
+        pseudo-bulk design ``log2CPM ~ disease + covariates`` (OLS; the disease coefficient is
+        the log fold change). Ignored by the cell-level rank test.
 
     Returns
     -------
@@ -74,9 +82,16 @@ def differential_expression(
             lib = np.array([library_size[samples == s].sum() for s in labels], dtype=float)
             logcpm = np.log2(bulk / lib[:, None] * 1e6 + 1.0)
             ref, dis = logcpm[: len(ref_samples)], logcpm[len(ref_samples) :]
-            logfc = dis.mean(0) - ref.mean(0)
-            res = stats.ttest_ind(dis, ref, axis=0, equal_var=False)
-            stat, pval = res.statistic, res.pvalue
+            design = (
+                _design(covariates, samples, labels, len(ref_samples)) if covariates is not None else None
+            )
+            if design is not None:
+                method = "pseudobulk_ols"
+                logfc, stat, pval = _ols_disease_effect(logcpm, design)
+            else:
+                logfc = dis.mean(0) - ref.mean(0)
+                res = stats.ttest_ind(dis, ref, axis=0, equal_var=False)
+                stat, pval = res.statistic, res.pvalue
         else:
             method = "cell_mannwhitney"
             x = lognorm(counts, library_size)
@@ -101,3 +116,40 @@ def differential_expression(
             "method": method,
         }
     )
+
+
+def _design(covariates: pd.DataFrame, samples: np.ndarray, labels: list, n_ref: int) -> np.ndarray | None:
+    """Sample-level design [1, disease, covariates]; None when it leaves no residual degree of
+    freedom (then the Welch test without covariates is used, with a warning)."""
+    per_sample = covariates.groupby(samples, sort=False).first().reindex(labels)
+    cols = [np.ones(len(labels)), (np.arange(len(labels)) >= n_ref).astype(float)]
+    for _, col in per_sample.items():
+        if pd.api.types.is_numeric_dtype(col):
+            cols.append(col.to_numpy(float) - col.to_numpy(float).mean())
+        else:
+            dummies = pd.get_dummies(col.astype(str), drop_first=True, dtype=float)
+            cols += [dummies[c].to_numpy() for c in dummies.columns]
+    x = np.column_stack(cols)
+    rank = np.linalg.matrix_rank(x)
+    if rank < x.shape[1] or len(labels) - x.shape[1] < 1:
+        log.warning(
+            "covariates %s leave no residual degree of freedom with %d samples (or are confounded "
+            "with the condition); using the test without them",
+            list(covariates.columns),
+            len(labels),
+        )
+        return None
+    return x
+
+
+def _ols_disease_effect(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS of every gene (columns of y) on the design x; t-test of the disease coefficient."""
+    xtx_inv = np.linalg.inv(x.T @ x)
+    beta = xtx_inv @ x.T @ y
+    resid = y - x @ beta
+    df = x.shape[0] - x.shape[1]
+    sigma2 = (resid**2).sum(0) / df
+    se = np.sqrt(sigma2 * xtx_inv[1, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = beta[1] / se
+    return beta[1], t, 2 * stats.t.sf(np.abs(t), df)

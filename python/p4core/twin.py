@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ class TwinParams:
     bootstrap: bool = True
     #: float32 | float64 (kernel precision)
     dtype: str = "float32"
+    #: obs columns adjusted for in the pseudo-bulk signature (e.g. [donor, batch])
+    covariates: list[str] = field(default_factory=list)
     #: edge strengths inside cell types: ``ridge`` (fitted on the twin's cells, sign-constrained
     #: to the prior) or ``prior`` (the prior weights)
     fit: str = "ridge"
@@ -195,6 +197,12 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         len(genes),
     )
     report = match_report(patient, knowledge, genes, measured, match_info)
+    missing_cov = [c for c in p.covariates if c not in patient.adata.obs.columns]
+    if missing_cov:
+        raise InputError(
+            f"twin.covariates: obs has no column(s) {missing_cov}; available: "
+            f"{[c for c in patient.adata.obs.columns if not c.startswith('p4_')]}"
+        )
     celltypes = _select_celltypes(patient, p.min_cells)
     x = sp.csr_array(adata.X)
     library = np.asarray(x.sum(axis=1)).ravel().astype(float)
@@ -223,6 +231,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
                 library[idx],
                 (obs[CONDITION].to_numpy()[idx] == DISEASE),
                 obs[SAMPLE].to_numpy()[idx],
+                covariates=obs.iloc[idx][p.covariates].reset_index(drop=True) if p.covariates else None,
             )
             s[c, measured] = de["signature"].to_numpy()
             act[c, measured] = np.maximum(de["frac_ref"], de["frac_dis"]).to_numpy() >= p.min_expr_frac
