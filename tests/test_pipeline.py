@@ -163,8 +163,13 @@ def test_pseudobulk_covariates_pair_the_donors(kang_path):
 
     a = ad.read_h5ad(kang_path)
     a.obs["donor"] = a.obs["sample_id"].astype(str).str[-3:]
-    p = read_patient_h5ad(kang_path, cell_type_key="cluster_id", condition_key="group_id", reference="ctrl",
-                          sample_key="sample_id")
+    p = read_patient_h5ad(
+        kang_path,
+        cell_type_key="cluster_id",
+        condition_key="group_id",
+        reference="ctrl",
+        sample_key="sample_id",
+    )
     p.adata.obs["donor"] = a.obs.loc[p.adata.obs_names, "donor"].to_numpy()
     from p4core.datasets import curated_knowledge
 

@@ -85,3 +85,18 @@ def test_null_is_calibrated_on_a_random_signature(knowledge):
     res = p4core.screen(twin_from_signature(sig, knowledge), knowledge.drugs, p4core.ScreenParams(n_null=300))
     p = res.table.loc[res.table["n_targets_in_model"] > 0, "p_value"]
     assert 0.0 < (p < 0.05).mean() < 0.15  # about 5% by chance
+
+
+def test_target_weight_scales_the_k0_term(setup, knowledge):
+    """target_weight=0 scores only the propagated consequences: sum_{k>=1} (alpha A)^k u."""
+    ens, _ = setup
+    res = p4core.screen(ens, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0, target_weight=0.0))
+    rep = ens.replicates[0]
+    genes, m, names = drug_matrix(ens, knowledge.drugs)
+    u = unit_perturbations(ens, rep.active, genes, np.dtype(np.float64))
+    x = kernel.propagate(rep.operator, u, 0.8, 8) - u
+    score, _ = kernel.reversal_scores(
+        np.ascontiguousarray(x @ m), rep.signature, ens.node_weights.astype(float), ens.offsets
+    )
+    got = dict(zip(res.drugs, res.scores[0], strict=True))
+    assert np.allclose([got[d] for d in names], score, atol=1e-9)

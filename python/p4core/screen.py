@@ -37,6 +37,13 @@ class ScreenParams:
     driver_share: float = 0.15
     #: weight of latent (unmeasured) genes in the norm of a response (their signature is unknown: 0)
     latent_weight: float = 1.0
+    #: weight of the perturbed targets' own nodes (the k = 0 term) in the response: 1 counts a target
+    #: that is itself dysregulated as evidence; 0 compares only the propagated consequences (an inhibitor
+    #: changes its target's activity, not its transcript)
+    target_weight: float = 1.0
+    #: ``cosine`` (-cos_W(x, s)) or ``correlation`` (both centred within each cell type: a response that
+    #: moves every gene the same way carries no reversal)
+    score: str = "cosine"
     #: random target sets per drug in the null (matched in size, degree bin and action); 0 = off
     n_null: int = 1000
     #: degree bins of the null
@@ -70,6 +77,11 @@ class ScreenParams:
         require(self.null_bins >= 1, "screen.null_bins", f"must be >= 1, got {self.null_bins}")
         require(self.null_pool >= 2, "screen.null_pool", f"must be >= 2, got {self.null_pool}")
         require(self.pairs_top >= 0, "screen.pairs_top", f"must be >= 0, got {self.pairs_top}")
+        require(
+            self.score in ("cosine", "correlation"),
+            "screen.score",
+            f"must be cosine or correlation, got {self.score!r}",
+        )
 
 
 def drug_matrix(ensemble: TwinEnsemble, drugs: DrugLibrary) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -116,18 +128,33 @@ def _terms(
     ensemble: TwinEnsemble, rep: TwinReplicate, genes: np.ndarray, w: np.ndarray, p: ScreenParams
 ) -> _Terms:
     dtype = rep.operator.dtype
-    x = kernel.propagate(
-        rep.operator, unit_perturbations(ensemble, rep.active, genes, dtype), p.alpha, p.steps
-    )
+    u = unit_perturbations(ensemble, rep.active, genes, dtype)
+    x = kernel.propagate(rep.operator, u, p.alpha, p.steps)
+    if p.target_weight != 1.0:
+        x -= (1.0 - p.target_weight) * u
     off = ensemble.offsets
-    ws = w * rep.signature.astype(float)
-    num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(len(off) - 1)])
+    n_c = len(off) - 1
+    sig = rep.signature.astype(float)
+    if p.score == "correlation":  # centre the signature within each cell type (weighted)
+        sig = sig.copy()
+        for c in range(n_c):
+            sl = slice(off[c], off[c + 1])
+            sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
+    ws = w * sig
+    num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
     gram = np.zeros((x.shape[1], x.shape[1]))
     wd = w.astype(dtype)
     for start in range(0, x.shape[0], 8192):  # row blocks: no weighted copy of the whole response
         xb = x[start : start + 8192]
         gram += ((xb * wd[start : start + 8192, None]).T @ xb).astype(float)
-    return _Terms(num, gram, float(np.sqrt(np.sum(w * rep.signature.astype(float) ** 2))))
+    if p.score == "correlation":  # Gram of the responses centred within each cell type
+        for c in range(n_c):
+            sl = slice(off[c], off[c + 1])
+            wc = w[sl].sum()
+            if wc > 0:
+                colsum = (w[sl, None] * x[sl]).sum(0, dtype=float)
+                gram -= np.outer(colsum, colsum) / wc
+    return _Terms(num, gram, float(np.sqrt(np.sum(w * sig**2))))
 
 
 def _score(
