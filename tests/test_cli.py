@@ -81,15 +81,21 @@ def test_plugins_command_lists_builtins():
         assert name in proc.stdout
 
 
-def test_kang_h5ad_run(tmp_path, kang_path):
-    proc = p4core(
-        tmp_path,
+def kang_args(path: Path) -> list[str]:
+    return [
         "data=h5ad",
-        f"data.path={kang_path}",
+        f"data.path={path}",
         "data.cell_type_key=cluster_id",
         "data.condition_key=group_id",
         "data.reference=ctrl",
         "data.sample_key=sample_id",
+    ]
+
+
+def test_kang_h5ad_run(tmp_path, kang_path):
+    proc = p4core(
+        tmp_path,
+        *kang_args(kang_path),
         "twin.n_twins=4",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -103,12 +109,7 @@ def test_kang_with_public_knowledge(tmp_path, kang_path):
     root = kang_path.parents[1]
     proc = p4core(
         tmp_path,
-        "data=h5ad",
-        f"data.path={kang_path}",
-        "data.cell_type_key=cluster_id",
-        "data.condition_key=group_id",
-        "data.reference=ctrl",
-        "data.sample_key=sample_id",
+        *kang_args(kang_path),
         "knowledge=public",
         f"knowledge.root={root}",
         "twin.n_twins=2",

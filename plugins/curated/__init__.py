@@ -25,18 +25,15 @@ class CuratedKnowledgeConfig:
 
 def load(cfg: CuratedKnowledgeConfig) -> Knowledge:
     k = curated_knowledge()
-    try:
-        if cfg.network:
-            k.network = read_network_tsv(cfg.network)
-            k.provenance.append(f"network replaced by {k.network.name}")
-    except InputError as exc:
-        raise InputError(f"knowledge.network: {exc}") from None
-    try:
-        if cfg.drugs:
-            k.drugs = read_drugs_tsv(cfg.drugs)
-            k.provenance.append(f"drug library replaced by {k.drugs.name}")
-    except InputError as exc:
-        raise InputError(f"knowledge.drugs: {exc}") from None
+    for key, reader in (("network", read_network_tsv), ("drugs", read_drugs_tsv)):
+        path = getattr(cfg, key)
+        if not path:
+            continue
+        try:
+            setattr(k, key, reader(path))
+        except InputError as exc:
+            raise InputError(f"knowledge.{key}: {exc}") from None
+        k.provenance.append(f"{key} replaced by {getattr(k, key).name}")
     return k
 
 
