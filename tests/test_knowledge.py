@@ -400,3 +400,11 @@ def test_missing_drugcentral_folder(tmp_path):
     (d / "drug_target.tsv").write_text("DRUG_ID\tDRUG_NAME\n1\tx\n")
     with pytest.raises(InputError, match="missing column"):
         K.read_drugcentral(d)
+
+
+def test_mechanism_layer_carries_its_share_of_the_source_weight(public):
+    e = public.network.edges
+    nr = e[e["source"] == "NR3C1"]
+    mech = nr["target"].isin(["RELA", "NFKB1", "JUN", "FOS", "TSC22D3", "DUSP1", "NFKBIA"])
+    assert nr.loc[mech, "weight"].sum() == pytest.approx(nr.loc[~mech, "weight"].sum())  # share 0.5
+    assert (nr.loc[mech & (nr["sign"] < 0), "weight"] > 10).all()
