@@ -45,6 +45,8 @@ def test_same_seed_same_numbers(arthritis, knowledge):
     params = p4core.TwinParams(n_twins=3, seed=11)
     a = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
     b = p4core.screen(p4core.build_twins(arthritis, knowledge, params), knowledge.drugs)
+    pd.testing.assert_frame_equal(a.table, b.table)  # null p-values, ranks, intervals
+    pd.testing.assert_frame_equal(a.pairs, b.pairs)
     c = p4core.screen(
         p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=3, seed=12)), knowledge.drugs
     )
@@ -187,3 +189,36 @@ def test_pseudobulk_covariates_pair_the_donors(kang_path):
 def test_unknown_covariate_is_clear(arthritis, knowledge):
     with pytest.raises(InputError, match="twin.covariates: obs has no column"):
         p4core.build_twins(arthritis, knowledge, p4core.TwinParams(n_twins=1, covariates=["batch"]))
+
+
+def test_one_sample_per_condition_uses_the_cell_level_test(knowledge):
+    p = demo_patient("dress", n_cells=40, knowledge=knowledge)
+    de = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1)).de
+    assert set(de["method"]) == {"cell_mannwhitney"}
+
+
+def test_celltype_in_one_condition_only_is_skipped(knowledge, caplog):
+    from p4core.model import CELL_TYPE, CONDITION
+
+    p = demo_patient("dress", n_cells=40, knowledge=knowledge)
+    obs = p.adata.obs
+    drop = (obs[CELL_TYPE] == "keratinocytes") & (obs[CONDITION] == "reference")
+    p.adata = p.adata[~drop.to_numpy()].copy()
+    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1))
+    assert "keratinocytes" not in ens.celltypes
+    assert "keratinocytes (0 reference, 40 disease cells)" in caplog.text
+
+
+def test_all_zero_genes_give_zero_signature_not_nan(knowledge):
+    import scipy.sparse as sp
+
+    p = demo_patient("dress", n_cells=40, knowledge=knowledge)
+    x = p.adata.X.toarray()
+    zero = [list(p.adata.var_names).index(g) for g in ("STAT1", "IL2")]
+    x[:, zero] = 0
+    p.adata.X = sp.csr_matrix(x)
+    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=2))
+    de = ens.de[ens.de["gene"].isin(["STAT1", "IL2"])]
+    assert (de["signature"] == 0).all() and de[["stat", "pval", "fdr"]].notna().all().all()
+    res = p4core.screen(ens, knowledge.drugs, p4core.ScreenParams(n_null=50, pairs_top=3))
+    assert np.isfinite(res.scores).all()
