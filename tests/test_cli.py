@@ -283,3 +283,26 @@ def test_bad_values_fail_before_any_work(tmp_path, override, needle):
 def test_bad_plugin_option_type(tmp_path):
     proc = p4core(tmp_path, "render.midi.tempo=fast")
     assert_clean_failure(tmp_path, proc, "render.midi", "tempo")
+
+
+def test_same_numbers_for_any_thread_count(tmp_path):
+    """Kernel threads and BLAS threads: 1 and 2 give byte-identical result files."""
+    import os
+
+    outs = []
+    for n in (1, 2):
+        env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n))
+        run_dir = tmp_path / f"t{n}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "p4core",
+            f"hydra.run.dir={run_dir}",
+            "twin.n_twins=3",
+            "data.n_cells=60",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(run_dir)
+    for name in ("drugs.csv", "pairs.csv", "regulators.csv", "trajectories.csv", "course.mid"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

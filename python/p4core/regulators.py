@@ -23,7 +23,7 @@ from scipy import stats
 from . import kernel
 from .errors import require
 from .model import Knowledge, ScreenResult, TwinEnsemble
-from .progress import progress
+from .progress import deterministic_blas, progress
 from .screen import ScreenParams, _drivers, screen, unit_perturbations
 from .signature import bh_fdr
 
@@ -130,7 +130,8 @@ def regulators(
             x = kernel.propagate(
                 rep.operator, unit_perturbations(ensemble, rep.active, block, dtype), sp_.alpha, sp_.steps
             )
-            num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
+            with deterministic_blas():
+                num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
             norm = np.sqrt(((x.astype(float) ** 2) * w[:, None]).sum(0)) * s_norm
             with np.errstate(divide="ignore", invalid="ignore"):
                 pt = np.where(norm > 0, -num / norm, 0.0).T

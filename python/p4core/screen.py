@@ -17,7 +17,7 @@ from scipy import stats
 from . import kernel
 from .errors import require
 from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
-from .progress import progress
+from .progress import deterministic_blas, progress
 from .signature import bh_fdr
 
 log = logging.getLogger("p4core")
@@ -220,7 +220,8 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     parts = np.zeros((n_tw, n_d, n_c))
     terms: list[_Terms] = []
     for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
-        tt = _terms(ensemble, rep, genes, w, p)
+        with deterministic_blas():
+            tt = _terms(ensemble, rep, genes, w, p)
         scores[t], parts[t] = _score(tt, m, slice(0, nt))
         terms.append(tt)
 
