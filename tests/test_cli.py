@@ -50,7 +50,7 @@ def test_demo_end_to_end(demo_run):
     run_dir = tmp / "run"
     assert RESULT_FILES <= outputs(tmp)
     assert (run_dir / "p4core.log").is_file()
-    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert not (run_dir / ".hydra").exists()  # would hold identifying config values in clear
     assert not list(run_dir.glob(".p4core-staging-*")) and not list(run_dir.glob("*.tmp"))
     # the terminal ends with the top drugs and the output path
     assert "rank  drug" in proc.stdout and str(run_dir) in proc.stdout
@@ -306,3 +306,19 @@ def test_same_numbers_for_any_thread_count(tmp_path):
         outs.append(run_dir)
     for name in ("drugs.csv", "pairs.csv", "regulators.csv", "trajectories.csv", "course.mid"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_identifiers_never_reach_the_run_directory(tmp_path, kang_path):
+    secret = "MRN-0042-SMITH"
+    named = tmp_path / f"{secret}.h5ad"
+    named.write_bytes(kang_path.read_bytes())
+    proc = p4core(tmp_path, *kang_args(named), f"data.patient_id={secret}", "twin.n_twins=2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert secret not in path.name
+        assert secret.encode() not in path.read_bytes(), path
+    assert secret not in proc.stdout
+    resolved = (tmp_path / "run" / "config_resolved.yaml").read_text()
+    assert "patient_id: P-" in resolved and "sha256" in resolved

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from .config import EngineConfig, PrivacyConfig, validate_node
 from .errors import InputError
 from .io import atomic_path, write_text
+from .knowledge import file_digest
 from .model import Knowledge, Patient, RunResult
 from .plugin_manager import Plugins, get_plugins
 from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
@@ -124,6 +125,21 @@ def render(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
+    """The resolved config with identifying values replaced: ``data.patient_id`` by the pseudonym,
+    ``data.path`` (a file name may name the patient) by the SHA-256 of the file's contents."""
+    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    assert isinstance(out, DictConfig)
+    data = out.get("data") or {}
+    if data.get("patient_id"):
+        data["patient_id"] = patient.pseudonym
+    if data.get("path"):
+        path = Path(str(data["path"]))
+        digest = file_digest([path])[:16] if path.is_file() else "unavailable"
+        data["path"] = f"<redacted: pass the same file again; sha256 {digest}>"
+    return out
+
+
 def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> tuple[RunResult, list[Path]]:
     """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir``."""
     plugins = plugins or get_plugins()
@@ -172,7 +188,7 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     )
     plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
     files = timed("render", render, result, outdir, cfg.render, plugins)
-    files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True)))
+    files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(redacted(cfg, patient))))
     files.append(
         write_text(Path(outdir) / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n")
     )
