@@ -48,6 +48,8 @@ class ScreenParams:
     n_null: int = 1000
     #: degree bins of the null
     null_bins: int = 10
+    #: degree the null matches: ``out`` (a perturbation spreads along out-edges) or ``total`` (in + out)
+    null_degree: str = "out"
     #: genes per degree bin propagated once per twin to draw the null from
     null_pool: int = 50
     #: the best drugs (distinct mechanisms) combined into pairs; 0 = no pairs
@@ -75,6 +77,11 @@ class ScreenParams:
             self.n_null == 0 or self.n_null >= 20, "screen.n_null", f"must be 0 or >= 20, got {self.n_null}"
         )
         require(self.null_bins >= 1, "screen.null_bins", f"must be >= 1, got {self.null_bins}")
+        require(
+            self.null_degree in ("out", "total"),
+            "screen.null_degree",
+            f"must be out or total, got {self.null_degree!r}",
+        )
         require(self.null_pool >= 2, "screen.null_pool", f"must be >= 2, got {self.null_pool}")
         require(self.pairs_top >= 0, "screen.pairs_top", f"must be >= 0, got {self.pairs_top}")
         require(
@@ -170,11 +177,14 @@ def _score(
     return parts.sum(1), parts
 
 
-def gene_degree(ensemble: TwinEnsemble) -> np.ndarray:
-    """Edges per gene in the twin's operator (in + out, averaged over cell types)."""
+def gene_degree(ensemble: TwinEnsemble, kind: str = "out") -> np.ndarray:
+    """Edges per gene in the twin's operator, averaged over cell types: ``out`` (how far a
+    perturbation of the gene spreads) or ``total`` (in + out)."""
     a = ensemble.replicates[0].operator
     n_g = len(ensemble.genes)
-    deg = np.diff(a.indptr) + np.bincount(a.indices, minlength=a.shape[0])
+    deg = np.bincount(a.indices, minlength=a.shape[0]).astype(float)
+    if kind == "total":
+        deg = deg + np.diff(a.indptr)
     return deg.reshape(-1, n_g).mean(0)
 
 
@@ -207,7 +217,7 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     target_genes, m, names = drug_matrix(ensemble, drugs)
     n_tw, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
     rng = np.random.default_rng([p.seed, 17])
-    bins = degree_bins(gene_degree(ensemble), p.null_bins)
+    bins = degree_bins(gene_degree(ensemble, p.null_degree), p.null_bins)
     pool = (
         np.concatenate([rng.permutation(np.flatnonzero(bins == b))[: p.null_pool] for b in np.unique(bins)])
         if p.n_null
