@@ -279,7 +279,7 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         params=dict(vars(p)),
     )
     if p.pairs_top:
-        result.pairs = _pairs(terms, m[:, order], scores[:, order], result, nt, p.pairs_top)
+        result.pairs = _pairs(terms, m[:, order], scores[:, order], result, drugs, nt, p.pairs_top)
     return result
 
 
@@ -348,18 +348,17 @@ def _null_test(
 
 
 def _pairs(
-    terms: list[_Terms], m: np.ndarray, scores: np.ndarray, result: ScreenResult, nt: int, top: int
+    terms: list[_Terms],
+    m: np.ndarray,
+    scores: np.ndarray,
+    result: ScreenResult,
+    drugs: DrugLibrary,
+    nt: int,
+    top: int,
 ) -> pd.DataFrame:
-    """Pairs of the ``top`` best drugs with distinct target profiles: x_pair = x_a + x_b."""
-    chosen: list[int] = []
-    seen: set[bytes] = set()
-    for d in range(m.shape[1]):
-        key = np.round(m[:, d], 9).tobytes()
-        if result.table["score_mean"].iloc[d] > 0 and key not in seen and np.any(m[:, d]):
-            seen.add(key)
-            chosen.append(d)
-        if len(chosen) == top:
-            break
+    """Pairs of the ``top`` best drugs without a shared main target: x_pair = x_a + x_b."""
+    index = {d: i for i, d in enumerate(result.drugs)}
+    chosen = [index[d] for d in distinct_top(result.table, drugs, top)]
     rows = []
     parts = result.parts
     for i, a in enumerate(chosen):
@@ -388,6 +387,22 @@ def _pairs(
         pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
         pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
     return pairs
+
+
+def distinct_top(table: pd.DataFrame, drugs: DrugLibrary, n: int) -> list[str]:
+    """The ``n`` best-ranked drugs (positive score) that share no main target with a better one:
+    one anti-TNF, not five; one JAK inhibitor. Main targets: strength >= 0.75 of the drug's strongest."""
+    t = drugs.targets[drugs.targets["sign"] != 0]
+    main = t[t["strength"] >= 0.75 * t.groupby("drug")["strength"].transform("max")]
+    mechanism = main.groupby("drug")["target"].agg(frozenset).to_dict()
+    taken: set[str] = set()
+    out: list[str] = []
+    for drug, score in zip(table["drug"], table["score_mean"], strict=True):
+        mech = mechanism.get(drug, frozenset())
+        if len(out) < n and score > 0 and mech and not (mech & taken):
+            taken |= mech
+            out.append(drug)
+    return out
 
 
 def _drivers(parts: np.ndarray, celltypes: list[str], share: float) -> str:

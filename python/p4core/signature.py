@@ -94,6 +94,11 @@ def differential_expression(
                 stat, pval = res.statistic, res.pvalue
         else:
             method = "cell_mannwhitney"
+            if covariates is not None:
+                warn_once(
+                    f"covariates {list(covariates.columns)} are not used: they need pseudo-bulk signatures "
+                    "(at least 2 samples per condition; set data.sample_key)"
+                )
             x = lognorm(counts, library_size)
             dis, ref = x[is_disease], x[~is_disease]
             logfc = (dis.mean(0) - ref.mean(0)) / LN2
@@ -118,6 +123,16 @@ def differential_expression(
     )
 
 
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Log a warning once per process (the same condition recurs for every twin and cell type)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning("%s", message)
+
+
 def _design(covariates: pd.DataFrame, samples: np.ndarray, labels: list, n_ref: int) -> np.ndarray | None:
     """Sample-level design [1, disease, covariates]; None when it leaves no residual degree of
     freedom (then the Welch test without covariates is used, with a warning)."""
@@ -132,11 +147,9 @@ def _design(covariates: pd.DataFrame, samples: np.ndarray, labels: list, n_ref: 
     x = np.column_stack(cols)
     rank = np.linalg.matrix_rank(x)
     if rank < x.shape[1] or len(labels) - x.shape[1] < 1:
-        log.warning(
-            "covariates %s leave no residual degree of freedom with %d samples (or are confounded "
-            "with the condition); using the test without them",
-            list(covariates.columns),
-            len(labels),
+        warn_once(
+            f"covariates {list(covariates.columns)} leave no residual degree of freedom with {len(labels)} "
+            "samples (or are confounded with the condition); using the test without them"
         )
         return None
     return x

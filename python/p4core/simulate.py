@@ -25,7 +25,7 @@ from . import kernel
 from .errors import require
 from .model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
 from .progress import progress
-from .screen import drug_matrix, unit_perturbations
+from .screen import distinct_top, drug_matrix, unit_perturbations
 
 log = logging.getLogger("p4core")
 
@@ -103,23 +103,6 @@ def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
     return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
 
 
-def distinct_top(result: ScreenResult, drugs: DrugLibrary, n: int) -> list[str]:
-    """The ``n`` best drugs with distinct mechanisms: one anti-TNF, not five.
-
-    A drug's mechanism is the set of its main targets (strength >= 0.75 of its strongest)."""
-    t = drugs.targets
-    main = t[t["strength"] >= 0.75 * t.groupby("drug")["strength"].transform("max")]
-    mechanism = main.groupby("drug")["target"].agg(frozenset).to_dict()
-    seen: set[frozenset[str]] = set()
-    out: list[str] = []
-    for drug, score in zip(result.table["drug"], result.table["score_mean"], strict=True):
-        mech = mechanism.get(drug, frozenset())
-        if len(out) < n and score > 0 and mech not in seen:
-            seen.add(mech)
-            out.append(drug)
-    return out
-
-
 def simulate(
     ensemble: TwinEnsemble,
     result: ScreenResult,
@@ -135,7 +118,7 @@ def simulate(
     lower, upper) where celltype ``burden`` is the weighted total.
     """
     p = params or SimulateParams()
-    treatments = list(treatments) if treatments is not None else distinct_top(result, drugs, p.n_drugs)
+    treatments = list(treatments) if treatments is not None else distinct_top(result.table, drugs, p.n_drugs)
     scenarios = ["untreated", *treatments]
     target_genes, m, names = drug_matrix(ensemble, drugs)
     col = {d: i for i, d in enumerate(names)}

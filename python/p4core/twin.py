@@ -198,10 +198,11 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     )
     report = match_report(patient, knowledge, genes, measured, match_info)
     missing_cov = [c for c in p.covariates if c not in patient.adata.obs.columns]
+    own = [c for c in patient.adata.obs.columns if not c.startswith("p4_")]
     if missing_cov:
         raise InputError(
-            f"twin.covariates: obs has no column(s) {missing_cov}; available: "
-            f"{[c for c in patient.adata.obs.columns if not c.startswith('p4_')]}"
+            f"twin.covariates: obs has no column(s) {missing_cov}; the patient's own obs columns are "
+            f"{own or 'none (only the cell type, condition and sample that p4core set)'}"
         )
     celltypes = _select_celltypes(patient, p.min_cells)
     x = sp.csr_array(adata.X)
