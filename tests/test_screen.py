@@ -70,7 +70,9 @@ def test_null_model_columns_and_calibration(setup):
     assert scored["z"].notna().all()
     assert (scored["fdr"] >= scored["p_value"] - 1e-12).all()
     # the true mechanism is significant, most of the library is not
-    assert t.loc[t["drug"] == "adalimumab", "p_value"].iloc[0] < 0.05
+    # beyond every draw (its own target, TNF, is left out of its null: a draw of TNF would tie with it)
+    p_ada = t.loc[t["drug"] == "adalimumab", "p_value"].iloc[0]
+    assert 1 / 2001 <= p_ada < 0.001  # 1 / (draws without TNF + 1)
     assert (scored["p_value"] < 0.05).mean() < 0.3
 
 

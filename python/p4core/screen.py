@@ -253,7 +253,15 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
             [
                 table,
                 _null_test(
-                    terms, m, bins[target_genes], pool, bins[pool], nt, table["score_mean"].to_numpy(), p
+                    terms,
+                    m,
+                    target_genes,
+                    bins[target_genes],
+                    pool,
+                    bins[pool],
+                    nt,
+                    table["score_mean"].to_numpy(),
+                    p,
                 ),
             ],
             axis=1,
@@ -286,6 +294,7 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
 def _null_test(
     terms: list[_Terms],
     m: np.ndarray,
+    target_genes: np.ndarray,
     target_bins: np.ndarray,
     pool: np.ndarray,
     pool_bins: np.ndarray,
@@ -295,15 +304,16 @@ def _null_test(
 ) -> pd.DataFrame:
     """z, empirical p and BH-FDR of each drug's ensemble-mean score against random target sets
     drawn from the same degree bins with the same actions. Drugs sharing a target profile
-    (bins and actions) share one null distribution."""
+    (bins and actions) share the draws; each drug's own target genes are left out of its null
+    (a draw that hits them is not a random target set)."""
     num = np.stack([t.num[:, nt:].sum(0) for t in terms])  # twins x pool
     gram = np.stack([t.gram[nt:, nt:] for t in terms])  # twins x pool x pool
     s_norm = np.array([t.s_norm for t in terms])
     by_bin = {b: np.flatnonzero(pool_bins == b) for b in np.unique(pool_bins)}
     keys: dict[tuple, int] = {}
-    cache: dict[tuple, np.ndarray] = {}
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # key -> (scores, draws: n x k pool positions)
 
-    def draw(key: tuple, n: int, block: int) -> np.ndarray:
+    def draw(key: tuple, n: int, block: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([p.seed, keys.setdefault(key, len(keys)), block, *[b for b, _ in key]])
         draws = [rng.choice(by_bin[b], size=n) for b, _ in key]
         coef = [c for _, c in key]
@@ -315,7 +325,7 @@ def _null_test(
         )
         denom = np.sqrt(np.clip(norm2, 0, None)) * s_norm[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(denom > 0, -total / denom, 0.0).mean(0)
+            return np.where(denom > 0, -total / denom, 0.0).mean(0), np.stack(draws, axis=1)
 
     out = np.full((m.shape[1], 4), np.nan)
     extended = 0
@@ -325,14 +335,24 @@ def _null_test(
             continue
         key = tuple(sorted((int(target_bins[r]), round(float(m[r, d]), 9)) for r in rows))
         if key not in cache:
-            cache[key] = np.sort(draw(key, p.n_null, 0))
-        null = cache[key]
+            cache[key] = draw(key, p.n_null, 0)
+        own = np.flatnonzero(np.isin(pool, target_genes[rows]))
+
+        def null_of(entry: tuple[np.ndarray, np.ndarray], own: np.ndarray = own) -> np.ndarray:
+            scores, draws = entry
+            return np.sort(scores[~np.isin(draws, own).any(axis=1)])
+
+        null = null_of(cache[key])
         n_ge = len(null) - np.searchsorted(null, observed[d], side="left")
-        if n_ge == 0 and len(null) == p.n_null:
+        if n_ge == 0 and len(cache[key][0]) == p.n_null:
             # beyond every draw: sharpen the p-value with 9x more draws (sequential permutation)
-            cache[key] = null = np.sort(np.concatenate([null, draw(key, 9 * p.n_null, 1)]))
+            more = draw(key, 9 * p.n_null, 1)
+            cache[key] = (np.concatenate([cache[key][0], more[0]]), np.concatenate([cache[key][1], more[1]]))
+            null = null_of(cache[key])
             n_ge = len(null) - np.searchsorted(null, observed[d], side="left")
             extended += 1
+        if len(null) < 2:
+            continue
         mu, sd = float(null.mean()), float(null.std(ddof=1))
         out[d] = (mu, sd, (observed[d] - mu) / sd if sd > 0 else np.nan, (1 + n_ge) / (len(null) + 1))
     df = pd.DataFrame(out, columns=["null_mean", "null_sd", "z", "p_value"])
