@@ -132,8 +132,16 @@ class _Terms:
 
 
 def _terms(
-    ensemble: TwinEnsemble, rep: TwinReplicate, genes: np.ndarray, w: np.ndarray, p: ScreenParams
+    ensemble: TwinEnsemble,
+    rep: TwinReplicate,
+    genes: np.ndarray,
+    w: np.ndarray,
+    p: ScreenParams,
+    split: int | None = None,
 ) -> _Terms:
+    """Inner products of the unit responses of ``genes``. With ``split``, only the Gram blocks of
+    columns [0, split) and [split, n) are computed (targets and null pool never mix); the cross
+    block is NaN."""
     dtype = rep.operator.dtype
     u = unit_perturbations(ensemble, rep.active, genes, dtype)
     x = kernel.propagate(rep.operator, u, p.alpha, p.steps)
@@ -149,11 +157,16 @@ def _terms(
             sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
     ws = w * sig
     num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
-    gram = np.zeros((x.shape[1], x.shape[1]))
+    n = x.shape[1]
+    blocks = [slice(0, n)] if split is None else [slice(0, split), slice(split, n)]
+    gram = np.zeros((n, n)) if split is None else np.full((n, n), np.nan)
     wd = w.astype(dtype)
-    for start in range(0, x.shape[0], 8192):  # row blocks: no weighted copy of the whole response
-        xb = x[start : start + 8192]
-        gram += ((xb * wd[start : start + 8192, None]).T @ xb).astype(float)
+    for blk in blocks:
+        g = np.zeros((blk.stop - blk.start,) * 2)
+        for start in range(0, x.shape[0], 8192):  # row blocks: no weighted copy of the whole response
+            xb = x[start : start + 8192, blk]
+            g += ((xb * wd[start : start + 8192, None]).T @ xb).astype(float)
+        gram[blk, blk] = g
     if p.score == "correlation":  # Gram of the responses centred within each cell type
         for c in range(n_c):
             sl = slice(off[c], off[c + 1])
@@ -231,7 +244,7 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     terms: list[_Terms] = []
     for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
         with deterministic_blas():
-            tt = _terms(ensemble, rep, genes, w, p)
+            tt = _terms(ensemble, rep, genes, w, p, split=nt)
         scores[t], parts[t] = _score(tt, m, slice(0, nt))
         terms.append(tt)
 
