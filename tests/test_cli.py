@@ -128,6 +128,9 @@ def test_kang_with_public_knowledge(tmp_path, kang_path):
 def test_public_knowledge_needs_a_root(tmp_path):
     proc = p4core(tmp_path, "knowledge=public")
     assert_clean_failure(tmp_path, proc, "knowledge.root")
+    proc = p4core(tmp_path, "knowledge=public", f"knowledge.root={tmp_path / 'nowhere'}")
+    assert_clean_failure(tmp_path, proc, "knowledge.collectri: not found")
+    assert "load patient" not in (tmp_path / "run" / "p4core.log").read_text()  # before any work
 
 
 # -- bad input: a clear message naming the field, a non-zero exit, no result files -------------

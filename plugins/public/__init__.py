@@ -64,6 +64,9 @@ class PublicKnowledgeConfig:
             "knowledge",
             "needs at least one of knowledge.collectri, knowledge.omnipath, knowledge.liana",
         )
+        for key in ("collectri", "omnipath", "liana", "drugcentral", "orthologs"):
+            if getattr(self, key):
+                _path(self, key)  # a missing file fails here, before any work
 
 
 def _path(cfg: PublicKnowledgeConfig, key: str) -> Path:

@@ -66,7 +66,6 @@ def activation_statistic(ensemble: TwinEnsemble, knowledge: Knowledge) -> pd.Dat
     keep = ensemble.measured[tgt]
     src, tgt, sign = src[keep], tgt[keep], sign[keep]
     n_g, n_c = len(ensemble.genes), len(ensemble.celltypes)
-    s = ensemble.replicates[0].signature.reshape(n_c, n_g).astype(float)
     # the point estimate: signature on all cells
     de = (
         ensemble.de.pivot_table(index="celltype", columns="gene", values="signature")
