@@ -8,6 +8,7 @@ The pipeline stages are plain functions::
     twins = p4core.build_twins(patient, knowledge)
     result = p4core.screen(twins, knowledge.drugs)
     course = p4core.simulate(twins, result, knowledge.drugs)
+    regs = p4core.regulators(twins, knowledge)
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from .model import (
     TwinEnsemble,
 )
 from .pipeline import compose, load_knowledge, load_patient, render, run
+from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
 from .screen import ScreenParams, screen
 from .settings import settings
 from .simulate import SimulateParams, simulate
-from .twin import TwinParams, build_twins
+from .twin import TwinParams, build_twins, twin_from_signature
 
 __version__ = "0.1.0"
 
@@ -42,6 +44,7 @@ __all__ = [
     "P4coreError",
     "Patient",
     "PluginError",
+    "RegulatorParams",
     "RunResult",
     "ScreenParams",
     "ScreenResult",
@@ -50,6 +53,7 @@ __all__ = [
     "TwinEnsemble",
     "TwinParams",
     "build_twins",
+    "celltype_ranking",
     "compose",
     "datasets",
     "io",
@@ -57,9 +61,12 @@ __all__ = [
     "load_knowledge",
     "load_patient",
     "reference",
+    "regulators",
     "render",
     "run",
     "screen",
     "settings",
+    "shuffled_network_control",
     "simulate",
+    "twin_from_signature",
 ]

@@ -294,8 +294,8 @@ class RunResult:
     screen: ScreenResult
     trajectories: Trajectories
     config: dict[str, Any] = field(default_factory=dict)
-    #: upstream regulators (see p4core.regulators.regulators)
+    #: upstream regulators (see p4core.regulators())
     regulators: pd.DataFrame | None = None
-    #: cell types ranked by how much they drive the disease (p4core.regulators.celltype_ranking)
+    #: cell types ranked by how much they drive the disease (see p4core.celltype_ranking())
     celltypes: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
