@@ -222,3 +222,16 @@ def test_all_zero_genes_give_zero_signature_not_nan(knowledge):
     assert (de["signature"] == 0).all() and de[["stat", "pval", "fdr"]].notna().all().all()
     res = p4core.screen(ens, knowledge.drugs, p4core.ScreenParams(n_null=50, pairs_top=3))
     assert np.isfinite(res.scores).all()
+
+
+def test_simulation_leaves_out_only_irrelevant_nodes(ensemble, knowledge, monkeypatch):
+    """Nodes that cannot reach the signature are left out of the ODE; the course is unchanged."""
+    import importlib
+
+    sim = importlib.import_module("p4core.simulate")
+    res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0))
+    params = p4core.SimulateParams(horizon_days=30, onset_days=30)
+    pruned = sim.simulate(ensemble, res, knowledge.drugs, params).table
+    monkeypatch.setattr(sim, "relevant_nodes", lambda a, support: np.ones(a.shape[0], dtype=bool))
+    full = sim.simulate(ensemble, res, knowledge.drugs, params).table
+    pd.testing.assert_frame_equal(pruned, full)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from . import kernel
 from .errors import require
@@ -103,6 +104,20 @@ def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
     return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
 
 
+def relevant_nodes(a: sp.csr_array, support: np.ndarray) -> np.ndarray:
+    """Nodes from which some node of ``support`` can be reached along the operator's edges
+    (``a[t, s]``: s -> t), support included. The others never influence the support, so leaving
+    them out of the simulation changes no recorded activity (most are latent leaves)."""
+    keep = support.copy()
+    frontier = keep.copy()
+    while frontier.any():
+        # the sources s of edges into the frontier: a[frontier, s] != 0
+        reached = np.asarray(abs(a[np.flatnonzero(frontier)]).sum(axis=0)).ravel() > 0
+        frontier = reached & ~keep
+        keep |= frontier
+    return keep
+
+
 def simulate(
     ensemble: TwinEnsemble,
     result: ScreenResult,
@@ -142,15 +157,20 @@ def simulate(
         inputs = np.zeros((len(scenarios), ensemble.n_nodes))
         for k, d in enumerate(treatments, start=1):
             inputs[k] = p.drug_gain * (u_unit @ m[:, col[d]])
+        keep = relevant_nodes(rep.operator, x_star != 0)
+        sub_a = kernel.as_operator(rep.operator[keep][:, keep], dtype=dtype)
+        sub_off = np.concatenate(
+            [[0], np.cumsum([keep[offsets[c] : offsets[c + 1]].sum() for c in range(n_c)])]
+        )
         act = kernel.simulate(
-            rep.operator,
-            np.zeros(ensemble.n_nodes, dtype),
-            drive.astype(dtype),
+            sub_a,
+            np.zeros(int(keep.sum()), dtype),
+            drive[keep].astype(dtype),
             r_sched.astype(dtype),
-            inputs.astype(dtype),
+            np.ascontiguousarray(inputs[:, keep], dtype=dtype),
             e_sched.astype(dtype),
-            x_star.astype(dtype),
-            offsets,
+            x_star[keep].astype(dtype),
+            sub_off.astype(np.int64),
             dt=p.dt,
             beta=p.beta,
             gamma=p.gamma,
