@@ -224,14 +224,18 @@ def test_all_zero_genes_give_zero_signature_not_nan(knowledge):
     assert np.isfinite(res.scores).all()
 
 
-def test_simulation_leaves_out_only_irrelevant_nodes(ensemble, knowledge, monkeypatch):
+def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
     """Nodes that cannot reach the signature are left out of the ODE; the course is unchanged."""
     import importlib
 
     sim = importlib.import_module("p4core.simulate")
-    res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0))
+    twin = p4core.twin_from_signature(pd.Series({"CXCL8": 1.5, "MMP3": 1.0, "IL6": 0.8, "ISG15": -0.5}), knowledge)
+    rep = twin.replicates[0]
+    keep = sim.relevant_nodes(rep.operator, rep.signature != 0)
+    assert 0 < keep.sum() < 0.9 * twin.n_nodes  # something is left out
+    res = p4core.screen(twin, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0))
     params = p4core.SimulateParams(horizon_days=30, onset_days=30)
-    pruned = sim.simulate(ensemble, res, knowledge.drugs, params).table
+    pruned = sim.simulate(twin, res, knowledge.drugs, params).table
     monkeypatch.setattr(sim, "relevant_nodes", lambda a, support: np.ones(a.shape[0], dtype=bool))
-    full = sim.simulate(ensemble, res, knowledge.drugs, params).table
+    full = sim.simulate(twin, res, knowledge.drugs, params).table
     pd.testing.assert_frame_equal(pruned, full)
