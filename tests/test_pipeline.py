@@ -229,7 +229,9 @@ def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
     import importlib
 
     sim = importlib.import_module("p4core.simulate")
-    twin = p4core.twin_from_signature(pd.Series({"CXCL8": 1.5, "MMP3": 1.0, "IL6": 0.8, "ISG15": -0.5}), knowledge)
+    twin = p4core.twin_from_signature(
+        pd.Series({"CXCL8": 1.5, "MMP3": 1.0, "IL6": 0.8, "ISG15": -0.5}), knowledge
+    )
     rep = twin.replicates[0]
     keep = sim.relevant_nodes(rep.operator, rep.signature != 0)
     assert 0 < keep.sum() < 0.9 * twin.n_nodes  # something is left out
