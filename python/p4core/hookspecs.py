@@ -40,8 +40,10 @@ class Register(Protocol):
 def p4core_register_sources(register: Register) -> None:
     """Register data sources. Called once when the plugin manager starts.
 
-    ``register(name, factory, schema=ConfigDataclass, description=...)``; ``factory(cfg) ->
-    Patient`` where ``cfg`` is the ``data`` config node, already validated against ``schema``.
+    ``register(name, factory, schema=ConfigDataclass, description=...)``; ``factory(cfg, *,
+    pseudonym_key) -> Patient`` where ``cfg`` is the ``data`` config node, already validated
+    against ``schema``, and ``pseudonym_key`` (or None) keys the patient's pseudonym
+    (:func:`p4core.privacy.pseudonymise`).
     Users pick a source with ``data=<config>`` whose node has ``source: <name>``.
     """
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
-
-from threadpoolctl import threadpool_limits
 
 from .settings import settings
 
@@ -39,12 +36,3 @@ def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterat
                 next_log += 0.25
     if tty and total:
         sys.stderr.write("\n")
-
-
-@contextlib.contextmanager
-def deterministic_blas() -> Iterator[None]:
-    """Run BLAS on one thread inside the block: a multi-threaded BLAS may split a reduction
-    differently for another thread count, and p4core gives the same numbers for any thread
-    count (the parallelism is the kernel's, whose loops have a fixed order)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield

@@ -23,8 +23,9 @@ from scipy import stats
 from . import kernel
 from .errors import require
 from .model import Knowledge, ScreenResult, TwinEnsemble
-from .progress import deterministic_blas, progress
+from .progress import progress
 from .screen import ScreenParams, _drivers, screen, unit_perturbations
+from .settings import deterministic_blas
 from .signature import bh_fdr
 
 log = logging.getLogger("p4core")

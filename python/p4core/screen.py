@@ -17,7 +17,8 @@ from scipy import stats
 from . import kernel
 from .errors import require
 from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
-from .progress import deterministic_blas, progress
+from .progress import progress
+from .settings import deterministic_blas
 from .signature import bh_fdr
 
 log = logging.getLogger("p4core")

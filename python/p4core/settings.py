@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -14,3 +18,12 @@ class Settings:
 
 
 settings = Settings()
+
+
+@contextlib.contextmanager
+def deterministic_blas() -> Iterator[None]:
+    """Run BLAS on one thread inside the block: a multi-threaded BLAS may split a reduction
+    differently for another thread count, and p4core gives the same numbers for any thread
+    count (the parallelism is the kernel's, whose loops have a fixed order)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
