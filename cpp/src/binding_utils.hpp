@@ -16,6 +16,13 @@ namespace p4core::bind {
 
 inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
+// True when `a` holds T. Compares by equivalence, not identity: an unpickled array (joblib,
+// Dask workers) carries its own dtype instance for the same type.
+template <class T>
+bool has_dtype(const py::array& a) {
+  return py::detail::npy_api::get().PyArray_EquivTypes_(py::dtype::of<T>().ptr(), a.dtype().ptr()) != 0;
+}
+
 template <class T>
 std::string type_name() {
   return py::str(py::dtype::of<T>()).cast<std::string>();
@@ -24,7 +31,7 @@ std::string type_name() {
 // Borrow `a` as a C-contiguous array of T with `ndim` dimensions, or raise naming `name`.
 template <class T>
 py::array_t<T, py::array::c_style> take(const py::array& a, const char* name, int ndim) {
-  if (!a.dtype().is(py::dtype::of<T>())) {
+  if (!has_dtype<T>(a)) {
     throw py::type_error(std::string(name) + " must have dtype " + type_name<T>() + ", got " +
                          dtype_name(a) + " (convert with np.ascontiguousarray(" + name + ", dtype=np." +
                          type_name<T>() + "))");

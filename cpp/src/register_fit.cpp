@@ -46,8 +46,8 @@ void register_fit(py::module_& m) {
       "fit_ridge_signed",
       [](const py::array& expr, const py::array& targets, const py::array& indptr, const py::array& indices,
          const py::array& signs, double lambda, int n_threads) -> py::array {
-        if (expr.dtype().is(py::dtype::of<float>())) return fit_t<float>(expr, targets, indptr, indices, signs, lambda, n_threads);
-        if (expr.dtype().is(py::dtype::of<double>())) return fit_t<double>(expr, targets, indptr, indices, signs, lambda, n_threads);
+        if (has_dtype<float>(expr)) return fit_t<float>(expr, targets, indptr, indices, signs, lambda, n_threads);
+        if (has_dtype<double>(expr)) return fit_t<double>(expr, targets, indptr, indices, signs, lambda, n_threads);
         throw py::type_error("expr must have dtype float32 or float64, got " + dtype_name(expr));
       },
       py::arg("expr").noconvert(), py::arg("targets").noconvert(), py::arg("indptr").noconvert(),

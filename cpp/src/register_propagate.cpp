@@ -1,5 +1,6 @@
 // Bindings of the propagation and scoring kernels (float32 and float64).
 #include "binding_utils.hpp"
+#include "p4core/blocks.hpp"
 #include "p4core/propagate.hpp"
 
 namespace p4core::bind {
@@ -19,7 +20,12 @@ py::array propagate_t(const py::array& indptr, const py::array& indices, const p
   const int nt = resolve_threads(n_threads);
   {
     py::gil_scoped_release release;
-    propagate(a.view, up, o, B, T(alpha), K, nt);
+    // Column blocks when there are enough of them to keep every thread busy, rows otherwise;
+    // both compute every entry in the same order (same bits).
+    if (B >= kBlock && (B + kBlock - 1) / kBlock >= nt)
+      propagate_blocked(a.view, up, o, B, T(alpha), K, nt);
+    else
+      propagate(a.view, up, o, B, T(alpha), K, nt);
   }
   return std::move(out);
 }
@@ -48,6 +54,49 @@ py::tuple scores_t(const py::array& x_, const py::array& s_, const py::array& w_
   return py::make_tuple(score, parts);
 }
 
+template <class T>
+py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, const py::array& data,
+                         const py::array& seed_ptr_, const py::array& seed_row_, const py::array& seed_val_,
+                         const py::array& w_, const py::array& s_, const py::array& off_, double alpha, int K,
+                         double self_weight, const py::array& tiles_, int n_threads) {
+  auto w = take<T>(w_, "w", 1);
+  const std::int64_t N = w.shape(0);
+  Csr<T> a(indptr, indices, data, N, "w (one weight per node)");
+  auto s = take<T>(s_, "s", 1);
+  require(s.shape(0) == N, "s has " + std::to_string(s.shape(0)) + " entries but w has " + std::to_string(N));
+  auto off = take_offsets(off_, N);
+  const std::int64_t C = off.shape(0) - 1;
+  auto seed_ptr = take<std::int64_t>(seed_ptr_, "seed_ptr", 1);
+  auto seed_row = take<std::int32_t>(seed_row_, "seed_row", 1);
+  auto seed_val = take<T>(seed_val_, "seed_val", 1);
+  require(seed_ptr.shape(0) >= 1, "seed_ptr must have n_columns + 1 >= 1 entries");
+  const std::int64_t n = seed_ptr.shape(0) - 1;
+  const std::int64_t* sp = seed_ptr.data();
+  require(sp[0] == 0 && sp[n] == seed_row.shape(0) && seed_row.shape(0) == seed_val.shape(0),
+          "seed_ptr must start at 0 and end at len(seed_row) == len(seed_val)");
+  for (std::int64_t j = 0; j < n; ++j) require(sp[j + 1] >= sp[j], "seed_ptr must be non-decreasing");
+  for (std::int64_t e = 0; e < seed_row.shape(0); ++e)
+    require(seed_row.data()[e] >= 0 && seed_row.data()[e] < N,
+            "seed_row[" + std::to_string(e) + "] is out of range for " + std::to_string(N) + " nodes");
+  auto tiles = take<std::int64_t>(tiles_, "tiles", 2);
+  require(tiles.shape(1) == 2, "tiles must have shape (n_tiles, 2)");
+  const std::int64_t n_tiles = tiles.shape(0), nb = (n + kBlock - 1) / kBlock;
+  for (std::int64_t k = 0; k < 2 * n_tiles; ++k)
+    require(tiles.data()[k] >= 0 && tiles.data()[k] < nb, "tiles name a block outside [0, " + std::to_string(nb) + ")");
+  require(K >= 0, "K (propagation steps) must be >= 0, got " + std::to_string(K));
+  py::array_t<double, py::array::c_style> num({C, n}), wsum({C, n}), sq({n}), g({n_tiles, kBlock, kBlock});
+  double *nump = num.mutable_data(), *sqp = sq.mutable_data(), *gp = g.mutable_data(), *wsp = wsum.mutable_data();
+  const std::int32_t* rp = seed_row.data();
+  const T *vp = seed_val.data(), *wp = w.data(), *spg = s.data();
+  const std::int64_t *op = off.data(), *tp = tiles.data();
+  const int nt = resolve_threads(n_threads);
+  {
+    py::gil_scoped_release release;
+    screen_terms(a.view, sp, rp, vp, n, wp, spg, op, C, T(alpha), K, T(self_weight), tp, n_tiles, nump, sqp, wsp, gp, nt);
+  }
+  return py::make_tuple(num, sq, wsum, g);
+}
+
 }  // namespace
 
 void register_propagate(py::module_& m) {
@@ -55,8 +104,8 @@ void register_propagate(py::module_& m) {
       "propagate",
       [](const py::array& indptr, const py::array& indices, const py::array& data, const py::array& u,
          double alpha, int K, int n_threads) -> py::array {
-        if (data.dtype().is(py::dtype::of<float>())) return propagate_t<float>(indptr, indices, data, u, alpha, K, n_threads);
-        if (data.dtype().is(py::dtype::of<double>())) return propagate_t<double>(indptr, indices, data, u, alpha, K, n_threads);
+        if (has_dtype<float>(data)) return propagate_t<float>(indptr, indices, data, u, alpha, K, n_threads);
+        if (has_dtype<double>(data)) return propagate_t<double>(indptr, indices, data, u, alpha, K, n_threads);
         throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
       },
       py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("data").noconvert(),
@@ -66,13 +115,35 @@ void register_propagate(py::module_& m) {
   m.def(
       "reversal_scores",
       [](const py::array& x, const py::array& s, const py::array& w, const py::array& offsets, int n_threads) -> py::tuple {
-        if (x.dtype().is(py::dtype::of<float>())) return scores_t<float>(x, s, w, offsets, n_threads);
-        if (x.dtype().is(py::dtype::of<double>())) return scores_t<double>(x, s, w, offsets, n_threads);
+        if (has_dtype<float>(x)) return scores_t<float>(x, s, w, offsets, n_threads);
+        if (has_dtype<double>(x)) return scores_t<double>(x, s, w, offsets, n_threads);
         throw py::type_error("x must have dtype float32 or float64, got " + dtype_name(x));
       },
       py::arg("x").noconvert(), py::arg("s").noconvert(), py::arg("w").noconvert(), py::arg("offsets").noconvert(),
       py::arg("n_threads") = 0,
       "Reversal score -cos_W(x_b, s) of every column of x, and its part per cell type (offsets).");
+  m.def(
+      "screen_terms",
+      [](const py::array& indptr, const py::array& indices, const py::array& data, const py::array& seed_ptr,
+         const py::array& seed_row, const py::array& seed_val, const py::array& w, const py::array& s,
+         const py::array& offsets, double alpha, int K, double self_weight, const py::array& tiles,
+         int n_threads) -> py::tuple {
+        if (has_dtype<float>(data))
+          return screen_terms_t<float>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
+                                       self_weight, tiles, n_threads);
+        if (has_dtype<double>(data))
+          return screen_terms_t<double>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
+                                        self_weight, tiles, n_threads);
+        throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
+      },
+      py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("data").noconvert(),
+      py::arg("seed_ptr").noconvert(), py::arg("seed_row").noconvert(), py::arg("seed_val").noconvert(),
+      py::arg("w").noconvert(), py::arg("s").noconvert(), py::arg("offsets").noconvert(), py::arg("alpha"),
+      py::arg("K"), py::arg("self_weight"), py::arg("tiles").noconvert(), py::arg("n_threads") = 0,
+      "Propagate sparse unit perturbations in column blocks of 16 and return the inner products a "
+      "screen needs: num (C x n) = per-cell-type <x_j, s>_w, sq (n) = |x_j|_w^2, wsum (C x n) = "
+      "per-cell-type sum w x_j, and the Gram tiles (n_tiles x 16 x 16) of the requested block pairs.");
+  m.attr("BLOCK") = kBlock;
 }
 
 }  // namespace p4core::bind

@@ -54,10 +54,10 @@ void register_simulate(py::module_& m) {
          const py::array& drive, const py::array& drive_schedule, const py::array& inputs,
          const py::array& input_schedule, const py::array& projection, const py::array& offsets, double dt,
          double beta, double gamma, std::int64_t record_every, int n_threads) -> py::array {
-        if (data.dtype().is(py::dtype::of<float>()))
+        if (has_dtype<float>(data))
           return simulate_t<float>(indptr, indices, data, x0, drive, drive_schedule, inputs, input_schedule,
                                    projection, offsets, dt, beta, gamma, record_every, n_threads);
-        if (data.dtype().is(py::dtype::of<double>()))
+        if (has_dtype<double>(data))
           return simulate_t<double>(indptr, indices, data, x0, drive, drive_schedule, inputs, input_schedule,
                                     projection, offsets, dt, beta, gamma, record_every, n_threads);
         throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));

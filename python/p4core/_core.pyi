@@ -5,7 +5,7 @@ p4core compiled kernel (private: use p4core.kernel)
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'simulate']
+__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'screen_terms', 'simulate']
 def fit_ridge_signed(expr: numpy.ndarray, targets: numpy.ndarray, indptr: numpy.ndarray, indices: numpy.ndarray, signs: numpy.ndarray, lam: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     Sign-constrained ridge coefficients of every target (row) on its regulators; expr is genes x cells.
@@ -26,7 +26,12 @@ def reversal_scores(x: numpy.ndarray, s: numpy.ndarray, w: numpy.ndarray, offset
     """
     Reversal score -cos_W(x_b, s) of every column of x, and its part per cell type (offsets).
     """
+def screen_terms(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, seed_ptr: numpy.ndarray, seed_row: numpy.ndarray, seed_val: numpy.ndarray, w: numpy.ndarray, s: numpy.ndarray, offsets: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, self_weight: typing.SupportsFloat | typing.SupportsIndex, tiles: numpy.ndarray, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    Propagate sparse unit perturbations in column blocks of 16 and return the inner products a screen needs: num (C x n) = per-cell-type <x_j, s>_w, sq (n) = |x_j|_w^2, wsum (C x n) = per-cell-type sum w x_j, and the Gram tiles (n_tiles x 16 x 16) of the requested block pairs.
+    """
 def simulate(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, x0: numpy.ndarray, drive: numpy.ndarray, drive_schedule: numpy.ndarray, inputs: numpy.ndarray, input_schedule: numpy.ndarray, projection: numpy.ndarray, offsets: numpy.ndarray, dt: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     RK4 integration of dx/dt = gamma (tanh(beta A x + r(t) drive + e_s(t) u_s) - x) for every scenario s; returns disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
     """
+BLOCK: int = 16

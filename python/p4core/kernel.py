@@ -74,6 +74,62 @@ def reversal_scores(
     return _core.reversal_scores(x, s, w, offsets, _threads(n_threads))
 
 
+BLOCK: int = int(_core.BLOCK)
+"""Columns per block of :func:`screen_terms` (one AVX-512 register of float32)."""
+
+
+def screen_terms(
+    a: sp.csr_array,
+    seed_ptr: np.ndarray,
+    seed_row: np.ndarray,
+    seed_val: FloatArray,
+    w: FloatArray,
+    s: FloatArray,
+    offsets: np.ndarray,
+    alpha: float,
+    steps: int,
+    tiles: np.ndarray,
+    *,
+    self_weight: float = 1.0,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Inner products of propagated sparse perturbations, without materialising the responses.
+
+    Column j is ``u_j = sum_e seed_val[e] e_{seed_row[e]}`` for ``e`` in ``seed_ptr[j]:seed_ptr[j+1]``;
+    its response is ``x_j = sum_{k=0..steps} (alpha a)^k u_j - (1 - self_weight) u_j``. Columns are
+    propagated in blocks of :data:`BLOCK`, each only over the rows its seeds reach.
+
+    Returns
+    -------
+    num
+        (C, n): ``sum_{rows of cell type c} w s x_j``.
+    sq
+        (n,): ``|x_j|_w^2``.
+    wsum
+        (C, n): ``sum_{rows of cell type c} w x_j``.
+    tiles
+        (n_tiles, BLOCK, BLOCK): Gram entries ``<x_i, x_j>_w`` of the requested block pairs
+        (``tiles[k] = (P, Q)`` covers columns ``P*BLOCK + i`` and ``Q*BLOCK + j``).
+
+    Every value depends only on the operator and on its own columns: the same bits for any thread
+    count and whichever other columns share the call.
+    """
+    return _core.screen_terms(
+        *_parts(a),
+        np.ascontiguousarray(seed_ptr, dtype=np.int64),
+        np.ascontiguousarray(seed_row, dtype=np.int32),
+        np.ascontiguousarray(seed_val, dtype=a.dtype),
+        np.ascontiguousarray(w, dtype=a.dtype),
+        np.ascontiguousarray(s, dtype=a.dtype),
+        np.ascontiguousarray(offsets, dtype=np.int64),
+        float(alpha),
+        int(steps),
+        float(self_weight),
+        np.ascontiguousarray(tiles, dtype=np.int64).reshape(-1, 2),
+        _threads(n_threads),
+    )
+
+
 def simulate(
     a: sp.csr_array,
     x0: FloatArray,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from . import kernel
@@ -53,6 +54,9 @@ class ScreenParams:
     null_degree: str = "out"
     #: genes per degree bin propagated once per twin to draw the null from
     null_pool: int = 50
+    #: twins the null test uses (the first ones; a drug is tested on its mean over the same twins);
+    #: 0 = all. The null's cost is per twin, and 20 twins estimate a random set's mean score well
+    null_twins: int = 20
     #: the best drugs (distinct mechanisms) combined into pairs; 0 = no pairs
     pairs_top: int = 20
     #: seed of the null draws and of the shuffled-network control
@@ -84,6 +88,7 @@ class ScreenParams:
             f"must be out or total, got {self.null_degree!r}",
         )
         require(self.null_pool >= 2, "screen.null_pool", f"must be >= 2, got {self.null_pool}")
+        require(self.null_twins >= 0, "screen.null_twins", f"must be >= 0, got {self.null_twins}")
         require(self.pairs_top >= 0, "screen.pairs_top", f"must be >= 0, got {self.pairs_top}")
         require(
             self.score in ("cosine", "correlation"),
@@ -124,12 +129,36 @@ class _Terms:
     """Inner products of one twin's unit responses: enough to score any linear combination.
 
     ``num[c, j] = <x_j, s>_W`` over cell type c, ``gram[i, j] = <x_i, x_j>_W``; a drug with
-    coefficients a scores ``-sum_c (num a)_c / (sqrt(a' gram a) |s|_W)``.
+    coefficients a scores ``-sum_c (num a)_c / (sqrt(a' gram a) |s|_W)``. Only the Gram entries
+    of the requested groups are computed (the others are 0 and must not be used).
     """
 
     num: np.ndarray
     gram: np.ndarray
     s_norm: float
+
+
+def _seeds(
+    ensemble: TwinEnsemble, active: np.ndarray, genes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse unit perturbations: gene j set to its activity in every cell type where it is active."""
+    n_g, n_c = len(ensemble.genes), len(ensemble.celltypes)
+    rows = (np.arange(n_c)[None, :] * n_g + np.asarray(genes)[:, None]).ravel()
+    vals = active[rows]
+    keep = vals != 0
+    counts = keep.reshape(len(genes), n_c).sum(1)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return ptr, rows[keep].astype(np.int32), vals[keep]
+
+
+def _tiles(groups: list[np.ndarray], n: int) -> np.ndarray:
+    """Block pairs (P <= Q) that hold every pairwise entry within each group of columns."""
+    nb = -(-n // kernel.BLOCK)
+    need = np.zeros((nb, nb), dtype=bool)
+    for cols in groups:
+        b = np.unique(np.asarray(cols) // kernel.BLOCK)
+        need[np.ix_(b, b)] = True
+    return np.argwhere(np.triu(need))
 
 
 def _terms(
@@ -138,16 +167,15 @@ def _terms(
     genes: np.ndarray,
     w: np.ndarray,
     p: ScreenParams,
-    split: int | None = None,
+    tiles: np.ndarray,
 ) -> _Terms:
-    """Inner products of the unit responses of ``genes``. With ``split``, only the Gram blocks of
-    columns [0, split) and [split, n) are computed (targets and null pool never mix); the cross
-    block is NaN."""
-    dtype = rep.operator.dtype
-    u = unit_perturbations(ensemble, rep.active, genes, dtype)
-    x = kernel.propagate(rep.operator, u, p.alpha, p.steps)
-    if p.target_weight != 1.0:
-        x -= (1.0 - p.target_weight) * u
+    """Inner products of the unit responses of ``genes``: the signature products of every column
+    and the Gram entries of the block pairs ``tiles`` (see :func:`_tiles`).
+
+    The responses are never materialised: the kernel propagates blocks of columns, each over the
+    rows it reaches, and reduces them to these products (DESIGN §4, "Performance shape")."""
+    a = rep.operator
+    dtype = a.dtype
     off = ensemble.offsets
     n_c = len(off) - 1
     sig = rep.signature.astype(float)
@@ -156,35 +184,63 @@ def _terms(
         for c in range(n_c):
             sl = slice(off[c], off[c + 1])
             sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
-    ws = w * sig
-    num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
-    n = x.shape[1]
-    blocks = [slice(0, n)] if split is None else [slice(0, split), slice(split, n)]
-    gram = np.zeros((n, n)) if split is None else np.full((n, n), np.nan)
-    wd = w.astype(dtype)
-    for blk in blocks:
-        g = np.zeros((blk.stop - blk.start,) * 2)
-        for start in range(0, x.shape[0], 8192):  # row blocks: no weighted copy of the whole response
-            xb = x[start : start + 8192, blk]
-            g += ((xb * wd[start : start + 8192, None]).T @ xb).astype(float)
-        gram[blk, blk] = g
+    ptr, rows, vals = _seeds(ensemble, rep.active, genes)
+    n = len(genes)
+    num, sq, wsum, g = kernel.screen_terms(
+        a,
+        ptr,
+        rows,
+        vals.astype(dtype),
+        w.astype(dtype),
+        sig.astype(dtype),
+        off,
+        p.alpha,
+        p.steps,
+        tiles,
+        self_weight=p.target_weight,
+    )
+    bs = kernel.BLOCK
+    nb = -(-n // bs)
+    gram = np.zeros((nb * bs, nb * bs))
+    for (pp, qq), tile in zip(tiles, g, strict=True):
+        gram[pp * bs : (pp + 1) * bs, qq * bs : (qq + 1) * bs] = tile
+        gram[qq * bs : (qq + 1) * bs, pp * bs : (pp + 1) * bs] = tile.T
+    gram = gram[:n, :n]
+    gram[np.diag_indices(n)] = sq
     if p.score == "correlation":  # Gram of the responses centred within each cell type
         for c in range(n_c):
-            sl = slice(off[c], off[c + 1])
-            wc = w[sl].sum()
+            wc = w[off[c] : off[c + 1]].sum()
             if wc > 0:
-                colsum = (w[sl, None] * x[sl]).sum(0, dtype=float)
-                gram -= np.outer(colsum, colsum) / wc
+                gram -= np.outer(wsum[c], wsum[c]) / wc
     return _Terms(num, gram, float(np.sqrt(np.sum(w * sig**2))))
 
 
-def _score(
-    terms: _Terms, coef: np.ndarray, cols: slice | np.ndarray = slice(None)
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (D,) and parts (D, C) of the combinations ``coef`` (n x D) of the columns ``cols``."""
-    num = terms.num[:, cols] @ coef
-    g = terms.gram[cols][:, cols]
-    norm2 = np.einsum("ij,ij->j", g @ coef, coef)
+class _Combos:
+    """Linear combinations of columns (n x D coefficients) with the index of every pair of
+    non-zeros within a column: a combination's squared norm needs only the Gram entries between
+    its own columns, ``sum_{i, j} c_i c_j G_ij``."""
+
+    def __init__(self, coef: np.ndarray) -> None:
+        self.c = sp.csc_array(coef)
+        d, i, j, v = [], [], [], []
+        for col in range(self.c.shape[1]):
+            sl = slice(self.c.indptr[col], self.c.indptr[col + 1])
+            rows, vals = self.c.indices[sl], self.c.data[sl]
+            d.append(np.full(len(rows) ** 2, col))
+            i.append(np.repeat(rows, len(rows)))
+            j.append(np.tile(rows, len(rows)))
+            v.append(np.outer(vals, vals).ravel())
+        self.d, self.i, self.j, self.v = (np.concatenate(x) if x else np.zeros(0) for x in (d, i, j, v))
+        self.d, self.i, self.j = self.d.astype(np.int64), self.i.astype(np.int64), self.j.astype(np.int64)
+
+    def norm2(self, gram: np.ndarray) -> np.ndarray:
+        return np.bincount(self.d, weights=self.v * gram[self.i, self.j], minlength=self.c.shape[1])
+
+
+def _score(terms: _Terms, combos: _Combos, cols: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (D,) and parts (D, C) of the combinations ``combos`` of the columns ``cols``."""
+    num = np.asarray((combos.c.T @ terms.num[:, cols].T).T)
+    norm2 = combos.norm2(terms.gram[cols][:, cols])
     denom = np.sqrt(np.clip(norm2, 0, None)) * terms.s_norm
     with np.errstate(divide="ignore", invalid="ignore"):
         parts = np.where(denom > 0, -num / denom, 0.0).T
@@ -229,6 +285,11 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     """
     p = params or ScreenParams()
     target_genes, m, names = drug_matrix(ensemble, drugs)
+    # columns in order of out-degree: targets without out-edges (cheap: their response is the seed)
+    # share blocks, and so do the hubs
+    out_degree = gene_degree(ensemble, "out")
+    by_degree = np.argsort(-out_degree[target_genes], kind="stable")
+    target_genes, m = target_genes[by_degree], m[by_degree]
     n_tw, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
     rng = np.random.default_rng([p.seed, 17])
     bins = degree_bins(gene_degree(ensemble, p.null_degree), p.null_bins)
@@ -237,17 +298,29 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         if p.n_null
         else np.zeros(0, dtype=np.int64)
     )
-    genes = np.concatenate([target_genes, pool]).astype(np.int64)
+    pool = pool[np.argsort(-out_degree[pool], kind="stable")].astype(np.int64)
     nt = len(target_genes)
     w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
+    # Gram entries a drug needs: between its own targets (single-target drugs: the diagonal only)
+    co_targets = [rows for rows in (np.flatnonzero(m[:, d]) for d in range(n_d)) if len(rows) > 1]
+    n_null_twins = min(n_tw, p.null_twins) if p.null_twins else n_tw
     scores = np.zeros((n_tw, n_d))
     parts = np.zeros((n_tw, n_d, n_c))
-    terms: list[_Terms] = []
+    null_terms: list[_Terms] = []
+    genes_null = np.concatenate([target_genes, pool])
+    combos = _Combos(m)
+    tiles = _tiles(co_targets, nt)
+    tiles_null = _tiles([*co_targets, np.arange(nt, len(genes_null))], len(genes_null))
     for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
+        with_null = bool(p.n_null) and t < n_null_twins
+        if with_null:
+            tt = _terms(ensemble, rep, genes_null, w, p, tiles_null)
+        else:
+            tt = _terms(ensemble, rep, target_genes, w, p, tiles)
         with deterministic_blas():
-            tt = _terms(ensemble, rep, genes, w, p, split=nt)
-        scores[t], parts[t] = _score(tt, m, slice(0, nt))
-        terms.append(tt)
+            scores[t], parts[t] = _score(tt, combos, slice(0, nt))
+        if with_null:
+            null_terms.append(_Terms(tt.num[:, nt:], tt.gram[nt:, nt:], tt.s_norm))
 
     ranks = stats.rankdata(-scores, axis=1, method="min")
     mean_parts = parts.mean(0)
@@ -267,14 +340,13 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
             [
                 table,
                 _null_test(
-                    terms,
+                    null_terms,
                     m,
                     target_genes,
                     bins[target_genes],
                     pool,
                     bins[pool],
-                    nt,
-                    table["score_mean"].to_numpy(),
+                    scores[:n_null_twins].mean(0),
                     p,
                 ),
             ],
@@ -301,7 +373,7 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         params=dict(vars(p)),
     )
     if p.pairs_top:
-        result.pairs = _pairs(terms, m[:, order], scores[:, order], result, drugs, nt, p.pairs_top)
+        result.pairs = _pairs(ensemble, target_genes, w, p, m[:, order], scores[:, order], result, drugs)
     return result
 
 
@@ -312,16 +384,15 @@ def _null_test(
     target_bins: np.ndarray,
     pool: np.ndarray,
     pool_bins: np.ndarray,
-    nt: int,
     observed: np.ndarray,
     p: ScreenParams,
 ) -> pd.DataFrame:
-    """z, empirical p and BH-FDR of each drug's ensemble-mean score against random target sets
-    drawn from the same degree bins with the same actions. Drugs sharing a target profile
-    (bins and actions) share the draws; each drug's own target genes are left out of its null
-    (a draw that hits them is not a random target set)."""
-    num = np.stack([t.num[:, nt:].sum(0) for t in terms])  # twins x pool
-    gram = np.stack([t.gram[nt:, nt:] for t in terms])  # twins x pool x pool
+    """z, empirical p and BH-FDR of each drug's mean score over the null twins (``terms``: the
+    pool's products in each) against random target sets drawn from the same degree bins with the
+    same actions. Drugs sharing a target profile (bins and actions) share the draws; each drug's
+    own target genes are left out of its null (a draw that hits them is not a random target set)."""
+    num = np.stack([t.num.sum(0) for t in terms])  # twins x pool
+    gram = np.stack([t.gram for t in terms])  # twins x pool x pool
     s_norm = np.array([t.s_norm for t in terms])
     by_bin = {b: np.flatnonzero(pool_bins == b) for b in np.unique(pool_bins)}
     keys: dict[tuple, int] = {}
@@ -372,54 +443,74 @@ def _null_test(
     df = pd.DataFrame(out, columns=["null_mean", "null_sd", "z", "p_value"])
     df["fdr"] = bh_fdr(df["p_value"].to_numpy())
     log.info(
-        "null model: %d draws for each of %d target profiles (%d extended to %d draws)",
+        "null model: %d draws for each of %d target profiles (%d extended to %d draws), %d twins",
         p.n_null,
         len(cache),
         extended,
         10 * p.n_null,
+        len(terms),
     )
     return df[["z", "p_value", "fdr", "null_mean", "null_sd"]]
 
 
 def _pairs(
-    terms: list[_Terms],
+    ensemble: TwinEnsemble,
+    target_genes: np.ndarray,
+    w: np.ndarray,
+    p: ScreenParams,
     m: np.ndarray,
     scores: np.ndarray,
     result: ScreenResult,
     drugs: DrugLibrary,
-    nt: int,
-    top: int,
 ) -> pd.DataFrame:
-    """Pairs of the ``top`` best drugs without a shared main target: x_pair = x_a + x_b."""
+    """Pairs of the ``p.pairs_top`` best drugs without a shared main target: x_pair = x_a + x_b.
+
+    A second pass over the twins propagates only the targets of the chosen drugs and takes every
+    Gram entry among them; each pair is then two inner products away."""
     index = {d: i for i, d in enumerate(result.drugs)}
-    chosen = [index[d] for d in distinct_top(result.table, drugs, top)]
+    chosen = np.array([index[d] for d in distinct_top(result.table, drugs, p.pairs_top)], dtype=np.int64)
+    if len(chosen) < 2:
+        return pd.DataFrame()
+    rows_used = np.flatnonzero((m[:, chosen] != 0).any(1))
+    coef = m[np.ix_(rows_used, chosen)]
+    k = len(chosen)
+    pair_scores = np.zeros((len(ensemble), k * (k - 1) // 2))
+    ia, ib = np.triu_indices(k, 1)
+    tiles = _tiles([np.arange(len(rows_used))], len(rows_used))
+    for t, rep in enumerate(progress(ensemble.replicates, "pairs")):
+        tt = _terms(ensemble, rep, target_genes[rows_used], w, p, tiles)
+        with deterministic_blas():
+            num = (tt.num @ coef).sum(0)  # (k,)
+            g = coef.T @ tt.gram @ coef  # (k, k): <x_a, x_b>
+        norm2 = np.diag(g)[ia] + np.diag(g)[ib] + 2 * g[ia, ib]
+        denom = np.sqrt(np.clip(norm2, 0, None)) * tt.s_norm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pair_scores[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
     rows = []
     parts = result.parts
-    for i, a in enumerate(chosen):
-        for b in chosen[i + 1 :]:
-            coef = (m[:, a] + m[:, b])[:, None]
-            pair = np.array([_score(t, coef, slice(0, nt))[0][0] for t in terms])
-            syn = pair - np.maximum(scores[:, a], scores[:, b])
-            pa, pb = np.clip(parts[a], 0, None), np.clip(parts[b], 0, None)
-            den = np.linalg.norm(pa) * np.linalg.norm(pb)
-            rows.append(
-                {
-                    "drug_a": result.drugs[a],
-                    "drug_b": result.drugs[b],
-                    "score_mean": pair.mean(),
-                    "ci_low": np.quantile(pair, 0.025),
-                    "ci_high": np.quantile(pair, 0.975),
-                    "synergy_mean": syn.mean(),
-                    "synergy_ci_low": np.quantile(syn, 0.025),
-                    "synergy_ci_high": np.quantile(syn, 0.975),
-                    "p_synergy": float((syn > 0).mean()),
-                    "complementarity": float(1 - pa @ pb / den) if den > 0 else 0.0,
-                }
-            )
+    for j, (x, y) in enumerate(zip(ia, ib, strict=True)):
+        a, b = chosen[x], chosen[y]
+        pair = pair_scores[:, j]
+        syn = pair - np.maximum(scores[:, a], scores[:, b])
+        pa, pb = np.clip(parts[a], 0, None), np.clip(parts[b], 0, None)
+        den = np.linalg.norm(pa) * np.linalg.norm(pb)
+        rows.append(
+            {
+                "drug_a": result.drugs[a],
+                "drug_b": result.drugs[b],
+                "score_mean": pair.mean(),
+                "ci_low": np.quantile(pair, 0.025),
+                "ci_high": np.quantile(pair, 0.975),
+                "synergy_mean": syn.mean(),
+                "synergy_ci_low": np.quantile(syn, 0.025),
+                "synergy_ci_high": np.quantile(syn, 0.975),
+                "p_synergy": float((syn > 0).mean()),
+                "complementarity": float(1 - pa @ pb / den) if den > 0 else 0.0,
+            }
+        )
     pairs = pd.DataFrame(rows)
-    if len(pairs):
-        pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
-        pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
+    pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
+    pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
     return pairs
 
 

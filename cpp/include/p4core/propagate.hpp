@@ -26,7 +26,7 @@ void spmm(const CsrView<T>& a, const T* x, T* y, std::int64_t B, T alpha, int n_
     T* yi = y + i * B;
     std::fill(yi, yi + B, T(0));
     for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) {
-      const T v = alpha * a.data[k];
+      const T v = alpha * a.data[k];  // (alpha a) x, summed in stored order
       const T* xj = x + static_cast<std::int64_t>(a.indices[k]) * B;
 #pragma omp simd
       for (std::int64_t b = 0; b < B; ++b) yi[b] += v * xj[b];
@@ -34,7 +34,9 @@ void spmm(const CsrView<T>& a, const T* x, T* y, std::int64_t B, T alpha, int n_
   }
 }
 
-// out = sum_{k=0..K} (alpha A)^k u. `u` and `out` are row-major N x B, A is N x N.
+// out = sum_{k=0..K} (alpha A)^k u by Horner steps z_k = alpha A z_{k-1} + u (z_0 = u; the same
+// order of operations as the column-blocked kernel in blocks.hpp, hence the same bits).
+// `u` and `out` are row-major N x B, A is N x N.
 template <class T>
 void propagate(const CsrView<T>& a, const T* u, T* out, std::int64_t B, T alpha, int K, int n_threads) {
   const std::int64_t size = a.n_rows * B;
@@ -44,9 +46,10 @@ void propagate(const CsrView<T>& a, const T* u, T* out, std::int64_t B, T alpha,
   for (int k = 1; k <= K; ++k) {
     spmm(a, p.data(), q.data(), B, alpha, n_threads);
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (size > 65536)
-    for (std::int64_t i = 0; i < size; ++i) out[i] += q[i];
+    for (std::int64_t i = 0; i < size; ++i) q[i] = u[i] != T(0) ? q[i] + u[i] : q[i];
     p.swap(q);
   }
+  std::memcpy(out, p.data(), sizeof(T) * static_cast<std::size_t>(size));
 }
 
 // Reversal score of each column of x (row-major N x B) against the signature s (N), with
