@@ -2,8 +2,11 @@
 
     python benchmarks/bench_propagate.py [--cells 10] [--genes 5000] [--nnz 500000] [--rhs 256]
 
-Prints the time of each, the ratio, and the kernel's achieved GFLOP/s; writes JSON next to it
-(benchmarks/results/propagate.json).
+Two right-hand sides: a dense random block, and unit perturbations (one seed per column, as a
+screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
+GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), next to
+this machine's measured memory bandwidth (numpy copy) and float32 GEMM peak (numpy/OpenBLAS, 1
+thread and all); writes JSON (benchmarks/results/propagate.json).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from p4core import kernel
 
@@ -46,7 +50,7 @@ def main() -> None:
     u = rng.normal(size=(n, args.rhs)).astype(args.dtype)
     alpha = 0.8
 
-    def scipy_version():
+    def scipy_version(u):
         x = u.copy()
         p = u
         for _ in range(args.steps):
@@ -54,23 +58,53 @@ def main() -> None:
             x += p
         return x
 
-    check = np.abs(kernel.propagate(op, u, alpha, args.steps) - scipy_version()).max()
-    rows = []
+    # the machine: memory bandwidth (read + write of a 400 MB copy) and float32 GEMM peak
+    big = np.ones(100_000_000, dtype=np.float32)
+    dst = np.empty_like(big)
+    t_copy = best_of(lambda: np.copyto(dst, big), 3)
+    bandwidth = 2 * big.nbytes / t_copy / 1e9
+    g = rng.normal(size=(2048, 2048)).astype(np.float32)
+    peak = {}
     for threads in sorted({1, kernel.max_threads()}):
-        t_k = best_of(lambda t=threads: kernel.propagate(op, u, alpha, args.steps, n_threads=t), args.repeat)
-        rows.append({"threads": threads, "kernel_s": t_k})
-    t_s = best_of(scipy_version, args.repeat)
-    flops = 2.0 * op.nnz * args.rhs * args.steps
+        with threadpool_limits(threads):
+            peak[threads] = 2 * 2048**3 / best_of(lambda: g @ g, 3) / 1e9
+    print(
+        f"machine: memory bandwidth {bandwidth:.1f} GB/s (copy); float32 GEMM peak "
+        + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in peak.items())
+    )
+
+    unit = np.zeros((n, args.rhs), dtype=args.dtype)
+    unit[rng.choice(n, size=args.rhs, replace=False), np.arange(args.rhs)] = 1
+    cases = {
+        "dense random block": rng.normal(size=(n, args.rhs)).astype(args.dtype),
+        "unit perturbations": unit,
+    }
     print(f"operator {n} x {n}, nnz {op.nnz}, {args.rhs} right-hand sides, {args.steps} steps, {args.dtype}")
-    print(f"max |kernel - scipy| = {check:.2e}")
-    print(f"{'engine':<22}{'seconds':>10}{'GFLOP/s':>10}{'vs scipy':>10}")
-    print(f"{'scipy.sparse':<22}{t_s:>10.4f}{flops / t_s / 1e9:>10.2f}{1.0:>10.2f}")
-    for r in rows:
-        r["ratio_vs_scipy"] = t_s / r["kernel_s"]
-        print(
-            f"{'p4core kernel x' + str(r['threads']):<22}{r['kernel_s']:>10.4f}"
-            f"{flops / r['kernel_s'] / 1e9:>10.2f}{r['ratio_vs_scipy']:>10.2f}"
-        )
+    flops = 2.0 * op.nnz * args.rhs * args.steps
+    item = np.dtype(args.dtype).itemsize
+    traffic = args.steps * (op.nnz * (4 + item) + 2 * n * args.rhs * item)
+    results = {}
+    for case, u in cases.items():
+        check = float(np.abs(kernel.propagate(op, u, alpha, args.steps) - scipy_version(u)).max())
+        t_s = best_of(lambda u=u: scipy_version(u), args.repeat)
+        rows = [{"engine": "scipy.sparse", "threads": 1, "seconds": t_s}]
+        for threads in sorted({1, kernel.max_threads()}):
+            t_k = best_of(
+                lambda t=threads, u=u: kernel.propagate(op, u, alpha, args.steps, n_threads=t), args.repeat
+            )
+            rows.append({"engine": "p4core kernel", "threads": threads, "seconds": t_k})
+        print(f"\n{case}: max |kernel - scipy| = {check:.2e}")
+        print(f"{'engine':<24}{'seconds':>10}{'GFLOP/s':>10}{'GB/s':>8}{'vs scipy':>10}")
+        for r in rows:
+            r["gflops"] = flops / r["seconds"] / 1e9
+            r["gbytes_per_s"] = traffic / r["seconds"] / 1e9
+            r["ratio_vs_scipy"] = t_s / r["seconds"]
+            label = f"{r['engine']} x{r['threads']}"
+            print(
+                f"{label:<24}{r['seconds']:>10.4f}{r['gflops']:>10.2f}{r['gbytes_per_s']:>8.1f}{r['ratio_vs_scipy']:>10.2f}"
+            )
+        results[case] = {"max_abs_difference": check, "runs": rows}
+
     out = Path(__file__).parent / "results" / "propagate.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
@@ -78,8 +112,9 @@ def main() -> None:
             {
                 "args": vars(args),
                 "nnz": int(op.nnz),
-                "scipy_s": t_s,
-                "kernel": rows,
+                "memory_bandwidth_gb_s": bandwidth,
+                "gemm_peak_gflops": peak,
+                "cases": results,
                 "openmp": kernel.has_openmp(),
             },
             indent=2,

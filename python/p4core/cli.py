@@ -51,6 +51,11 @@ def main(cfg: DictConfig) -> None:
     except P4coreError as exc:
         log.error("%s", exc)  # to stderr and to the run's log file
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # the kernel returns between blocks of twins; results are only ever moved into the run
+        # directory as a complete set at the end, so nothing partial is left behind
+        log.error("interrupted: no results written to %s", outdir)
+        raise SystemExit(130) from None
     print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
 
 

@@ -486,28 +486,24 @@ def _pairs(
         denom = np.sqrt(np.clip(norm2, 0, None)) * tt.s_norm
         with np.errstate(divide="ignore", invalid="ignore"):
             pair_scores[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
-    rows = []
-    parts = result.parts
-    for j, (x, y) in enumerate(zip(ia, ib, strict=True)):
-        a, b = chosen[x], chosen[y]
-        pair = pair_scores[:, j]
-        syn = pair - np.maximum(scores[:, a], scores[:, b])
-        pa, pb = np.clip(parts[a], 0, None), np.clip(parts[b], 0, None)
-        den = np.linalg.norm(pa) * np.linalg.norm(pb)
-        rows.append(
-            {
-                "drug_a": result.drugs[a],
-                "drug_b": result.drugs[b],
-                "score_mean": pair.mean(),
-                "ci_low": np.quantile(pair, 0.025),
-                "ci_high": np.quantile(pair, 0.975),
-                "synergy_mean": syn.mean(),
-                "synergy_ci_low": np.quantile(syn, 0.025),
-                "synergy_ci_high": np.quantile(syn, 0.975),
-                "p_synergy": float((syn > 0).mean()),
-                "complementarity": float(1 - pa @ pb / den) if den > 0 else 0.0,
-            }
-        )
+    a, b = chosen[ia], chosen[ib]
+    syn = pair_scores - np.maximum(scores[:, a], scores[:, b])
+    pa, pb = np.clip(result.parts[a], 0, None), np.clip(result.parts[b], 0, None)
+    den = np.linalg.norm(pa, axis=1) * np.linalg.norm(pb, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        complementarity = np.where(den > 0, 1 - (pa * pb).sum(1) / den, 0.0)
+    rows = {
+        "drug_a": [result.drugs[i] for i in a],
+        "drug_b": [result.drugs[i] for i in b],
+        "score_mean": pair_scores.mean(0),
+        "ci_low": np.quantile(pair_scores, 0.025, axis=0),
+        "ci_high": np.quantile(pair_scores, 0.975, axis=0),
+        "synergy_mean": syn.mean(0),
+        "synergy_ci_low": np.quantile(syn, 0.025, axis=0),
+        "synergy_ci_high": np.quantile(syn, 0.975, axis=0),
+        "p_synergy": (syn > 0).mean(0),
+        "complementarity": complementarity,
+    }
     pairs = pd.DataFrame(rows)
     pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
     pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
