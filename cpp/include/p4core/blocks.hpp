@@ -39,9 +39,16 @@
 #define P4CORE_INLINE inline
 #endif
 
+#if defined(__GNUC__)
+#define P4CORE_PREFETCH(ptr) __builtin_prefetch(ptr, 0, 3)
+#else
+#define P4CORE_PREFETCH(ptr) ((void)0)
+#endif
+
 namespace p4core {
 
-constexpr std::int64_t kBlock = 16;   // columns per block
+constexpr std::int64_t kBlock = 16;
+constexpr std::int32_t kAhead = 8;  // entries ahead whose source row is prefetched   // columns per block
 constexpr std::int64_t kChunk = 256;  // rows per float partial sum in reductions
 
 // kBlock lanes as one GCC/Clang vector: each clone lowers it to its widest registers (one zmm of
@@ -92,7 +99,7 @@ OutEdges out_edges(const CsrView<T>& a) {
   return t;
 }
 
-// Rows within K hops of the seeds: `order` lists them by (hop level, row), `count_le[k]` is the
+// Rows within K hops of the seeds: `order` lists them by hop level, `count_le[k]` is the
 // number of rows within k hops, `sorted` lists the same rows in ascending order and `lev` their
 // levels. Steps visit rows in ascending order (neighbouring rows share their sources in cache).
 struct Reach {
@@ -101,6 +108,8 @@ struct Reach {
 };
 
 // `level` is scratch of size N filled with INT_MAX; it is restored before returning.
+// Breadth-first over out-edges; the ascending list comes from one scan of the level array when the
+// reach is large (cheaper than sorting it), from a sort when it is small.
 inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, int K,
                      std::vector<int>& level, Reach& r) {
   r.order.clear();
@@ -110,7 +119,6 @@ inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, 
       level[s] = 0;
       r.order.push_back(s);
     }
-  std::sort(r.order.begin(), r.order.end());
   std::size_t begin = 0;
   r.count_le[0] = static_cast<std::int64_t>(r.order.size());
   for (int k = 1; k <= K; ++k) {
@@ -125,19 +133,26 @@ inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, 
         }
       }
     }
-    std::sort(r.order.begin() + static_cast<std::ptrdiff_t>(end), r.order.end());
     r.count_le[k] = static_cast<std::int64_t>(r.order.size());
     begin = end;
   }
-  r.sorted = r.order;
-  std::sort(r.sorted.begin(), r.sorted.end());
-  r.lev.resize(r.sorted.size());
-  for (std::size_t f = 0; f < r.sorted.size(); ++f) r.lev[f] = level[r.sorted[f]];
+  const std::size_t n = level.size(), m = r.order.size();
+  r.sorted.clear();
+  r.lev.clear();
+  if (m * 16 > n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (level[i] != INT_MAX) {
+        r.sorted.push_back(static_cast<std::int32_t>(i));
+        r.lev.push_back(level[i]);
+      }
+  } else {
+    r.sorted = r.order;
+    std::sort(r.sorted.begin(), r.sorted.end());
+    for (std::int32_t i : r.sorted) r.lev.push_back(level[i]);
+  }
   for (std::int32_t i : r.order) level[i] = INT_MAX;
 }
 
-// K steps for one block. `p` holds u on entry (rows outside `r` zero), `q` is zero outside `r`,
-// `out` holds u on entry and sum_k (alpha A)^k u on exit. All three are N x kBlock.
 template <class T>
 P4CORE_INLINE vec<T> row_sum(const CsrView<T>& a, std::int32_t i, T alpha, const T* p, std::int32_t from,
                              vec<T> acc) {
@@ -154,6 +169,7 @@ P4CORE_INLINE vec<T> row_sum(const CsrView<T>& a, std::int32_t i, T alpha, const
 template <class T>
 P4CORE_INLINE void block_steps_impl(const CsrView<T>& a, const Reach& r, T alpha, int K, T* p, T* q, T* out) {
   const std::int64_t n_reach = static_cast<std::int64_t>(r.sorted.size());
+  const std::int32_t last = std::max<std::int32_t>(a.indptr[a.n_rows] - 1, 0);  // prefetch stays in bounds
   std::vector<std::int32_t> live;
   std::vector<char> is_seed(static_cast<std::size_t>(n_reach));
   live.reserve(static_cast<std::size_t>(n_reach));
@@ -177,6 +193,10 @@ P4CORE_INLINE void block_steps_impl(const CsrView<T>& a, const Reach& r, T alpha
                                       std::min(a.indptr[i2 + 1] - e2, a.indptr[i3 + 1] - e3));
       vec<T> c0 = {}, c1 = {}, c2 = {}, c3 = {};
       for (std::int32_t k2 = 0; k2 < n; ++k2, ++e0, ++e1, ++e2, ++e3) {
+        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e0 + kAhead, last)]) * kBlock);
+        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e1 + kAhead, last)]) * kBlock);
+        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e2 + kAhead, last)]) * kBlock);
+        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e3 + kAhead, last)]) * kBlock);
         c0 += (alpha * a.data[e0]) * load(p + static_cast<std::int64_t>(a.indices[e0]) * kBlock);
         c1 += (alpha * a.data[e1]) * load(p + static_cast<std::int64_t>(a.indices[e1]) * kBlock);
         c2 += (alpha * a.data[e2]) * load(p + static_cast<std::int64_t>(a.indices[e2]) * kBlock);
