@@ -345,3 +345,19 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert "interrupted: no results written" in err
     assert "Traceback" not in err
     assert outputs(tmp_path) == set()
+
+
+def test_multirun_over_patients_redacts_the_sweep_record(tmp_path, small_h5ad):
+    """A cohort is a Hydra multirun over data sources; Hydra's multirun.yaml records the overrides,
+    so file names (which may name a patient) are redacted there."""
+    a, b = small_h5ad("patient_smith.h5ad"), small_h5ad("patient_jones.h5ad")
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "p4core", "-m", f"hydra.sweep.dir={sweep}", "render=[table]", *BASE]
+    cmd.append(f"data.path={a},{b}")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (sweep / "0" / "drugs.csv").is_file() and (sweep / "1" / "drugs.csv").is_file()
+    for f in sweep.rglob("*"):
+        if f.is_file():
+            text = f.read_text(errors="ignore")
+            assert "smith" not in text and "jones" not in text, f

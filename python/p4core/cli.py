@@ -40,11 +40,48 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
     return "\n".join(lines)
 
 
+IDENTIFYING = ("data.path", "data.patient_id")
+
+
+def _redact_override(item: str) -> str:
+    key = item.split("=", 1)[0].lstrip("+~")
+    return f"{key}=<redacted>" if key in IDENTIFYING else item
+
+
+def redact_multirun_record(sweep_dir: Path) -> None:
+    """Hydra writes the sweep's config, overrides included, to ``multirun.yaml`` before any job runs;
+    a file name can name the patient, so every job rewrites it with those values redacted."""
+    from omegaconf import OmegaConf
+
+    from .io import write_text
+
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return
+    rec = OmegaConf.load(path)
+    for key in IDENTIFYING:
+        if OmegaConf.select(rec, key) is not None:
+            OmegaConf.update(rec, key, "<redacted>")
+    overrides = OmegaConf.select(rec, "hydra.overrides.task")
+    if overrides is not None:
+        OmegaConf.update(rec, "hydra.overrides.task", [_redact_override(str(o)) for o in overrides])
+    if OmegaConf.select(rec, "hydra.job.override_dirname") is not None:
+        dirname = str(OmegaConf.select(rec, "hydra.job.override_dirname"))
+        if any(key in dirname for key in IDENTIFYING):  # sweep values hold commas: redact it whole
+            OmegaConf.update(rec, "hydra.job.override_dirname", "<redacted>")
+    write_text(path, OmegaConf.to_yaml(rec))
+
+
 @hydra.main(version_base="1.3", config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> None:
+    from hydra.types import RunMode
+
     from .pipeline import run
 
-    outdir = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        redact_multirun_record(Path(hc.sweep.dir))
+    outdir = Path(hc.runtime.output_dir)
     t0 = time.perf_counter()
     try:
         result, files = run(cfg, outdir)

@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from .config import EngineConfig, PrivacyConfig, validate_node
+from .engine import make_engine
 from .errors import InputError
 from .io import atomic_path, write_text
 from .knowledge import file_digest
@@ -161,7 +162,10 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     log.info("%r; %r", knowledge.network, knowledge.drugs)
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
-    result_screen = timed("screen", screen, ensemble, knowledge.drugs, typed["screen"])
+    with make_engine(typed["engine"]) as engine:
+        result_screen = timed(
+            "screen", screen, ensemble, knowledge.drugs, typed["screen"], engine, typed["engine"]
+        )
     timed(
         "shuffled-network control",
         shuffled_network_control,

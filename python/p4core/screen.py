@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,11 @@ from scipy import stats
 
 from . import kernel
 from .errors import require
+
+if TYPE_CHECKING:
+    from .config import EngineConfig
+    from .engine import LocalEngine
 from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
-from .progress import progress
 from .settings import deterministic_blas
 from .signature import bh_fdr
 
@@ -138,11 +142,27 @@ class _Terms:
     s_norm: float
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Node layout of a twin (cell type-major): all a screen task needs of the ensemble besides twins."""
+
+    n_genes: int
+    n_celltypes: int
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.arange(self.n_celltypes + 1, dtype=np.int64) * self.n_genes
+
+    @classmethod
+    def of(cls, ensemble: TwinEnsemble) -> _Layout:
+        return cls(len(ensemble.genes), len(ensemble.celltypes))
+
+
 def _seeds(
-    ensemble: TwinEnsemble, active: np.ndarray, genes: np.ndarray
+    layout: _Layout, active: np.ndarray, genes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse unit perturbations: gene j set to its activity in every cell type where it is active."""
-    n_g, n_c = len(ensemble.genes), len(ensemble.celltypes)
+    n_g, n_c = layout.n_genes, layout.n_celltypes
     rows = (np.arange(n_c)[None, :] * n_g + np.asarray(genes)[:, None]).ravel()
     vals = active[rows]
     keep = vals != 0
@@ -162,7 +182,7 @@ def _tiles(groups: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def _terms(
-    ensemble: TwinEnsemble,
+    layout: _Layout,
     rep: TwinReplicate,
     genes: np.ndarray,
     w: np.ndarray,
@@ -176,7 +196,7 @@ def _terms(
     rows it reaches, and reduces them to these products (DESIGN §4, "Performance shape")."""
     a = rep.operator
     dtype = a.dtype
-    off = ensemble.offsets
+    off = layout.offsets
     n_c = len(off) - 1
     sig = rep.signature.astype(float)
     if p.score == "correlation":  # centre the signature within each cell type (weighted)
@@ -184,7 +204,7 @@ def _terms(
         for c in range(n_c):
             sl = slice(off[c], off[c + 1])
             sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
-    ptr, rows, vals = _seeds(ensemble, rep.active, genes)
+    ptr, rows, vals = _seeds(layout, rep.active, genes)
     n = len(genes)
     num, sq, wsum, g = kernel.screen_terms(
         a,
@@ -268,11 +288,20 @@ def degree_bins(degree: np.ndarray, n_bins: int) -> np.ndarray:
     return bins
 
 
-def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | None = None) -> ScreenResult:
+def screen(
+    ensemble: TwinEnsemble,
+    drugs: DrugLibrary,
+    params: ScreenParams | None = None,
+    engine: LocalEngine | None = None,
+    engine_cfg: EngineConfig | None = None,
+) -> ScreenResult:
     """Score every drug in every twin, test it against a degree-matched null, rank, and pair the best.
 
     Each distinct target gene (and a pool of null genes) is propagated once per twin; every drug,
-    null draw and pair is then scored from inner products of those responses (linearity).
+    null draw and pair is then scored from inner products of those responses (linearity). The work
+    is cut into tasks of (twin block x drug block) that ``engine`` runs (default: this process;
+    :class:`~p4core.engine.DaskEngine` for a cluster; ``engine_cfg`` sets the block sizes); the
+    numbers do not depend on the engine, the blocks or the thread count.
 
     Returns
     -------
@@ -283,7 +312,10 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
     types carrying the score), ``part:<cell type>``, ``n_targets_in_model`` and the library's
     annotation columns; ``pairs`` has the pair scores, synergy and complementarity.
     """
+    from .engine import LocalEngine
+
     p = params or ScreenParams()
+    engine = engine or LocalEngine()
     target_genes, m, names = drug_matrix(ensemble, drugs)
     # columns in order of out-degree: targets without out-edges (cheap: their response is the seed)
     # share blocks, and so do the hubs
@@ -299,28 +331,31 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         else np.zeros(0, dtype=np.int64)
     )
     pool = pool[np.argsort(-out_degree[pool], kind="stable")].astype(np.int64)
-    nt = len(target_genes)
     w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
-    # Gram entries a drug needs: between its own targets (single-target drugs: the diagonal only)
-    co_targets = [rows for rows in (np.flatnonzero(m[:, d]) for d in range(n_d)) if len(rows) > 1]
-    n_null_twins = min(n_tw, p.null_twins) if p.null_twins else n_tw
+    plan = engine.put(_Plan(_Layout.of(ensemble), target_genes, w, p))
+    d_block = engine_cfg.drug_block if engine_cfg and engine_cfg.drug_block else n_d
+    t_block = engine_cfg.twin_block if engine_cfg and engine.name != "local" else 1
+    drug_blocks = [_DrugBlock.of(m, np.arange(i, min(n_d, i + d_block))) for i in range(0, n_d, d_block)]
+    twin_blocks = [list(range(i, min(n_tw, i + t_block))) for i in range(0, n_tw, t_block)]
+    reps = [engine.put([ensemble.replicates[t] for t in tb]) for tb in twin_blocks]
+    tasks = [(plan, r, db) for r in reps for db in drug_blocks]
     scores = np.zeros((n_tw, n_d))
     parts = np.zeros((n_tw, n_d, n_c))
+    for (tb, db), (sc, pa) in zip(
+        [(tb, db) for tb in twin_blocks for db in drug_blocks],
+        engine.map(_screen_task, tasks, "screening twins"),
+        strict=True,
+    ):
+        at = np.ix_(np.asarray(tb), db.cols)
+        scores[at], parts[at] = sc, pa
+    n_null_twins = min(n_tw, p.null_twins) if p.null_twins else n_tw
     null_terms: list[_Terms] = []
-    genes_null = np.concatenate([target_genes, pool])
-    combos = _Combos(m)
-    tiles = _tiles(co_targets, nt)
-    tiles_null = _tiles([*co_targets, np.arange(nt, len(genes_null))], len(genes_null))
-    for t, rep in enumerate(progress(ensemble.replicates, "screening twins")):
-        with_null = bool(p.n_null) and t < n_null_twins
-        if with_null:
-            tt = _terms(ensemble, rep, genes_null, w, p, tiles_null)
-        else:
-            tt = _terms(ensemble, rep, target_genes, w, p, tiles)
-        with deterministic_blas():
-            scores[t], parts[t] = _score(tt, combos, slice(0, nt))
-        if with_null:
-            null_terms.append(_Terms(tt.num[:, nt:], tt.gram[nt:, nt:], tt.s_norm))
+    if p.n_null:
+        null_tasks = [
+            (plan, r, pool) for r, tb in zip(reps, twin_blocks, strict=True) if tb[0] < n_null_twins
+        ]
+        for tb, block in zip(twin_blocks, engine.map(_null_task, null_tasks, "null model"), strict=False):
+            null_terms += [tt for t, tt in zip(tb, block, strict=True) if t < n_null_twins]
 
     ranks = stats.rankdata(-scores, axis=1, method="min")
     mean_parts = parts.mean(0)
@@ -373,8 +408,78 @@ def screen(ensemble: TwinEnsemble, drugs: DrugLibrary, params: ScreenParams | No
         params=dict(vars(p)),
     )
     if p.pairs_top:
-        result.pairs = _pairs(ensemble, target_genes, w, p, m[:, order], scores[:, order], result, drugs)
+        result.pairs = _pairs(
+            engine, plan, reps, twin_blocks, n_tw, m[:, order], scores[:, order], result, drugs, p.pairs_top
+        )
     return result
+
+
+@dataclass
+class _Plan:
+    """What every task of a screen shares: layout, ordered target genes, node weights, parameters."""
+
+    layout: _Layout
+    target_genes: np.ndarray
+    w: np.ndarray
+    p: ScreenParams
+
+
+@dataclass
+class _DrugBlock:
+    """A block of drugs (columns ``cols`` of the drug matrix): the target rows they use (in the
+    global order, so every drug sums its targets in the same order in every block), their
+    coefficients and the Gram tiles they need."""
+
+    cols: np.ndarray
+    rows: np.ndarray
+    combos: _Combos
+    tiles: np.ndarray
+
+    @classmethod
+    def of(cls, m: np.ndarray, cols: np.ndarray, full_gram: bool = False) -> _DrugBlock:
+        rows = np.flatnonzero((m[:, cols] != 0).any(1))
+        mb = m[np.ix_(rows, cols)]
+        if full_gram:  # pairs: every entry among the block's targets
+            groups = [np.arange(len(rows))]
+        else:  # single drugs: entries between a drug's own targets
+            groups = [r for r in (np.flatnonzero(mb[:, j]) for j in range(mb.shape[1])) if len(r) > 1]
+        return cls(np.asarray(cols), rows, _Combos(mb), _tiles(groups, len(rows)))
+
+
+def _screen_task(plan: _Plan, reps: list[TwinReplicate], block: _DrugBlock) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (twins x drugs) and cell-type parts of one block of drugs in one block of twins."""
+    d, c = len(block.cols), plan.layout.n_celltypes
+    scores, parts = np.zeros((len(reps), d)), np.zeros((len(reps), d, c))
+    genes = plan.target_genes[block.rows]
+    for t, rep in enumerate(reps):
+        tt = _terms(plan.layout, rep, genes, plan.w, plan.p, block.tiles)
+        with deterministic_blas():
+            scores[t], parts[t] = _score(tt, block.combos)
+    return scores, parts
+
+
+def _null_task(plan: _Plan, reps: list[TwinReplicate], pool: np.ndarray) -> list[_Terms]:
+    """The null pool's products in each twin of a block (every Gram entry among the pool)."""
+    tiles = _tiles([np.arange(len(pool))], len(pool))
+    return [_terms(plan.layout, rep, pool, plan.w, plan.p, tiles) for rep in reps]
+
+
+def _pairs_task(plan: _Plan, reps: list[TwinReplicate], block: _DrugBlock) -> np.ndarray:
+    """Scores of every pair of the block's drugs (upper triangle, row-major) in each twin."""
+    c = block.combos.c.toarray()
+    k = c.shape[1]
+    ia, ib = np.triu_indices(k, 1)
+    out = np.zeros((len(reps), len(ia)))
+    for t, rep in enumerate(reps):
+        tt = _terms(plan.layout, rep, plan.target_genes[block.rows], plan.w, plan.p, block.tiles)
+        with deterministic_blas():
+            num = (tt.num @ c).sum(0)
+            g = c.T @ tt.gram @ c  # (k, k): <x_a, x_b>
+        norm2 = np.diag(g)[ia] + np.diag(g)[ib] + 2 * g[ia, ib]
+        denom = np.sqrt(np.clip(norm2, 0, None)) * tt.s_norm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
+    return out
 
 
 def _null_test(
@@ -454,38 +559,31 @@ def _null_test(
 
 
 def _pairs(
-    ensemble: TwinEnsemble,
-    target_genes: np.ndarray,
-    w: np.ndarray,
-    p: ScreenParams,
+    engine: LocalEngine,
+    plan: _Plan,
+    reps: list,
+    twin_blocks: list[list[int]],
+    n_tw: int,
     m: np.ndarray,
     scores: np.ndarray,
     result: ScreenResult,
     drugs: DrugLibrary,
+    top: int,
 ) -> pd.DataFrame:
-    """Pairs of the ``p.pairs_top`` best drugs without a shared main target: x_pair = x_a + x_b.
+    """Pairs of the ``top`` best drugs without a shared main target: x_pair = x_a + x_b.
 
     A second pass over the twins propagates only the targets of the chosen drugs and takes every
     Gram entry among them; each pair is then two inner products away."""
     index = {d: i for i, d in enumerate(result.drugs)}
-    chosen = np.array([index[d] for d in distinct_top(result.table, drugs, p.pairs_top)], dtype=np.int64)
+    chosen = np.array([index[d] for d in distinct_top(result.table, drugs, top)], dtype=np.int64)
     if len(chosen) < 2:
         return pd.DataFrame()
-    rows_used = np.flatnonzero((m[:, chosen] != 0).any(1))
-    coef = m[np.ix_(rows_used, chosen)]
-    k = len(chosen)
-    pair_scores = np.zeros((len(ensemble), k * (k - 1) // 2))
-    ia, ib = np.triu_indices(k, 1)
-    tiles = _tiles([np.arange(len(rows_used))], len(rows_used))
-    for t, rep in enumerate(progress(ensemble.replicates, "pairs")):
-        tt = _terms(ensemble, rep, target_genes[rows_used], w, p, tiles)
-        with deterministic_blas():
-            num = (tt.num @ coef).sum(0)  # (k,)
-            g = coef.T @ tt.gram @ coef  # (k, k): <x_a, x_b>
-        norm2 = np.diag(g)[ia] + np.diag(g)[ib] + 2 * g[ia, ib]
-        denom = np.sqrt(np.clip(norm2, 0, None)) * tt.s_norm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pair_scores[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
+    ia, ib = np.triu_indices(len(chosen), 1)
+    block = _DrugBlock.of(m, chosen, full_gram=True)
+    pair_scores = np.zeros((n_tw, len(ia)))
+    tasks = [(plan, r, block) for r in reps]
+    for tb, ps in zip(twin_blocks, engine.map(_pairs_task, tasks, "pairs"), strict=True):
+        pair_scores[tb] = ps
     a, b = chosen[ia], chosen[ib]
     syn = pair_scores - np.maximum(scores[:, a], scores[:, b])
     pa, pb = np.clip(result.parts[a], 0, None), np.clip(result.parts[b], 0, None)
