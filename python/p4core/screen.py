@@ -115,6 +115,16 @@ def drug_matrix(ensemble: TwinEnsemble, drugs: DrugLibrary) -> tuple[np.ndarray,
     return np.array([gi[g] for g in targets], dtype=np.int64), m, names
 
 
+def ordered_drug_matrix(
+    ensemble: TwinEnsemble, drugs: DrugLibrary
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`drug_matrix` with the targets in order of out-degree: targets without out-edges (cheap:
+    their response is the seed) share kernel blocks, and so do the hubs."""
+    target_genes, m, names = drug_matrix(ensemble, drugs)
+    by_degree = np.argsort(-gene_degree(ensemble, "out")[target_genes], kind="stable")
+    return target_genes[by_degree], m[by_degree], names
+
+
 def unit_perturbations(
     ensemble: TwinEnsemble, active: np.ndarray, target_genes: np.ndarray, dtype: np.dtype
 ) -> np.ndarray:
@@ -316,12 +326,8 @@ def screen(
 
     p = params or ScreenParams()
     engine = engine or LocalEngine()
-    target_genes, m, names = drug_matrix(ensemble, drugs)
-    # columns in order of out-degree: targets without out-edges (cheap: their response is the seed)
-    # share blocks, and so do the hubs
+    target_genes, m, names = ordered_drug_matrix(ensemble, drugs)
     out_degree = gene_degree(ensemble, "out")
-    by_degree = np.argsort(-out_degree[target_genes], kind="stable")
-    target_genes, m = target_genes[by_degree], m[by_degree]
     n_tw, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
     rng = np.random.default_rng([p.seed, 17])
     bins = degree_bins(gene_degree(ensemble, p.null_degree), p.null_bins)
@@ -331,8 +337,7 @@ def screen(
         else np.zeros(0, dtype=np.int64)
     )
     pool = pool[np.argsort(-out_degree[pool], kind="stable")].astype(np.int64)
-    w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
-    plan = engine.put(_Plan(_Layout.of(ensemble), target_genes, w, p))
+    plan = engine.put(_Plan.of(ensemble, target_genes, p))
     d_block = engine_cfg.drug_block if engine_cfg and engine_cfg.drug_block else n_d
     t_block = engine_cfg.twin_block if engine_cfg and engine.name != "local" else 1
     drug_blocks = [_DrugBlock.of(m, np.arange(i, min(n_d, i + d_block))) for i in range(0, n_d, d_block)]
@@ -357,19 +362,8 @@ def screen(
         for tb, block in zip(twin_blocks, engine.map(_null_task, null_tasks, "null model"), strict=False):
             null_terms += [tt for t, tt in zip(tb, block, strict=True) if t < n_null_twins]
 
-    ranks = stats.rankdata(-scores, axis=1, method="min")
     mean_parts = parts.mean(0)
-    table = pd.DataFrame(
-        {
-            "drug": names,
-            "score_mean": scores.mean(0),
-            "ci_low": np.quantile(scores, 0.025, axis=0),
-            "ci_high": np.quantile(scores, 0.975, axis=0),
-            f"p_top{p.top_k}": (ranks <= p.top_k).mean(0),
-            "rank_low": np.quantile(ranks, 0.025, axis=0, method="lower").astype(int),
-            "rank_high": np.quantile(ranks, 0.975, axis=0, method="higher").astype(int),
-        }
-    )
+    table = ensemble_summary(scores, names, p.top_k)
     if p.n_null:
         table = pd.concat(
             [
@@ -422,6 +416,12 @@ class _Plan:
     target_genes: np.ndarray
     w: np.ndarray
     p: ScreenParams
+
+    @classmethod
+    def of(cls, ensemble: TwinEnsemble, target_genes: np.ndarray, p: ScreenParams) -> _Plan:
+        n_c = len(ensemble.celltypes)
+        w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
+        return cls(_Layout.of(ensemble), target_genes, w, p)
 
 
 @dataclass
@@ -480,6 +480,23 @@ def _pairs_task(plan: _Plan, reps: list[TwinReplicate], block: _DrugBlock) -> np
         with np.errstate(divide="ignore", invalid="ignore"):
             out[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
     return out
+
+
+def ensemble_summary(scores: np.ndarray, names: list[str], top_k: int) -> pd.DataFrame:
+    """Per drug over the twins (``scores``: twins x drugs): mean, 95% interval, P(top k) and the
+    95% rank interval."""
+    ranks = stats.rankdata(-scores, axis=1, method="min")
+    return pd.DataFrame(
+        {
+            "drug": names,
+            "score_mean": scores.mean(0),
+            "ci_low": np.quantile(scores, 0.025, axis=0),
+            "ci_high": np.quantile(scores, 0.975, axis=0),
+            f"p_top{top_k}": (ranks <= top_k).mean(0),
+            "rank_low": np.quantile(ranks, 0.025, axis=0, method="lower").astype(int),
+            "rank_high": np.quantile(ranks, 0.975, axis=0, method="higher").astype(int),
+        }
+    )
 
 
 def _null_test(
