@@ -20,12 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import kernel
 from .errors import require
 from .model import Knowledge, ScreenResult, TwinEnsemble
 from .progress import progress
-from .screen import ScreenParams, _drivers, screen, unit_perturbations
-from .settings import deterministic_blas
+from .screen import ScreenParams, _drivers, _Plan, _terms, screen
 from .signature import bh_fdr
 
 log = logging.getLogger("p4core")
@@ -117,24 +115,17 @@ def regulators(
     genes = np.flatnonzero(cand)
     reps = ensemble.replicates[: p.n_twins]
     n_c = len(ensemble.celltypes)
-    w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, sp_.latent_weight)
-    off = ensemble.offsets
+    plan = _Plan.of(ensemble, genes, sp_)
+    no_tiles = np.zeros((0, 2), dtype=np.int64)
     scores = np.zeros((len(reps), len(genes)))
     parts = np.zeros((len(reps), len(genes), n_c))
     for t, rep in enumerate(progress(reps, "ranking regulators")):
-        dtype = rep.operator.dtype
-        ws = w * rep.signature.astype(float)
-        s_norm = float(np.sqrt(np.sum(w * rep.signature.astype(float) ** 2)))
-        for b0 in range(0, len(genes), p.block):
+        for b0 in range(0, len(genes), p.block):  # single genes: products and norms, no Gram entries
             block = genes[b0 : b0 + p.block]
-            x = kernel.propagate(
-                rep.operator, unit_perturbations(ensemble, rep.active, block, dtype), sp_.alpha, sp_.steps
-            )
-            with deterministic_blas():
-                num = np.stack([ws[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(n_c)])
-            norm = np.sqrt(((x.astype(float) ** 2) * w[:, None]).sum(0)) * s_norm
+            tt = _terms(plan.layout, rep, block, plan.w, sp_, no_tiles)
+            norm = np.sqrt(np.clip(np.diag(tt.gram), 0, None)) * tt.s_norm
             with np.errstate(divide="ignore", invalid="ignore"):
-                pt = np.where(norm > 0, -num / norm, 0.0).T
+                pt = np.where(norm > 0, -tt.num / norm, 0.0).T
             parts[t, b0 : b0 + len(block)] = pt
             scores[t, b0 : b0 + len(block)] = pt.sum(1)
     # direction: the sign of the ensemble-mean score of raising the gene

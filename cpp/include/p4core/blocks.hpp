@@ -48,7 +48,7 @@
 namespace p4core {
 
 constexpr std::int64_t kBlock = 16;
-constexpr std::int32_t kAhead = 8;  // entries ahead whose source row is prefetched   // columns per block
+constexpr std::int32_t kAhead = 16;  // entries ahead whose source row is prefetched   // columns per block
 constexpr std::int64_t kChunk = 256;  // rows per float partial sum in reductions
 
 // kBlock lanes as one GCC/Clang vector: each clone lowers it to its widest registers (one zmm of
@@ -414,6 +414,27 @@ P4CORE_CLONES inline void gram_tile(const double* xp, const double* xq, const st
   gram_tile_impl(xp, xq, rows, pa, pb, n, out);
 }
 
+// One chunk of rows [f0, f1) (positions in both blocks' common row list) added into a Gram tile:
+// the same float partial sum and the same double addition as gram_tile, so the same bits.
+template <class T>
+P4CORE_INLINE void gram_chunk_impl(const T* xp, const T* xq, std::int64_t f0, std::int64_t f1, double* out) {
+  vec<T> acc[kBlock] = {};
+  for (std::int64_t f = f0; f < f1; ++f) {
+    const T* ya = xp + f * kBlock;
+    const vec<T> yb = load(xq + f * kBlock);
+    for (std::int64_t i = 0; i < kBlock; ++i) acc[i] += ya[i] * yb;
+  }
+  for (std::int64_t i = 0; i < kBlock; ++i)
+    for (std::int64_t j = 0; j < kBlock; ++j) out[i * kBlock + j] += double(acc[i][j]);
+}
+P4CORE_CLONES inline void gram_chunk(const float* xp, const float* xq, std::int64_t f0, std::int64_t f1, double* out) {
+  gram_chunk_impl(xp, xq, f0, f1, out);
+}
+P4CORE_CLONES inline void gram_chunk(const double* xp, const double* xq, std::int64_t f0, std::int64_t f1,
+                                     double* out) {
+  gram_chunk_impl(xp, xq, f0, f1, out);
+}
+
 // Everything a screen needs from one twin, for n columns given as sparse seeds:
 // column j is u_j = sum_{e in seed_ptr[j]..seed_ptr[j+1]} seed_val[e] * e_{seed_row[e]}.
 // The response keeps `self_weight` of the k = 0 term (the seeds themselves).
@@ -432,6 +453,8 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
   for (std::int64_t i = 0; i < N; ++i) sw[static_cast<std::size_t>(i)] = std::sqrt(w[i]);
   std::vector<std::vector<T>> xc(static_cast<std::size_t>(nb));
   std::vector<std::vector<std::int32_t>> rows(static_cast<std::size_t>(nb));
+  std::vector<char> in_tile(static_cast<std::size_t>(nb), 0);  // keep a block's responses only if a tile needs them
+  for (std::int64_t k = 0; k < 2 * n_tiles; ++k) in_tile[static_cast<std::size_t>(tile_pairs[k])] = 1;
 #pragma omp parallel num_threads(n_threads) if (nb > 1)
   {
     BlockScratch<T> s(N);
@@ -460,8 +483,65 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
         store(x.data() + f * kBlock, sw[static_cast<std::size_t>(r.sorted[f])] * load(oi));
         std::fill_n(oi, kBlock, T(0));
       }
-      rows[static_cast<std::size_t>(blk)] = r.sorted;
       block_products(x.data(), r.sorted, sw.data(), sig, offsets, C, c0, n_cols, num, sq, wsum);
+      if (!in_tile[static_cast<std::size_t>(blk)]) {
+        std::vector<T>().swap(x);
+      } else if (static_cast<std::int64_t>(r.sorted.size()) * 2 > N) {
+        // reaches most rows: stored over all N rows (zeros elsewhere; zeros add nothing, so the
+        // same bits), so that all such blocks share one row list and their tiles run chunk-major
+        std::vector<T> dense(static_cast<std::size_t>(N * kBlock), T(0));
+        for (std::size_t f = 0; f < r.sorted.size(); ++f)
+          std::memcpy(dense.data() + static_cast<std::int64_t>(r.sorted[f]) * kBlock, x.data() + f * kBlock,
+                      sizeof(T) * kBlock);
+        x.swap(dense);
+        std::vector<std::int32_t>& all = rows[static_cast<std::size_t>(blk)];
+        all.resize(static_cast<std::size_t>(N));
+        for (std::int64_t i = 0; i < N; ++i) all[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i);
+      } else {
+        rows[static_cast<std::size_t>(blk)] = r.sorted;
+      }
+    }
+  }
+  // Tiles between blocks that reach the same rows (the usual case: a graph's giant component)
+  // run chunk by chunk: a chunk of every block stays in cache while all their tiles use it, so
+  // each response is read from memory once instead of once per tile.
+  std::vector<std::int64_t> same_rows;  // tiles of the largest family of identical row lists
+  std::vector<std::int64_t> family(static_cast<std::size_t>(nb), -1);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    if (!in_tile[static_cast<std::size_t>(b)] || rows[static_cast<std::size_t>(b)].size() < 4 * kChunk) continue;
+    for (std::int64_t c = 0; c < b && family[static_cast<std::size_t>(b)] < 0; ++c)
+      if (family[static_cast<std::size_t>(c)] == c && rows[static_cast<std::size_t>(c)] == rows[static_cast<std::size_t>(b)])
+        family[static_cast<std::size_t>(b)] = c;
+    if (family[static_cast<std::size_t>(b)] < 0) family[static_cast<std::size_t>(b)] = b;
+  }
+  std::vector<std::int64_t> fam_size(static_cast<std::size_t>(nb), 0);
+  for (std::int64_t b = 0; b < nb; ++b)
+    if (family[static_cast<std::size_t>(b)] >= 0) ++fam_size[static_cast<std::size_t>(family[static_cast<std::size_t>(b)])];
+  const std::int64_t big = nb ? std::max_element(fam_size.begin(), fam_size.end()) - fam_size.begin() : -1;
+  std::vector<char> done(static_cast<std::size_t>(n_tiles), 0);
+  if (big >= 0 && fam_size[static_cast<std::size_t>(big)] > 1) {
+    for (std::int64_t k = 0; k < n_tiles; ++k)
+      if (family[static_cast<std::size_t>(tile_pairs[2 * k])] == big && family[static_cast<std::size_t>(tile_pairs[2 * k + 1])] == big) {
+        same_rows.push_back(k);
+        done[static_cast<std::size_t>(k)] = 1;
+        std::fill_n(tiles + k * kBlock * kBlock, kBlock * kBlock, 0.0);
+      }
+    const std::vector<std::int32_t>& R = rows[static_cast<std::size_t>(big)];
+    std::vector<std::int64_t> starts;  // positions where a new chunk of row indices begins
+    for (std::size_t f = 0; f < R.size(); ++f)
+      if (f == 0 || R[f] / kChunk != R[f - 1] / kChunk) starts.push_back(static_cast<std::int64_t>(f));
+    starts.push_back(static_cast<std::int64_t>(R.size()));
+    const std::int64_t n_same = static_cast<std::int64_t>(same_rows.size());
+#pragma omp parallel num_threads(n_threads) if (n_same > 1)
+    {
+      const int tid = omp_thread_num(), nth = omp_threads();
+      for (std::size_t c = 0; c + 1 < starts.size(); ++c)
+        for (std::int64_t m = tid; m < n_same; m += nth) {
+          const std::int64_t k = same_rows[static_cast<std::size_t>(m)];
+          gram_chunk(xc[static_cast<std::size_t>(tile_pairs[2 * k])].data(),
+                     xc[static_cast<std::size_t>(tile_pairs[2 * k + 1])].data(), starts[c], starts[c + 1],
+                     tiles + k * kBlock * kBlock);
+        }
     }
   }
 #pragma omp parallel num_threads(n_threads) if (n_tiles > 1)
@@ -469,9 +549,10 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
     Common cm;
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t k = 0; k < n_tiles; ++k) {
+      if (done[static_cast<std::size_t>(k)]) continue;
       const std::size_t P = static_cast<std::size_t>(tile_pairs[2 * k]), Q = static_cast<std::size_t>(tile_pairs[2 * k + 1]);
       double* out = tiles + k * kBlock * kBlock;
-      if (rows[P] == rows[Q]) {  // the usual case: both blocks reach the same component
+      if (rows[P] == rows[Q]) {
         gram_tile(xc[P].data(), xc[Q].data(), rows[P].data(), nullptr, nullptr,
                   static_cast<std::int64_t>(rows[P].size()), out);
       } else {

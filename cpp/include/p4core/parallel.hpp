@@ -23,6 +23,23 @@ inline int max_threads() {
 #endif
 }
 
+// Inside a parallel region: this thread's number and the team size (0 and 1 without OpenMP).
+inline int omp_thread_num() {
+#ifdef P4CORE_HAS_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline int omp_threads() {
+#ifdef P4CORE_HAS_OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 // 0 or negative means "the OpenMP default" (OMP_NUM_THREADS or the core count).
 inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : max_threads(); }
 

@@ -1,0 +1,36 @@
+"""Every performance benchmark, one command:
+
+    python benchmarks/run.py [--quick]
+
+Runs bench_propagate.py (kernel vs scipy.sparse, machine bandwidth and GEMM peak), bench_screen.py
+(Kang 2018 twins: full screen vs per-drug scipy reference, threads, peak memory) and
+bench_stream.py (10,000 drugs x 1,000 synthetic twins streamed to Parquet), each printing its
+table; their JSON lands in benchmarks/results/. --quick uses smaller sizes (a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    runs = [
+        ["bench_propagate.py"] + (["--rhs", "64", "--repeat", "1"] if args.quick else []),
+        ["bench_screen.py"] + (["--twins", "10", "--pairs-top", "20", "--sample", "5"] if args.quick else []),
+        ["bench_stream.py"] + (["--drugs", "1000", "--twins", "100"] if args.quick else []),
+    ]
+    for script, *rest in runs:
+        print(f"\n=== {script} {' '.join(rest)}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script), *rest], check=True)
+
+
+if __name__ == "__main__":
+    main()
