@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from p4core.model import Trajectories
-from p4core.plugins.render_midi import PENTATONIC, MidiConfig, quantise, render
+from p4core.plugins.render_midi import SCALES, MidiConfig, quantise, render
+
+PENTATONIC = SCALES["pentatonic"]
 
 
 def make_result(values: dict[tuple[str, str], np.ndarray], times: np.ndarray) -> types.SimpleNamespace:
@@ -45,8 +47,8 @@ def course():
 
 
 def write(tmp_path, result, **kw):
-    cfg = MidiConfig(**kw)
-    (path,) = render(result, tmp_path, cfg)
+    cfg = MidiConfig(**{"audio": "none", **kw})
+    path = render(result, tmp_path, cfg)[0]
     return path, mido.MidiFile(path)
 
 
@@ -77,7 +79,8 @@ def test_structure_follows_smf_rules(tmp_path, course):
         assert (101, 0) in ccs and (100, 0) in ccs and (6, 2) in ccs and (101, 127) in ccs
         assert any(m.type == "program_change" for m in setup)
     assert len(set(channels)) == 3 and 9 not in channels
-    perc = mid.tracks[4]
+    perc = mid.tracks[-1]
+    assert perc[0].name == "events"
     assert {m.channel for m in perc if hasattr(m, "channel")} == {9}
 
 

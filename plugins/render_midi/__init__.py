@@ -1,53 +1,89 @@
-"""Renderer ``midi``: the simulated disease course as a Standard MIDI File.
-
-First version of ../shared/SONIFICATION.md's design:
+"""Renderer ``midi``: the simulated disease course as a Standard MIDI File (and WAV), after
+../shared/SONIFICATION.md.
 
 * type 1, 840 ticks per beat, one beat per ``days_per_beat`` days (one day = 120 ticks at the
-  default of 7), constant tempo;
+  default of 7), one constant tempo;
 * track 0 (conductor): sequence name (pseudonym only), tempo, 4/4, key signature, markers for the
-  scenarios and clinical events, and a JSON legend in a text event ``p4core-legend/1 {...}``;
-* one named track and channel per cell type (channel 10 is never a voice), with the setup block
-  at tick 0 (bank select, program, volume, pan, expression, sustain off, RPN pitch-bend range);
-* pitch = disease activity on ONE global domain for all voices and scenarios, quantised to a
-  major pentatonic scale over two octaves (11 levels) with hysteresis; legato while the level
-  holds, re-struck at bar lines; a missing value is a rest;
-* channel 10 earcons at every event (distinct GM percussion notes);
-* scenarios in sequence: untreated, then each treatment, separated by a marker and a bar of rest.
+  scenarios, clinical events and threshold crossings, cue points for imaging, and a JSON legend in
+  a text event ``p4core-legend/1 {...}`` from which :func:`decode` recovers the course;
+* one named track and channel per cell type (channel 10 is never a voice), with the setup block at
+  tick 0 (bank select, program, volume, pan, expression, sustain off, RPN pitch-bend range);
+* pitch = disease activity (``polarity=disease``) or its negation, a health index
+  (``polarity=health``, the ``clinical`` preset: falling = worse), on ONE global domain for all
+  voices and scenarios, quantised to a scale with hysteresis; legato while the level holds,
+  re-struck at bar lines; a missing value is a rest; CC11 follows activity, CC1 carries the width of
+  the ensemble band (uncertainty);
+* a harmony pad whose chord, changed at bar lines, climbs a tension ladder (harmony.py: roughness of
+  the synth's own partials + spiral-array tension) with the burden;
+* channel 10 earcons at every event, distinct per kind, at the tick of their marker;
+* treated vs untreated: ``sequential`` (untreated, then each treatment), ``stereo`` (untreated left,
+  each treatment right, same timbres, in one segment per treatment) or ``effect`` (each treatment,
+  with the pad driven by its burden relative to untreated: it resolves as the drug helps).
 
 Every event's tick is computed from its time, events are sorted by (tick, priority) with
-note-offs first, and only then turned into delta times: no drift, identical bytes for
-identical input.
+note-offs first, and only then turned into delta times: no drift, identical bytes for identical
+input.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import mido
 import numpy as np
+import pandas as pd
 
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
 
-PENTATONIC = (0, 2, 4, 7, 9, 12, 14, 16, 19, 21, 24)
+from .harmony import ladder
+
+SCALES = {
+    "pentatonic": (0, 2, 4, 7, 9, 12, 14, 16, 19, 21, 24),  # major pentatonic, two octaves, 11 levels
+    "major": (0, 2, 4, 5, 7, 9, 11, 12, 14, 16, 17, 19, 21, 23, 24),  # two octaves, 15 levels
+    "minor": (0, 2, 3, 5, 7, 8, 10, 12, 14, 15, 17, 19, 20, 22, 24),
+}
 PROGRAMS = (42, 73, 71, 68, 40, 70, 60, 11, 46, 24, 56, 0)  # cello, flute, clarinet, oboe, violin, ...
-EARCONS = {"onset": 49, "sampling": 76, "treatment_start": 81, "treatment_stop": 80, "scenario": 56}
+#: General MIDI percussion notes, pairwise distinct (tests check it)
+EARCONS = {
+    "onset": 49,  # crash cymbal
+    "sampling": 76,  # hi wood block
+    "diagnosis": 52,  # Chinese cymbal
+    "treatment_start": 81,  # open triangle
+    "treatment_stop": 80,  # mute triangle
+    "imaging": 62,  # mute hi conga
+    "flare": 57,  # crash cymbal 2
+    "threshold": 56,  # cowbell
+    "scenario": 39,  # hand clap
+    "month": 42,  # closed hi-hat
+}
+PRESETS = {"musician": {"polarity": "disease"}, "clinical": {"polarity": "health"}}
 PERCUSSION_CHANNEL = 9
 # priorities at equal ticks: note-offs first, then meta, setup/controllers, note-ons
 P_OFF, P_META, P_CTRL, P_ON = 0, 1, 2, 3
+LEGEND_PREFIX = "p4core-legend/1 "
 
 
 @dataclass
 class MidiConfig:
+    #: ``musician`` (pitch up = more disease) or ``clinical`` (a health index: falling = worse)
+    preset: str = "musician"
+    #: overrides the preset: ``disease`` or ``health``
+    polarity: str | None = None
+    #: treated vs untreated: ``sequential``, ``stereo`` or ``effect``
+    mode: str = "sequential"
     tempo: float = 96.0  # beats per minute
     days_per_beat: float = 7.0
     ticks_per_beat: int = 840
     #: time between melody samples, in days
     step_days: float = 7.0
+    #: ``pentatonic`` (11 levels), ``major`` or ``minor`` (15 levels)
+    scale: str = "pentatonic"
     #: lowest note of the lowest voice; voices rise by register_step semitones
     base_note: int = 43
     register_step: int = 5
@@ -55,9 +91,39 @@ class MidiConfig:
     velocity: int = 84
     pitch_bend_range: int = 2
     key: str = "C"
+    #: harmony pad on the burden (tension ladder); its General MIDI program and lowest note
+    pad: bool = True
+    pad_program: int = 89
+    pad_root: int = 48
+    #: CC11 expression follows activity; CC1 carries the ensemble band's width
+    expression: bool = True
+    uncertainty: bool = True
+    #: burden level marked as a threshold crossing (marker + earcon); null = none
+    threshold: float | None = 0.5
+    #: a closed hi-hat every 30 days
+    month_ticks: bool = True
     file: str = "course.mid"
+    #: audio: ``numpy`` (built-in synth), ``fluidsynth`` (needs the program and a GM soundfont),
+    #: ``auto`` (fluidsynth when found, else numpy) or ``none``
+    audio: str = "numpy"
+    wav_file: str = "course.wav"
+    sample_rate: int = 22050
 
     def __post_init__(self) -> None:
+        require(self.preset in PRESETS, "render.midi.preset", f"must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        if self.polarity is None:
+            self.polarity = PRESETS[self.preset]["polarity"]
+        require(
+            self.polarity in ("disease", "health"),
+            "render.midi.polarity",
+            f"must be disease or health, got {self.polarity!r}",
+        )
+        require(
+            self.mode in ("sequential", "stereo", "effect"),
+            "render.midi.mode",
+            f"must be sequential, stereo or effect, got {self.mode!r}",
+        )
+        require(self.scale in SCALES, "render.midi.scale", f"must be one of {sorted(SCALES)}, got {self.scale!r}")
         require(
             20 <= self.tempo <= 400, "render.midi.tempo", f"must be 20-400 beats per minute, got {self.tempo}"
         )
@@ -81,11 +147,21 @@ class MidiConfig:
         )
         require(1 <= self.velocity <= 127, "render.midi.velocity", f"must be 1-127, got {self.velocity}")
         require(0 <= self.pitch_bend_range <= 24, "render.midi.pitch_bend_range", "must be 0-24 semitones")
+        require(0 <= self.pad_program <= 127, "render.midi.pad_program", f"must be 0-127, got {self.pad_program}")
+        require(12 <= self.pad_root <= 100, "render.midi.pad_root", f"must be 12-100, got {self.pad_root}")
         require(
-            Path(self.file).name == self.file and self.file.endswith(".mid"),
-            "render.midi.file",
-            f"must be a plain file name ending in .mid, got {self.file!r}",
+            self.audio in ("numpy", "fluidsynth", "auto", "none"),
+            "render.midi.audio",
+            f"must be numpy, fluidsynth, auto or none, got {self.audio!r}",
         )
+        require(8000 <= self.sample_rate <= 96000, "render.midi.sample_rate", "must be 8000-96000 Hz")
+        for key, ext in (("file", ".mid"), ("wav_file", ".wav")):
+            name = getattr(self, key)
+            require(
+                Path(name).name == name and name.endswith(ext),
+                f"render.midi.{key}",
+                f"must be a plain file name ending in {ext}, got {name!r}",
+            )
         try:
             mido.MetaMessage("key_signature", key=self.key)
         except ValueError:
@@ -106,6 +182,10 @@ class Score:
     def add(self, track: int, tick: int, priority: int, msg: mido.Message | mido.MetaMessage) -> None:
         self._seq += 1
         self.events[track].append((int(tick), priority, self._seq, msg))
+
+    def note(self, track: int, channel: int, note: int, on: int, off: int, velocity: int) -> None:
+        self.add(track, on, P_ON, mido.Message("note_on", channel=channel, note=note, velocity=velocity))
+        self.add(track, off, P_OFF, mido.Message("note_off", channel=channel, note=note, velocity=0))
 
     def to_midi(self, ticks_per_beat: int) -> mido.MidiFile:
         mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
@@ -138,18 +218,87 @@ def quantise(values: np.ndarray, lo: float, hi: float, n_levels: int, hysteresis
     return out
 
 
+def _domain(values: np.ndarray) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return 0.0, 1.0
+    lo, hi = float(np.floor(v.min() * 10) / 10), float(np.ceil(v.max() * 10) / 10)
+    return (lo, hi) if hi > lo else (lo, lo + 0.1)
+
+
+def _setup(score: Score, track: int, ch: int, program: int, pan: int, cfg: MidiConfig) -> None:
+    for kind, kw in [
+        ("control_change", dict(control=0, value=0)),
+        ("control_change", dict(control=32, value=0)),
+        ("program_change", dict(program=program)),
+        ("control_change", dict(control=7, value=100)),
+        ("control_change", dict(control=10, value=pan)),
+        ("control_change", dict(control=11, value=110)),
+        ("control_change", dict(control=64, value=0)),
+        ("control_change", dict(control=101, value=0)),
+        ("control_change", dict(control=100, value=0)),
+        ("control_change", dict(control=6, value=cfg.pitch_bend_range)),
+        ("control_change", dict(control=38, value=0)),
+        ("control_change", dict(control=101, value=127)),
+        ("control_change", dict(control=100, value=127)),
+    ]:
+        score.add(track, 0, P_CTRL, mido.Message(kind, channel=ch, **kw))
+
+
+def _lane(score: Score, track: int, ch: int, control: int, ticks: list[int], values: np.ndarray) -> None:
+    """A controller lane thinned to changes of at least 4 (and the first value)."""
+    last = None
+    for tick, v in zip(ticks, values, strict=False):
+        if not np.isfinite(v):
+            continue
+        v = int(np.clip(round(float(v)), 0, 127))
+        if last is None or abs(v - last) >= 4:
+            score.add(track, tick, P_CTRL, mido.Message("control_change", channel=ch, control=control, value=v))
+            last = v
+
+
 def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
     traj = result.trajectories
+    path = outdir / cfg.file
+    mid = compose(traj, cfg, result.patient.pseudonym)
+    with atomic_path(path) as tmp:
+        mid.save(filename=str(tmp))
+    files = [path]
+    if cfg.audio != "none":
+        from .synth import render_audio
+
+        files.append(render_audio(path, outdir / cfg.wav_file, cfg.audio, cfg.sample_rate))
+    return files
+
+
+def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C901 - one score, read top-down
+    """The score of the trajectories ``traj`` (:class:`p4core.model.Trajectories`) as a MIDI file."""
     tab = traj.table
     voices = list(traj.celltypes)
-    if len(voices) > 15:
-        raise InputError(f"render.midi: {len(voices)} cell types but MIDI has 15 melodic channels")
-    top = cfg.base_note + cfg.register_step * (len(voices) - 1) + PENTATONIC[-1]
+    treated = [s for s in traj.scenarios if s != "untreated"]
+    if cfg.mode == "sequential":
+        segments = [[("untreated", "centre")]] + [[(s, "centre")] for s in treated]
+    elif cfg.mode == "stereo":
+        segments = [[("untreated", "left"), (s, "right")] for s in treated] or [[("untreated", "centre")]]
+    else:  # effect: each treatment, its pad driven by its burden relative to untreated
+        segments = [[(s, "centre")] for s in treated] or [[("untreated", "centre")]]
+    sides = sorted({side for seg in segments for _, side in seg}, key=["left", "centre", "right"].index)
+    n_voice_tracks = len(voices) * len(sides)
+    if n_voice_tracks + int(cfg.pad) > 15:
+        raise InputError(
+            f"render.midi: {len(voices)} cell types x {len(sides)} sides"
+            f"{' + the pad' if cfg.pad else ''} need more than the 15 melodic channels; "
+            "use mode=sequential or render.midi.pad=false"
+        )
+    scale = SCALES[cfg.scale]
+    n_levels = len(scale)
+    top = cfg.base_note + cfg.register_step * (len(voices) - 1) + scale[-1]
     if top > 127:
         raise InputError(
             f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
             f"register_step={cfg.register_step} reach note {top} > 127; lower either"
         )
+    sign = 1.0 if cfg.polarity == "disease" else -1.0
     tpb = cfg.ticks_per_beat
     ticks_per_day = tpb / cfg.days_per_beat
     bar = 4 * tpb
@@ -157,96 +306,139 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
     t0, t1 = float(times[0]), float(times[-1])
     sample_times = np.arange(t0, t1 + 1e-9, cfg.step_days)
     step_ticks = int(round(cfg.step_days * ticks_per_day))
-    seg_ticks = (
-        int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks
-    )  # the last note sounds one step
-    seg_len = (seg_ticks // bar + 2) * bar  # whole bars, plus one bar of rest between scenarios
-    cell = tab[tab["celltype"].isin(voices)]
-    lo, hi = float(np.floor(cell["mean"].min() * 10) / 10), float(np.ceil(cell["mean"].max() * 10) / 10)
-    n_levels = len(PENTATONIC)
+    seg_ticks = int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks  # the last note sounds one step
+    seg_len = (seg_ticks // bar + 2) * bar  # whole bars, plus one bar of rest between segments
 
-    score = Score(1 + len(voices) + 1)
-    perc = len(voices) + 1
+    def series(scen: str, name: str, col: str = "mean") -> np.ndarray:
+        sub = tab[(tab["scenario"] == scen) & (tab["celltype"] == name)].set_index("time")[col]
+        return np.interp(sample_times, sub.index.to_numpy(float), sub.to_numpy(float))
+
+    cell = tab[tab["celltype"].isin(voices)]
+    lo, hi = _domain(sign * cell["mean"].to_numpy(float))
+    burden = {s: series(s, "burden") for s in traj.scenarios} if "burden" in set(tab["celltype"]) else {}
+    pad_ladder = ladder(cfg.pad_root)
+    if cfg.mode == "effect":
+        pad_quantity = "burden of the treatment relative to untreated (0 = resolved, 1 = as untreated)"
+        b_lo, b_hi = 0.0, 1.0
+    else:
+        pad_quantity = "disease burden"
+        b_lo, b_hi = _domain(np.concatenate(list(burden.values()))) if burden else (0.0, 1.0)
+
+    n_tracks = 1 + n_voice_tracks + int(cfg.pad) + 1
+    score = Score(n_tracks)
     meta = score.add
-    meta(
-        0, 0, P_META, mido.MetaMessage("track_name", name=f"p4core disease course {result.patient.pseudonym}")
-    )
+    meta(0, 0, P_META, mido.MetaMessage("track_name", name=f"p4core disease course {title}".strip()))
     meta(0, 0, P_META, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(cfg.tempo)))
     meta(0, 0, P_META, mido.MetaMessage("time_signature", numerator=4, denominator=4))
     meta(0, 0, P_META, mido.MetaMessage("key_signature", key=cfg.key))
-    channels = [c for c in range(16) if c != PERCUSSION_CHANNEL][: len(voices)]
-    for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1):
-        score.add(v, 0, P_META, mido.MetaMessage("track_name", name=name))
-        setup = [
-            ("control_change", dict(control=0, value=0)),
-            ("control_change", dict(control=32, value=0)),
-            ("program_change", dict(program=PROGRAMS[(v - 1) % len(PROGRAMS)])),
-            ("control_change", dict(control=7, value=100)),
-            (
-                "control_change",
-                dict(control=10, value=int(round(16 + 96 * (v - 1) / max(1, len(voices) - 1)))),
-            ),
-            ("control_change", dict(control=11, value=110)),
-            ("control_change", dict(control=64, value=0)),
-            ("control_change", dict(control=101, value=0)),
-            ("control_change", dict(control=100, value=0)),
-            ("control_change", dict(control=6, value=cfg.pitch_bend_range)),
-            ("control_change", dict(control=38, value=0)),
-            ("control_change", dict(control=101, value=127)),
-            ("control_change", dict(control=100, value=127)),
-        ]
-        for kind, kw in setup:
-            score.add(v, 0, P_CTRL, mido.Message(kind, channel=ch, **kw))
+    melodic = [c for c in range(16) if c != PERCUSSION_CHANNEL]
+    voice_tracks = []  # (track, channel, celltype, side, base note, program, pan)
+    for si, side in enumerate(sides):
+        for v, name in enumerate(voices):
+            k = si * len(voices) + v
+            pan = {"left": 8, "right": 119}.get(side, int(round(16 + 96 * v / max(1, len(voices) - 1))))
+            voice_tracks.append(
+                (1 + k, melodic[k], name, side, cfg.base_note + cfg.register_step * v, PROGRAMS[v % len(PROGRAMS)], pan)
+            )
+    for track, ch, name, side, _, program, pan in voice_tracks:
+        score.add(track, 0, P_META, mido.MetaMessage("track_name", name=name if len(sides) == 1 else f"{name} ({side})"))
+        _setup(score, track, ch, program, pan, cfg)
+    pad_track = 1 + n_voice_tracks if cfg.pad else None
+    pad_ch = melodic[n_voice_tracks] if cfg.pad else None
+    if pad_track is not None:
+        score.add(pad_track, 0, P_META, mido.MetaMessage("track_name", name="harmony (burden)"))
+        _setup(score, pad_track, pad_ch, cfg.pad_program, 64, cfg)
+    perc = n_tracks - 1
     score.add(perc, 0, P_META, mido.MetaMessage("track_name", name="events"))
 
-    def earcon(tick: int, kind: str) -> None:
-        note = EARCONS.get(kind, 75)
-        score.add(
-            perc, tick, P_ON, mido.Message("note_on", channel=PERCUSSION_CHANNEL, note=note, velocity=100)
-        )
-        score.add(
-            perc,
-            tick + tpb // 4,
-            P_OFF,
-            mido.Message("note_off", channel=PERCUSSION_CHANNEL, note=note, velocity=0),
-        )
+    earcons: dict[tuple[int, int], int] = {}  # (tick, note) -> velocity; one strike per tick and note
 
-    for k, scen in enumerate(traj.scenarios):
+    def earcon(tick: int, kind: str, velocity: int = 100) -> None:
+        key = (tick, EARCONS.get(kind, 75))
+        earcons[key] = max(velocity, earcons.get(key, 0))
+
+    def tick_of(start: int, t: float) -> int:
+        return start + int(round((t - t0) * ticks_per_day))
+
+    seg_info = []
+    for k, seg in enumerate(segments):
         start = k * seg_len
-        meta(0, start, P_META, mido.MetaMessage("marker", text=f"scenario: {scen}"))
+        label = " | ".join(f"{s} ({side})" if len(seg) > 1 else s for s, side in seg)
+        meta(0, start, P_META, mido.MetaMessage("marker", text=f"scenario: {label}"))
         earcon(start, "scenario")
+        seg_info.append({"start_tick": start, "voices": {side: s for s, side in seg}})
+        shown = {s for s, _ in seg}
         for ev in traj.events.itertuples(index=False):
-            if ev.kind == "treatment_start" and not (scen != "untreated" and ev.label == f"start {scen}"):
+            if ev.kind == "treatment_start" and not any(ev.label == f"start {s}" for s in shown):
                 continue
-            tick = start + int(round((float(ev.time) - t0) * ticks_per_day))
-            meta(0, tick, P_META, mido.MetaMessage("marker", text=ev.label))
-            earcon(tick, ev.kind)
-        sub = tab[tab["scenario"] == scen]
-        for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1):
-            series = sub[sub["celltype"] == name].set_index("time")["mean"]
-            vals = np.interp(sample_times, series.index.to_numpy(float), series.to_numpy(float))
+            tick = tick_of(start, float(ev.time))
+            if ev.kind == "imaging":
+                meta(0, tick, P_META, mido.MetaMessage("cue_marker", text=str(ev.label)))
+            meta(0, tick, P_META, mido.MetaMessage("marker", text=str(ev.label)))
+            earcon(tick, str(ev.kind))
+        if cfg.threshold is not None:
+            for s, _ in seg:
+                b = burden.get(s)
+                if b is None:
+                    continue
+                above = b >= cfg.threshold
+                for i in np.flatnonzero(above[1:] != above[:-1]) + 1:
+                    tick = tick_of(start, float(sample_times[i]))
+                    word = "rises above" if above[i] else "falls below"
+                    meta(0, tick, P_META, mido.MetaMessage("marker", text=f"{s}: burden {word} {cfg.threshold:g}"))
+                    earcon(tick, "threshold")
+        if cfg.month_ticks:
+            for day in np.arange(math.ceil(t0 / 30) * 30, t1 + 1e-9, 30.0):
+                earcon(tick_of(start, float(day)), "month", velocity=40)
+        ticks = [tick_of(start, float(t)) for t in sample_times] + [start + seg_ticks]
+        for track, ch, name, side, base, _, _ in voice_tracks:
+            scen = next((s for s, sd in seg if sd == side), None)
+            if scen is None:
+                continue
+            vals = sign * series(scen, name)
             levels = quantise(vals, lo, hi, n_levels, cfg.hysteresis)
-            base = cfg.base_note + cfg.register_step * (v - 1)
-            ticks = [start + int(round((t - t0) * ticks_per_day)) for t in sample_times] + [start + seg_ticks]
             current = None  # (note, on_tick)
             for i, lev in enumerate(levels):
                 tick = ticks[i]
                 restrike = current is not None and (tick // bar) != (current[1] // bar)
-                note = base + PENTATONIC[lev] if lev >= 0 else None
+                note = base + scale[lev] if lev >= 0 else None
                 if current is not None and (note != current[0] or restrike):
-                    score.add(
-                        v, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
-                    )
+                    score.add(track, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
                     current = None
                 if note is not None and current is None:
-                    score.add(
-                        v, tick, P_ON, mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity)
-                    )
+                    score.add(track, tick, P_ON, mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity))
                     current = (note, tick)
             if current is not None:
-                score.add(
-                    v, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
-                )
+                score.add(track, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
+            if cfg.expression:
+                frac = (vals - lo) / (hi - lo)
+                _lane(score, track, ch, 11, ticks, 40 + 87 * np.clip(frac, 0, 1))
+            if cfg.uncertainty:
+                width = series(scen, name, "upper") - series(scen, name, "lower")
+                _lane(score, track, ch, 1, ticks, 127 * np.clip(width / (hi - lo), 0, 1))
+        if pad_track is not None and burden:
+            main = seg[-1][0]
+            if cfg.mode == "effect" and main != "untreated":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    driver = np.clip(burden[main] / burden["untreated"], 0, 1)
+            else:
+                driver = burden[main]
+            bars = range(start, start + seg_ticks, bar)
+            at = [float(np.nanmean(driver[(np.array(ticks[:-1]) >= b) & (np.array(ticks[:-1]) < b + bar)])) for b in bars]
+            steps = quantise(np.array(at), b_lo, b_hi, len(pad_ladder), cfg.hysteresis)
+            for b, stp in zip(bars, steps, strict=True):
+                if stp < 0:
+                    continue
+                end = min(b + bar, start + seg_ticks)
+                for iv in pad_ladder[stp][1]:
+                    score.note(pad_track, pad_ch, cfg.pad_root + iv, b, end, 56)
+
+    # earcons last a sixteenth, or until the same drum's next strike
+    keys = sorted(earcons)
+    for i, (tick, note) in enumerate(keys):
+        nxt = next((t for t, n in keys[i + 1 :] if n == note), None)
+        off = tick + tpb // 4 if nxt is None else min(tick + tpb // 4, nxt)
+        score.note(perc, PERCUSSION_CHANNEL, note, tick, off, earcons[(tick, note)])
 
     legend = {
         "time": {
@@ -258,35 +450,88 @@ def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
             "segment_ticks": seg_len,
             "step_days": cfg.step_days,
         },
+        "mode": cfg.mode,
         "scenarios": traj.scenarios,
+        "segments": seg_info,
         "pitch": {
             "quantity": "disease activity (1 = observed disease state, 0 = reference)",
-            "polarity": "higher = more disease",
+            "polarity": cfg.polarity,
+            "transform": "identity" if sign > 0 else "negate (health index: higher = healthier)",
             "domain": [lo, hi],
-            "scale": list(PENTATONIC),
+            "scale": list(scale),
             "hysteresis": cfg.hysteresis,
+            "decode_bound": (0.5 + cfg.hysteresis) * (hi - lo) / (n_levels - 1),
         },
         "voices": [
-            {
-                "track": v,
-                "celltype": name,
-                "channel": ch + 1,
-                "base_note": cfg.base_note + cfg.register_step * (v - 1),
-                "program": PROGRAMS[(v - 1) % len(PROGRAMS)],
-            }
-            for v, (name, ch) in enumerate(zip(voices, channels, strict=True), start=1)
+            {"track": t, "celltype": n, "side": sd, "channel": ch + 1, "base_note": b, "program": pr, "pan": pn}
+            for t, ch, n, sd, b, pr, pn in voice_tracks
         ],
+        "controllers": {
+            "11": "expression: 40 + 87 x position of the value in the pitch domain" if cfg.expression else None,
+            "1": "uncertainty: 127 x (upper - lower) of the 95% ensemble band / domain width" if cfg.uncertainty else None,
+        },
+        "harmony": {
+            "track": pad_track,
+            "channel": None if pad_ch is None else pad_ch + 1,
+            "quantity": pad_quantity,
+            "domain": [b_lo, b_hi],
+            "ladder": [{"name": n, "intervals": list(iv)} for n, iv in pad_ladder],
+            "root": cfg.pad_root,
+        },
+        "threshold": cfg.threshold,
         "earcons": {k: {"channel": 10, "note": n} for k, n in EARCONS.items()},
     }
-    text = "p4core-legend/1 " + json.dumps(legend, separators=(",", ":"), ensure_ascii=True)
-    meta(0, 0, P_META, mido.MetaMessage("text", text=text))
-    mid = score.to_midi(tpb)
-    path = outdir / cfg.file
-    with atomic_path(path) as tmp:
-        mid.save(filename=str(tmp))
-    return [path]
+    meta(0, 0, P_META, mido.MetaMessage("text", text=LEGEND_PREFIX + json.dumps(legend, separators=(",", ":"), ensure_ascii=True)))
+    return score.to_midi(tpb)
+
+
+def read_legend(mid: mido.MidiFile) -> dict:
+    for msg in mid.tracks[0]:
+        if msg.type == "text" and msg.text.startswith(LEGEND_PREFIX):
+            return json.loads(msg.text[len(LEGEND_PREFIX) :])
+    raise InputError("no p4core legend in track 0 (a text event starting with 'p4core-legend/1')")
+
+
+def decode(path: str | Path) -> pd.DataFrame:
+    """Recover the course from a p4core MIDI file's bytes alone: one row per (scenario, side,
+    celltype, time) with the decoded value (NaN for a rest) and the declared bound (half a step
+    plus the hysteresis, in the units of the data)."""
+    mid = mido.MidiFile(str(path))
+    leg = read_legend(mid)
+    tm, pitch = leg["time"], leg["pitch"]
+    lo, hi = pitch["domain"]
+    scale = pitch["scale"]
+    sign = 1.0 if pitch["polarity"] == "disease" else -1.0
+    samples = np.arange(tm["t0_days"], tm["t1_days"] + 1e-9, tm["step_days"])
+    rows = []
+    for v in leg["voices"]:
+        notes = []  # (on, off, note)
+        t, open_ = 0, {}
+        for msg in mid.tracks[v["track"]]:
+            t += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                open_[msg.note] = t
+            elif msg.type in ("note_off", "note_on") and msg.note in open_:
+                notes.append((open_.pop(msg.note), t, msg.note))
+        for seg in leg["segments"]:
+            scen = seg["voices"].get(v["side"])
+            if scen is None:
+                continue
+            for day in samples:
+                tick = seg["start_tick"] + int(round((day - tm["t0_days"]) * tm["ticks_per_day"]))
+                hit = [n for on, off, n in notes if on <= tick < off]
+                value = np.nan
+                if hit:
+                    level = scale.index(hit[0] - v["base_note"])
+                    value = sign * (lo + level / (len(scale) - 1) * (hi - lo))
+                rows.append(
+                    {"scenario": scen, "side": v["side"], "celltype": v["celltype"], "time": float(day), "value": value}
+                )
+    out = pd.DataFrame(rows)
+    out.attrs["bound"] = pitch["decode_bound"]
+    return out
 
 
 @hookimpl
 def p4core_register_renderers(register):
-    register("midi", render, schema=MidiConfig, description="Standard MIDI File of the disease course (mido)")
+    register("midi", render, schema=MidiConfig, description="Standard MIDI File (+ WAV) of the disease course (mido)")
