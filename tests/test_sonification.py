@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 
 from p4core.errors import InputError
 from p4core.model import Trajectories
-from p4core.plugins.render_midi import EARCONS, SCALES, MidiConfig, compose, decode, quantise, read_legend, render
+from p4core.plugins.render_midi import (
+    EARCONS,
+    SCALES,
+    MidiConfig,
+    compose,
+    decode,
+    quantise,
+    read_legend,
+    render,
+)
 from p4core.plugins.render_midi.harmony import CHORDS, composite, ladder, roughness, tension
 from p4core.plugins.render_midi.lint import lint
 from p4core.plugins.render_midi.synth import synthesise, write_wav
@@ -30,7 +39,9 @@ def course(times, curves, events=None, band=0.1) -> types.SimpleNamespace:
     scen = list(dict.fromkeys(s for s, _ in curves))
     cts = list(dict.fromkeys(c for _, c in curves if c != "burden"))
     ev = pd.DataFrame(
-        events if events is not None else [(0.0, "sampling", "sampling"), (14.0, "treatment_start", "start drugA")],
+        events
+        if events is not None
+        else [(0.0, "sampling", "sampling"), (14.0, "treatment_start", "start drugA")],
         columns=["time", "kind", "label"],
     )
     return types.SimpleNamespace(
@@ -77,7 +88,9 @@ def test_linter_finds_broken_files(tmp_path):
     t0, t1 = mido.MidiTrack(), mido.MidiTrack()
     t0.append(mido.Message("note_on", channel=0, note=60, velocity=64))  # channel event in the conductor
     t1.append(mido.MetaMessage("set_tempo", tempo=500000))  # tempo outside track 0, no name
-    t1.append(mido.Message("note_on", channel=9, note=60, velocity=64, time=10))  # melody on channel 10, never closed
+    t1.append(
+        mido.Message("note_on", channel=9, note=60, velocity=64, time=10)
+    )  # melody on channel 10, never closed
     mid.tracks += [t0, t1]
     path = tmp_path / "bad.mid"
     mid.save(path)
@@ -93,7 +106,9 @@ def test_decode_recovers_the_course_within_the_declared_bound(tmp_path, effectiv
         bound = dec.attrs["bound"]
         table = effective.trajectories.table
         for row in dec.itertuples(index=False):
-            true = table[(table.scenario == row.scenario) & (table.celltype == row.celltype) & (table.time == row.time)]
+            true = table[
+                (table.scenario == row.scenario) & (table.celltype == row.celltype) & (table.time == row.time)
+            ]
             assert abs(row.value - float(true["mean"].iloc[0])) <= bound + 1e-9
 
 
@@ -135,7 +150,9 @@ def test_onsets_exact_no_drift_over_ten_thousand_irregular_times(tmp_path):
     cfg = MidiConfig(audio="none", month_ticks=False, threshold=None)
     mid = compose(res.trajectories, cfg)
     tpd = cfg.ticks_per_beat / cfg.days_per_beat
-    markers = {m.text: tick for tick, m in abs_events(mid.tracks[0]) if m.type == "marker" and m.text.startswith("e")}
+    markers = {
+        m.text: tick for tick, m in abs_events(mid.tracks[0]) if m.type == "marker" and m.text.startswith("e")
+    }
     for i, when in enumerate(times):
         assert abs(markers[f"e{i}"] - (when - 0.0) * tpd) <= 0.5 + 1e-9  # within one tick, no accumulation
 
@@ -221,9 +238,10 @@ def test_effective_drug_ends_lower_and_its_harmony_resolves(tmp_path, effective)
     assert last_treated < last_untreated, (names[last_treated], names[last_untreated])
     dec = decode(tmp_path / "c.mid")
     end = dec.time.max()
-    assert dec[(dec.scenario == "drugA") & (dec.time == end)].value.mean() < dec[
-        (dec.scenario == "untreated") & (dec.time == end)
-    ].value.mean()
+    assert (
+        dec[(dec.scenario == "drugA") & (dec.time == end)].value.mean()
+        < dec[(dec.scenario == "untreated") & (dec.time == end)].value.mean()
+    )
 
 
 def test_audio_pitch_within_ten_cents_and_onsets_within_ten_ms(tmp_path):
@@ -269,3 +287,80 @@ def test_bad_mapping_options_are_clear():
         MidiConfig(mode="surround")
     with pytest.raises(ValueError, match="render.midi.preset"):
         MidiConfig(preset="jazz")
+
+
+class FakePort:
+    """A MIDI output port that records what it is sent; raises KeyboardInterrupt after ``stop_after``."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.sent: list[mido.Message] = []
+        self.stop_after = stop_after
+
+    def send(self, msg: mido.Message) -> None:
+        if self.stop_after is not None and len(self.sent) >= self.stop_after and msg.type != "control_change":
+            raise KeyboardInterrupt
+        self.sent.append(msg)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+
+def test_live_play_with_clock_and_all_notes_off(tmp_path, effective):
+    from p4core.plugins.render_midi.live import play
+
+    mid = mido.MidiFile(write(tmp_path, effective))
+    port, clock = FakePort(), FakeClock()
+    play(mid, port, now=clock.now, sleep=clock.sleep)
+    types_ = [m.type for m in port.sent]
+    assert types_[0] == "start" and "stop" in types_
+    ons = sum(1 for m in port.sent if m.type == "note_on" and m.velocity > 0)
+    offs = sum(1 for m in port.sent if m.type == "note_off")
+    assert ons == offs > 0
+    beats = clock.t * 96 / 60  # the file plays at 96 bpm
+    assert abs(types_.count("clock") - 24 * beats) <= 25
+    tail = port.sent[-32:]
+    assert {(m.channel, m.control) for m in tail if m.type == "control_change"} >= {
+        (c, 123) for c in range(16)
+    }
+    assert all(not m.is_meta for m in port.sent)
+
+
+def test_live_play_ctrl_c_still_silences(tmp_path, effective):
+    from p4core.plugins.render_midi.live import play
+
+    mid = mido.MidiFile(write(tmp_path, effective))
+    port, clock = FakePort(stop_after=50), FakeClock()
+    with pytest.raises(KeyboardInterrupt):
+        play(mid, port, now=clock.now, sleep=clock.sleep)
+    assert {(m.channel, m.control) for m in port.sent[-32:] if m.type == "control_change"} >= {
+        (c, 123) for c in range(16)
+    }
+
+
+def test_midi_command_line(tmp_path, effective):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, effective)
+    ok = subprocess.run(
+        [sys.executable, "-m", "p4core", "midi", "lint", str(path)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    dec = subprocess.run(
+        [sys.executable, "-m", "p4core", "midi", "decode", str(path)], capture_output=True, text=True
+    )
+    assert dec.returncode == 0 and dec.stdout.startswith("scenario,side,celltype,time,value")
+    wav = subprocess.run(
+        [sys.executable, "-m", "p4core", "midi", "wav", str(path), str(tmp_path / "o.wav")],
+        capture_output=True,
+        text=True,
+    )
+    assert wav.returncode == 0 and (tmp_path / "o.wav").stat().st_size > 1000

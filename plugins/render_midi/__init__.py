@@ -110,7 +110,11 @@ class MidiConfig:
     sample_rate: int = 22050
 
     def __post_init__(self) -> None:
-        require(self.preset in PRESETS, "render.midi.preset", f"must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        require(
+            self.preset in PRESETS,
+            "render.midi.preset",
+            f"must be one of {sorted(PRESETS)}, got {self.preset!r}",
+        )
         if self.polarity is None:
             self.polarity = PRESETS[self.preset]["polarity"]
         require(
@@ -123,7 +127,9 @@ class MidiConfig:
             "render.midi.mode",
             f"must be sequential, stereo or effect, got {self.mode!r}",
         )
-        require(self.scale in SCALES, "render.midi.scale", f"must be one of {sorted(SCALES)}, got {self.scale!r}")
+        require(
+            self.scale in SCALES, "render.midi.scale", f"must be one of {sorted(SCALES)}, got {self.scale!r}"
+        )
         require(
             20 <= self.tempo <= 400, "render.midi.tempo", f"must be 20-400 beats per minute, got {self.tempo}"
         )
@@ -147,7 +153,9 @@ class MidiConfig:
         )
         require(1 <= self.velocity <= 127, "render.midi.velocity", f"must be 1-127, got {self.velocity}")
         require(0 <= self.pitch_bend_range <= 24, "render.midi.pitch_bend_range", "must be 0-24 semitones")
-        require(0 <= self.pad_program <= 127, "render.midi.pad_program", f"must be 0-127, got {self.pad_program}")
+        require(
+            0 <= self.pad_program <= 127, "render.midi.pad_program", f"must be 0-127, got {self.pad_program}"
+        )
         require(12 <= self.pad_root <= 100, "render.midi.pad_root", f"must be 12-100, got {self.pad_root}")
         require(
             self.audio in ("numpy", "fluidsynth", "auto", "none"),
@@ -253,7 +261,9 @@ def _lane(score: Score, track: int, ch: int, control: int, ticks: list[int], val
             continue
         v = int(np.clip(round(float(v)), 0, 127))
         if last is None or abs(v - last) >= 4:
-            score.add(track, tick, P_CTRL, mido.Message("control_change", channel=ch, control=control, value=v))
+            score.add(
+                track, tick, P_CTRL, mido.Message("control_change", channel=ch, control=control, value=v)
+            )
             last = v
 
 
@@ -306,7 +316,9 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
     t0, t1 = float(times[0]), float(times[-1])
     sample_times = np.arange(t0, t1 + 1e-9, cfg.step_days)
     step_ticks = int(round(cfg.step_days * ticks_per_day))
-    seg_ticks = int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks  # the last note sounds one step
+    seg_ticks = (
+        int(round((sample_times[-1] - t0) * ticks_per_day)) + step_ticks
+    )  # the last note sounds one step
     seg_len = (seg_ticks // bar + 2) * bar  # whole bars, plus one bar of rest between segments
 
     def series(scen: str, name: str, col: str = "mean") -> np.ndarray:
@@ -338,10 +350,23 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
             k = si * len(voices) + v
             pan = {"left": 8, "right": 119}.get(side, int(round(16 + 96 * v / max(1, len(voices) - 1))))
             voice_tracks.append(
-                (1 + k, melodic[k], name, side, cfg.base_note + cfg.register_step * v, PROGRAMS[v % len(PROGRAMS)], pan)
+                (
+                    1 + k,
+                    melodic[k],
+                    name,
+                    side,
+                    cfg.base_note + cfg.register_step * v,
+                    PROGRAMS[v % len(PROGRAMS)],
+                    pan,
+                )
             )
     for track, ch, name, side, _, program, pan in voice_tracks:
-        score.add(track, 0, P_META, mido.MetaMessage("track_name", name=name if len(sides) == 1 else f"{name} ({side})"))
+        score.add(
+            track,
+            0,
+            P_META,
+            mido.MetaMessage("track_name", name=name if len(sides) == 1 else f"{name} ({side})"),
+        )
         _setup(score, track, ch, program, pan, cfg)
     pad_track = 1 + n_voice_tracks if cfg.pad else None
     pad_ch = melodic[n_voice_tracks] if cfg.pad else None
@@ -385,7 +410,12 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
                 for i in np.flatnonzero(above[1:] != above[:-1]) + 1:
                     tick = tick_of(start, float(sample_times[i]))
                     word = "rises above" if above[i] else "falls below"
-                    meta(0, tick, P_META, mido.MetaMessage("marker", text=f"{s}: burden {word} {cfg.threshold:g}"))
+                    meta(
+                        0,
+                        tick,
+                        P_META,
+                        mido.MetaMessage("marker", text=f"{s}: burden {word} {cfg.threshold:g}"),
+                    )
                     earcon(tick, "threshold")
         if cfg.month_ticks:
             for day in np.arange(math.ceil(t0 / 30) * 30, t1 + 1e-9, 30.0):
@@ -403,13 +433,22 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
                 restrike = current is not None and (tick // bar) != (current[1] // bar)
                 note = base + scale[lev] if lev >= 0 else None
                 if current is not None and (note != current[0] or restrike):
-                    score.add(track, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
+                    score.add(
+                        track, tick, P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
+                    )
                     current = None
                 if note is not None and current is None:
-                    score.add(track, tick, P_ON, mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity))
+                    score.add(
+                        track,
+                        tick,
+                        P_ON,
+                        mido.Message("note_on", channel=ch, note=note, velocity=cfg.velocity),
+                    )
                     current = (note, tick)
             if current is not None:
-                score.add(track, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0))
+                score.add(
+                    track, ticks[-1], P_OFF, mido.Message("note_off", channel=ch, note=current[0], velocity=0)
+                )
             if cfg.expression:
                 frac = (vals - lo) / (hi - lo)
                 _lane(score, track, ch, 11, ticks, 40 + 87 * np.clip(frac, 0, 1))
@@ -424,7 +463,10 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
             else:
                 driver = burden[main]
             bars = range(start, start + seg_ticks, bar)
-            at = [float(np.nanmean(driver[(np.array(ticks[:-1]) >= b) & (np.array(ticks[:-1]) < b + bar)])) for b in bars]
+            at = [
+                float(np.nanmean(driver[(np.array(ticks[:-1]) >= b) & (np.array(ticks[:-1]) < b + bar)]))
+                for b in bars
+            ]
             steps = quantise(np.array(at), b_lo, b_hi, len(pad_ladder), cfg.hysteresis)
             for b, stp in zip(bars, steps, strict=True):
                 if stp < 0:
@@ -463,12 +505,24 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
             "decode_bound": (0.5 + cfg.hysteresis) * (hi - lo) / (n_levels - 1),
         },
         "voices": [
-            {"track": t, "celltype": n, "side": sd, "channel": ch + 1, "base_note": b, "program": pr, "pan": pn}
+            {
+                "track": t,
+                "celltype": n,
+                "side": sd,
+                "channel": ch + 1,
+                "base_note": b,
+                "program": pr,
+                "pan": pn,
+            }
             for t, ch, n, sd, b, pr, pn in voice_tracks
         ],
         "controllers": {
-            "11": "expression: 40 + 87 x position of the value in the pitch domain" if cfg.expression else None,
-            "1": "uncertainty: 127 x (upper - lower) of the 95% ensemble band / domain width" if cfg.uncertainty else None,
+            "11": "expression: 40 + 87 x position of the value in the pitch domain"
+            if cfg.expression
+            else None,
+            "1": "uncertainty: 127 x (upper - lower) of the 95% ensemble band / domain width"
+            if cfg.uncertainty
+            else None,
         },
         "harmony": {
             "track": pad_track,
@@ -481,7 +535,14 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
         "threshold": cfg.threshold,
         "earcons": {k: {"channel": 10, "note": n} for k, n in EARCONS.items()},
     }
-    meta(0, 0, P_META, mido.MetaMessage("text", text=LEGEND_PREFIX + json.dumps(legend, separators=(",", ":"), ensure_ascii=True)))
+    meta(
+        0,
+        0,
+        P_META,
+        mido.MetaMessage(
+            "text", text=LEGEND_PREFIX + json.dumps(legend, separators=(",", ":"), ensure_ascii=True)
+        ),
+    )
     return score.to_midi(tpb)
 
 
@@ -523,9 +584,15 @@ def decode(path: str | Path) -> pd.DataFrame:
                 value = np.nan
                 if hit:
                     level = scale.index(hit[0] - v["base_note"])
-                    value = sign * (lo + level / (len(scale) - 1) * (hi - lo))
+                    value = sign * (lo + level / (len(scale) - 1) * (hi - lo)) + 0.0  # no -0.0
                 rows.append(
-                    {"scenario": scen, "side": v["side"], "celltype": v["celltype"], "time": float(day), "value": value}
+                    {
+                        "scenario": scen,
+                        "side": v["side"],
+                        "celltype": v["celltype"],
+                        "time": float(day),
+                        "value": value,
+                    }
                 )
     out = pd.DataFrame(rows)
     out.attrs["bound"] = pitch["decode_bound"]
@@ -534,4 +601,9 @@ def decode(path: str | Path) -> pd.DataFrame:
 
 @hookimpl
 def p4core_register_renderers(register):
-    register("midi", render, schema=MidiConfig, description="Standard MIDI File (+ WAV) of the disease course (mido)")
+    register(
+        "midi",
+        render,
+        schema=MidiConfig,
+        description="Standard MIDI File (+ WAV) of the disease course (mido)",
+    )

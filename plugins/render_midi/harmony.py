@@ -59,7 +59,9 @@ def roughness(notes: tuple[int, ...] | list[int], partials: tuple[float, ...] = 
     for i in range(len(f_arr)):
         df = f_arr[i + 1 :] - f_arr[i]
         s = _DSTAR / (_S1 * f_arr[i] + _S2)
-        total += float((np.minimum(a_arr[i], a_arr[i + 1 :]) * (np.exp(-_B1 * s * df) - np.exp(-_B2 * s * df))).sum())
+        total += float(
+            (np.minimum(a_arr[i], a_arr[i + 1 :]) * (np.exp(-_B1 * s * df) - np.exp(-_B2 * s * df))).sum()
+        )
     return total
 
 

@@ -29,7 +29,9 @@ def _abs(track: mido.MidiTrack) -> list[tuple[int, mido.Message | mido.MetaMessa
     return out
 
 
-def lint(path: str | Path, percussion_tracks: tuple[str, ...] = ("events", "percussion", "drums")) -> list[str]:
+def lint(
+    path: str | Path, percussion_tracks: tuple[str, ...] = ("events", "percussion", "drums")
+) -> list[str]:
     """Problems found in the MIDI file at ``path`` (an empty list when there are none)."""
     problems: list[str] = []
     try:
@@ -42,10 +44,14 @@ def lint(path: str | Path, percussion_tracks: tuple[str, ...] = ("events", "perc
         return problems + ["no tracks"]
     tempos = [m for _, m in _abs(mid.tracks[0]) if m.type == "set_tempo"]
     if len({m.tempo for m in tempos}) > 1:
-        problems.append(f"track 0: {len(tempos)} tempo changes; keep one constant tempo (DAW importers mishandle tempo maps)")
+        problems.append(
+            f"track 0: {len(tempos)} tempo changes; keep one constant tempo (DAW importers mishandle tempo maps)"
+        )
     for t, msg in _abs(mid.tracks[0]):
         if not msg.is_meta:
-            problems.append(f"track 0 (conductor): channel event {msg.type} at tick {t}; channel events belong to voice tracks")
+            problems.append(
+                f"track 0 (conductor): channel event {msg.type} at tick {t}; channel events belong to voice tracks"
+            )
             break
     channel_owner: dict[int, int] = {}
     for i, track in enumerate(mid.tracks):
@@ -66,15 +72,17 @@ def lint(path: str | Path, percussion_tracks: tuple[str, ...] = ("events", "perc
             if ch == PERCUSSION and not is_perc:
                 problems.append(f"track {i} ({name}): melodic events on channel 10 (General MIDI percussion)")
             if ch in channel_owner and channel_owner[ch] != i:
-                problems.append(f"track {i} ({name}): channel {ch + 1} is also used by track {channel_owner[ch]}")
+                problems.append(
+                    f"track {i} ({name}): channel {ch + 1} is also used by track {channel_owner[ch]}"
+                )
             channel_owner.setdefault(ch, i)
         first_note = next((t for t, m in events if m.type == "note_on" and m.velocity > 0), None)
         if first_note is not None and not is_perc:
             setup = [(t, m) for t, m in events if t <= first_note and not m.is_meta]
             has_program = any(m.type == "program_change" for _, m in setup)
-            has_rpn = any(m.type == "control_change" and m.control == 101 and m.value == 0 for _, m in setup) and any(
-                m.type == "control_change" and m.control == 6 for _, m in setup
-            )
+            has_rpn = any(
+                m.type == "control_change" and m.control == 101 and m.value == 0 for _, m in setup
+            ) and any(m.type == "control_change" and m.control == 6 for _, m in setup)
             if not has_program:
                 problems.append(f"track {i} ({name}): no program change before the first note")
             if not has_rpn:
@@ -95,7 +103,9 @@ def lint(path: str | Path, percussion_tracks: tuple[str, ...] = ("events", "perc
                     sounding[key] -= 1
         open_notes = [k for k, v in sounding.items() if v]
         if open_notes:
-            problems.append(f"track {i} ({name}): {len(open_notes)} note(s) never closed, e.g. {open_notes[0][1]}")
+            problems.append(
+                f"track {i} ({name}): {len(open_notes)} note(s) never closed, e.g. {open_notes[0][1]}"
+            )
     return problems
 
 

@@ -79,7 +79,11 @@ def synthesise(mid: mido.MidiFile, sample_rate: int = 22050) -> np.ndarray:
             n = int((dur + RELEASE) * sample_rate)
             t = np.arange(n) / sample_rate
             f = midi_hz(note)
-            tone = sum(a * np.sin(2 * np.pi * k * f * t) for k, a in enumerate(PARTIALS, start=1) if k * f < sample_rate / 2)
+            tone = sum(
+                a * np.sin(2 * np.pi * k * f * t)
+                for k, a in enumerate(PARTIALS, start=1)
+                if k * f < sample_rate / 2
+            )
             env = np.interp(
                 t,
                 [0, ATTACK, ATTACK + DECAY, dur, dur + RELEASE],

@@ -96,12 +96,58 @@ def main(cfg: DictConfig) -> None:
     print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
 
 
+MIDI_USAGE = """usage: python -m p4core midi lint FILE.mid [...]   check a MIDI file against the SMF rules
+       python -m p4core midi decode FILE.mid       the course recovered from a p4core MIDI file (CSV)
+       python -m p4core midi play FILE.mid [--port NAME] [--no-virtual] [--speed X]
+       python -m p4core midi wav FILE.mid OUT.wav [--audio numpy|fluidsynth|auto]"""
+
+
+def midi_main(argv: list[str]) -> int:
+    """``python -m p4core midi ...``: lint, decode, play or render a MIDI file."""
+    from .errors import P4coreError
+
+    if not argv or argv[0] not in ("lint", "decode", "play", "wav"):
+        print(MIDI_USAGE)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    try:
+        if cmd == "lint":
+            from p4core.plugins.render_midi.lint import main as lint_main
+
+            return lint_main(rest)
+        if cmd == "play":
+            from p4core.plugins.render_midi.live import main as play_main
+
+            return play_main(rest)
+        if cmd == "decode":
+            from p4core.plugins.render_midi import decode
+
+            if len(rest) != 1:
+                print(MIDI_USAGE)
+                return 2
+            decode(rest[0]).to_csv(sys.stdout, index=False)
+            return 0
+        from p4core.plugins.render_midi.synth import render_audio
+
+        if len(rest) < 2:
+            print(MIDI_USAGE)
+            return 2
+        engine = rest[rest.index("--audio") + 1] if "--audio" in rest else "numpy"
+        print(render_audio(Path(rest[0]), Path(rest[1]), engine))
+        return 0
+    except (P4coreError, OSError, ValueError) as exc:
+        print(f"p4core midi {cmd}: {exc}", file=sys.stderr)
+        return 2
+
+
 def entry() -> None:
     """Console entry point (also ``python -m p4core``)."""
     if len(sys.argv) > 1 and sys.argv[1] == "benchmark":
         from .benchmark import main as benchmark_main
 
         raise SystemExit(benchmark_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "midi":
+        raise SystemExit(midi_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "plugins":
         from .plugin_manager import get_plugins
 
