@@ -19,6 +19,9 @@ RESULT_FILES = {
     "drugs.parquet",
     "summary.json",
     "course.mid",
+    "course.wav",
+    "course.png",
+    "course.svg",
     "config_resolved.yaml",
     "match_report.json",
 }
@@ -62,6 +65,42 @@ def test_demo_end_to_end(demo_run):
     assert summary["twins"]["n"] >= 2 and summary["top_drugs"]
     mid = mido.MidiFile(run_dir / "course.mid")
     assert mid.type == 1 and len(mid.tracks) >= 7
+
+
+def test_demo_course_is_heard_and_seen(demo_run):
+    """The demo writes MIDI, WAV and the plot; the MIDI passes the linter, decodes back to the
+    course, and the best treatment's harmony ends more resolved than the untreated one's."""
+    from p4core.plugins.render_midi import decode, read_legend
+    from p4core.plugins.render_midi.lint import lint
+
+    tmp, _ = demo_run
+    run = tmp / "run"
+    assert lint(run / "course.mid") == []
+    traj = pd.read_csv(run / "trajectories.csv")
+    dec = decode(run / "course.mid")
+    for row in dec.dropna().sample(200, random_state=0).itertuples():
+        true = traj[(traj.scenario == row.scenario) & (traj.celltype == row.celltype)].set_index("time")[
+            "mean"
+        ]
+        assert abs(row.value - np.interp(row.time, true.index, true.to_numpy())) <= dec.attrs["bound"] + 1e-9
+    mid = mido.MidiFile(run / "course.mid")
+    leg = read_legend(mid)
+    steps = {tuple(s["intervals"]): i for i, s in enumerate(leg["harmony"]["ladder"])}
+    chords: dict[int, list[int]] = {}
+    t = 0
+    for m in mid.tracks[leg["harmony"]["track"]]:
+        t += m.time
+        if m.type == "note_on" and m.velocity > 0:
+            chords.setdefault(t, []).append(m.note - leg["harmony"]["root"])
+    seg = leg["time"]["segment_ticks"]
+    last = {
+        k: steps[tuple(sorted(chords[max(t for t in chords if k * seg <= t < (k + 1) * seg)]))]
+        for k in (0, 1)
+    }
+    assert last[1] < last[0]  # untreated (segment 0) vs the best treatment (segment 1)
+    with open(run / "course.wav", "rb") as f:
+        assert f.read(4) == b"RIFF"
+    assert (run / "course.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_no_identifier_in_outputs(demo_run):

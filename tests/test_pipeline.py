@@ -125,7 +125,8 @@ def test_simulation_course(ensemble, knowledge):
     params = p4core.SimulateParams(n_drugs=2, horizon_days=60)
     traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
     t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
-    assert traj.scenarios[0] == "untreated" and len(traj.scenarios) == 3
+    pair = f"{res.pairs.iloc[0]['drug_a']} + {res.pairs.iloc[0]['drug_b']}"
+    assert traj.scenarios == ["untreated", *traj.scenarios[1:3], pair]  # the two best, then the best pair
     assert t.loc[-params.onset_days, "untreated"] == pytest.approx(0, abs=1e-6)  # starts at the reference
     assert t.loc[0.0, "untreated"] == pytest.approx(1, abs=0.05)  # reaches the observed disease state
     assert (t.loc[: params.treatment_day].nunique(axis=1) == 1).all()  # identical until treatment
@@ -134,6 +135,30 @@ def test_simulation_course(ensemble, knowledge):
     # the two treatments have distinct mechanisms
     targets = res.table.set_index("drug")["targets"]
     assert targets[traj.scenarios[1]] != targets[traj.scenarios[2]]
+
+
+def test_simulation_scenarios_start_day_and_dosing(ensemble, knowledge):
+    """A drug started at a chosen day acts from that day; a half-life makes the exposure a dose train
+    whose steady-state mean is 1, so the course oscillates around the constant-exposure one."""
+    from p4core.simulate import exposure
+
+    res = p4core.screen(ensemble, knowledge.drugs)
+    drug = res.table["drug"].iloc[0]
+    params = p4core.SimulateParams(n_drugs=1, pair=False, horizon_days=120, treatments=[f"{drug}@40"])
+    traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
+    t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
+    late = f"{drug} from day 40"
+    assert (t.loc[:40, late] == t.loc[:40, "untreated"]).all()
+    assert t.loc[120.0, late] < t.loc[120.0, "untreated"] - 0.02
+    assert "start " + late in set(traj.events["label"])
+    pk = p4core.SimulateParams(half_life_days=2.0, dose_interval_days=7.0)
+    half = np.arange(0, 400, 0.01)
+    e = exposure(half, 14.0, pk)
+    assert (e[half <= 14] == 0).all() and e.max() > 1
+    steady = (half > 14 + 7 * 30) & (half <= 14 + 7 * 50)  # whole dosing intervals
+    assert e[steady].mean() == pytest.approx(1.0, rel=0.01)
+    with pytest.raises(InputError, match="simulate.treatments"):
+        p4core.SimulateParams(treatments=["drug@soon"])
 
 
 def test_bad_params_are_clear(arthritis, knowledge):

@@ -4,7 +4,7 @@
 * type 1, 840 ticks per beat, one beat per ``days_per_beat`` days (one day = 120 ticks at the
   default of 7), one constant tempo;
 * track 0 (conductor): sequence name (pseudonym only), tempo, 4/4, key signature, markers for the
-  scenarios, clinical events and threshold crossings, cue points for imaging, and a JSON legend in
+  scenarios and clinical events (threshold crossings included), cue points for imaging, and a JSON legend in
   a text event ``p4core-legend/1 {...}`` from which :func:`decode` recovers the course;
 * one named track and channel per cell type (channel 10 is never a voice), with the setup block at
   tick 0 (bank select, program, volume, pan, expression, sustain off, RPN pitch-bend range);
@@ -98,8 +98,6 @@ class MidiConfig:
     #: CC11 expression follows activity; CC1 carries the ensemble band's width
     expression: bool = True
     uncertainty: bool = True
-    #: burden level marked as a threshold crossing (marker + earcon); null = none
-    threshold: float | None = 0.5
     #: a closed hi-hat every 30 days
     month_ticks: bool = True
     file: str = "course.mid"
@@ -232,6 +230,12 @@ def _domain(values: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     lo, hi = float(np.floor(v.min() * 10) / 10), float(np.ceil(v.max() * 10) / 10)
     return (lo, hi) if hi > lo else (lo, lo + 0.1)
+
+
+def _scenario_of(label: str, scenarios: list[str]) -> str | None:
+    """The scenario an event belongs to (``start <scenario>``, ``<scenario>: ...``), or None."""
+    owners = [s for s in scenarios if label == f"start {s}" or label.startswith(f"{s}: ")]
+    return max(owners, key=len) if owners else None
 
 
 def _setup(score: Score, track: int, ch: int, program: int, pan: int, cfg: MidiConfig) -> None:
@@ -394,29 +398,16 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
         seg_info.append({"start_tick": start, "voices": {side: s for s, side in seg}})
         shown = {s for s, _ in seg}
         for ev in traj.events.itertuples(index=False):
-            if ev.kind == "treatment_start" and not any(ev.label == f"start {s}" for s in shown):
+            owner = _scenario_of(str(ev.label), traj.scenarios)
+            if owner is not None and owner not in shown:  # another scenario's event
+                continue
+            if not t0 <= float(ev.time) <= t1:  # outside the simulated period
                 continue
             tick = tick_of(start, float(ev.time))
             if ev.kind == "imaging":
                 meta(0, tick, P_META, mido.MetaMessage("cue_marker", text=str(ev.label)))
             meta(0, tick, P_META, mido.MetaMessage("marker", text=str(ev.label)))
             earcon(tick, str(ev.kind))
-        if cfg.threshold is not None:
-            for s, _ in seg:
-                b = burden.get(s)
-                if b is None:
-                    continue
-                above = b >= cfg.threshold
-                for i in np.flatnonzero(above[1:] != above[:-1]) + 1:
-                    tick = tick_of(start, float(sample_times[i]))
-                    word = "rises above" if above[i] else "falls below"
-                    meta(
-                        0,
-                        tick,
-                        P_META,
-                        mido.MetaMessage("marker", text=f"{s}: burden {word} {cfg.threshold:g}"),
-                    )
-                    earcon(tick, "threshold")
         if cfg.month_ticks:
             for day in np.arange(math.ceil(t0 / 30) * 30, t1 + 1e-9, 30.0):
                 earcon(tick_of(start, float(day)), "month", velocity=40)
@@ -532,7 +523,6 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
             "ladder": [{"name": n, "intervals": list(iv)} for n, iv in pad_ladder],
             "root": cfg.pad_root,
         },
-        "threshold": cfg.threshold,
         "earcons": {k: {"channel": 10, "note": n} for k, n in EARCONS.items()},
     }
     meta(

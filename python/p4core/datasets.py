@@ -177,7 +177,17 @@ PRESETS: dict[str, Preset] = {
             ("synovial fibroblasts", "IL6", 1.2),
             ("macrophages", "IL1B", 0.8),
         ),
-        context={"age": 54, "sex": "female", "conditions": ["M05.79"], "medications": ["L04AX03"]},
+        context={
+            "age": 54,
+            "sex": "female",
+            "conditions": ["M05.79"],
+            "medications": ["L04AX03"],
+            "events": [
+                {"time": -60.0, "kind": "diagnosis", "label": "diagnosis: seropositive RA (M05.79)"},
+                {"time": -60.0, "kind": "treatment_start", "label": "methotrexate (L04AX03)"},
+                {"time": -10.0, "kind": "imaging", "label": "ultrasound: synovitis, both wrists"},
+            ],
+        },
     ),
     "dress": Preset(
         name="dress",

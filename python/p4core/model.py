@@ -126,6 +126,9 @@ class Context:
     conditions: list[str] = field(default_factory=list)  # ICD-10 codes
     medications: list[str] = field(default_factory=list)  # ATC codes
     extra: dict[str, Any] = field(default_factory=dict)
+    #: clinical events on the course's time axis: dicts with ``time`` (days; 0 = sampling), ``kind``
+    #: (diagnosis, imaging, flare, treatment_start, treatment_stop, ...) and ``label``
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,7 @@ class Context:
             "sex": self.sex,
             "conditions": list(self.conditions),
             "medications": list(self.medications),
+            "events": [dict(e) for e in self.events],
             **self.extra,
         }
 

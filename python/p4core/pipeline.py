@@ -178,7 +178,16 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     regs = None
     if typed["regulators"].enabled:
         regs = timed("regulators", regulators, ensemble, knowledge, typed["regulators"], typed["screen"])
-    traj = timed("simulate", simulate, ensemble, result_screen, knowledge.drugs, typed["simulate"])
+    traj = timed(
+        "simulate",
+        simulate,
+        ensemble,
+        result_screen,
+        knowledge.drugs,
+        typed["simulate"],
+        None,
+        patient.context.events,
+    )
     result = RunResult(
         patient,
         knowledge,

@@ -16,14 +16,14 @@ all cell types.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from . import kernel
-from .errors import require
+from .errors import InputError, require
 from .model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
 from .progress import progress
 from .screen import distinct_top, drug_matrix, unit_perturbations
@@ -57,6 +57,16 @@ class SimulateParams:
     progression: float = 0.25
     #: the observed disease state as a fraction of saturation
     state_scale: float = 0.8
+    #: also simulate the best pair of the screen (both drugs from ``treatment_day``)
+    pair: bool = True
+    #: more treatments, each ``drug`` or ``drug@day`` (its own start day), or a pair ``a+b@day``
+    treatments: list[str] = field(default_factory=list)
+    #: one-compartment dosing: half-life (days) of the drug's effect; null = constant exposure
+    half_life_days: float | None = None
+    #: dosing interval (days) when ``half_life_days`` is set
+    dose_interval_days: float = 7.0
+    #: burden level marked as an event when a scenario's mean crosses it; null = none
+    threshold: float | None = 0.5
 
     def __post_init__(self) -> None:
         require(self.n_drugs >= 0, "simulate.n_drugs", f"must be >= 0, got {self.n_drugs}")
@@ -89,6 +99,49 @@ class SimulateParams:
         require(
             0 < self.state_scale < 1, "simulate.state_scale", f"must be in (0, 1), got {self.state_scale}"
         )
+        require(
+            self.half_life_days is None or self.half_life_days > 0,
+            "simulate.half_life_days",
+            f"must be > 0 days or null, got {self.half_life_days}",
+        )
+        require(
+            self.dose_interval_days > 0,
+            "simulate.dose_interval_days",
+            f"must be > 0, got {self.dose_interval_days}",
+        )
+        for spec in self.treatments:
+            parse_treatment(spec, self.treatment_day)
+
+
+def parse_treatment(spec: str, default_day: float) -> tuple[list[str], float]:
+    """``"drug"``, ``"drug@day"`` or ``"a+b@day"`` -> (drugs, start day)."""
+    name, _, day = str(spec).partition("@")
+    drugs = [d.strip() for d in name.split("+") if d.strip()]
+    require(
+        bool(drugs), "simulate.treatments", f"entry {spec!r} names no drug; write drug, drug@day or a+b@day"
+    )
+    try:
+        start = float(day) if day else default_day
+    except ValueError:
+        raise InputError(f"simulate.treatments: {spec!r}: the day after '@' must be a number") from None
+    return drugs, start
+
+
+def exposure(half: np.ndarray, start: float, p: SimulateParams) -> np.ndarray:
+    """e(t): 0 before ``start``; then 1 (constant exposure) or, with a half-life, a one-compartment
+    train of doses every ``dose_interval_days`` scaled so that the steady-state mean is 1."""
+    on = half > start
+    if p.half_life_days is None:
+        return on.astype(float)
+    lam = np.log(2) / p.half_life_days
+    tau = p.dose_interval_days
+    since = np.where(on, half - start, 0.0)
+    n_doses = np.floor(since / tau) + 1  # doses given so far (at start, start + tau, ...)
+    last = since - (n_doses - 1) * tau  # time since the last dose
+    # sum_{k < n} exp(-lam (last + k tau)) = exp(-lam last) (1 - r^n) / (1 - r), r = exp(-lam tau)
+    r = np.exp(-lam * tau)
+    conc = np.exp(-lam * last) * (1 - r**n_doses) / (1 - r)
+    return np.where(on, conc * lam * tau, 0.0)
 
 
 def _time_grid(p: SimulateParams) -> tuple[np.ndarray, int]:
@@ -124,8 +177,11 @@ def simulate(
     drugs: DrugLibrary,
     params: SimulateParams | None = None,
     treatments: list[str] | None = None,
+    context_events: list[dict] | None = None,
 ) -> Trajectories:
-    """Simulate every twin untreated and under each treatment (default: the top ``n_drugs``).
+    """Simulate every twin untreated and under each treatment: the top ``n_drugs`` distinct drugs
+    (or ``treatments``), the best pair (``params.pair``) and ``params.treatments`` (``drug@day``).
+    ``context_events`` (the patient context's events) join the course's events.
 
     Returns
     -------
@@ -133,16 +189,33 @@ def simulate(
     lower, upper) where celltype ``burden`` is the weighted total.
     """
     p = params or SimulateParams()
-    treatments = list(treatments) if treatments is not None else distinct_top(result.table, drugs, p.n_drugs)
-    scenarios = ["untreated", *treatments]
     target_genes, m, names = drug_matrix(ensemble, drugs)
     col = {d: i for i, d in enumerate(names)}
+    plan: list[tuple[str, list[str], float]] = []  # (scenario, drugs, start day)
+    tops = list(treatments) if treatments is not None else distinct_top(result.table, drugs, p.n_drugs)
+    plan += [(d, [d], p.treatment_day) for d in tops]
+    if treatments is None and p.pair and result.pairs is not None and len(result.pairs):
+        best = result.pairs.iloc[0]
+        plan.append(
+            (f"{best['drug_a']} + {best['drug_b']}", [best["drug_a"], best["drug_b"]], p.treatment_day)
+        )
+    for spec in p.treatments:
+        ds, day = parse_treatment(spec, p.treatment_day)
+        plan.append((f"{' + '.join(ds)}{'' if day == p.treatment_day else f' from day {day:g}'}", ds, day))
+    unknown = sorted({d for _, ds, _ in plan for d in ds} - set(col))
+    if unknown:
+        raise InputError(
+            f"simulate.treatments: {unknown} not in the drug library (or without a target in the model)"
+        )
+    plan = list({name: (name, ds, day) for name, ds, day in plan}.values())
+    scenarios = ["untreated", *[name for name, _, _ in plan]]
     half, n_steps = _time_grid(p)
     record_every = max(1, int(round(p.record_days / p.dt)))
     times = half[:: 2 * record_every]
     r_sched = drive_schedule(half, p)
     e_sched = np.zeros((len(scenarios), len(half)))
-    e_sched[1:, half > p.treatment_day] = 1.0  # exposure starts right after treatment_day
+    for k, (_, _, day) in enumerate(plan, start=1):
+        e_sched[k] = exposure(half, day, p)  # exposure starts right after the start day
     n_c = len(ensemble.celltypes)
     offsets = ensemble.offsets
     cw = ensemble.celltype_weights.astype(float)
@@ -155,8 +228,8 @@ def simulate(
         drive = np.arctanh(x_star) - p.beta * ax
         u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.dtype(np.float64))
         inputs = np.zeros((len(scenarios), ensemble.n_nodes))
-        for k, d in enumerate(treatments, start=1):
-            inputs[k] = p.drug_gain * (u_unit @ m[:, col[d]])
+        for k, (_, ds, _) in enumerate(plan, start=1):
+            inputs[k] = p.drug_gain * (u_unit @ m[:, [col[d] for d in ds]].sum(1))
         keep = relevant_nodes(rep.operator, x_star != 0)
         sub_a = kernel.as_operator(rep.operator[keep][:, keep], dtype=dtype)
         sub_off = np.concatenate(
@@ -198,8 +271,24 @@ def simulate(
         }
     )
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
-    events += [(p.treatment_day, "treatment_start", f"start {d}") for d in treatments]
-    ev = pd.DataFrame(events, columns=["time", "kind", "label"])
+    events += [(day, "treatment_start", f"start {name}") for name, _, day in plan]
+    for e in context_events or []:  # the patient's own events (record, registers, imaging)
+        try:
+            events.append((float(e["time"]), str(e["kind"]), str(e["label"])))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"patient context event {e!r}: needs time (days), kind and label") from None
+    if p.threshold is not None:
+        b = mean[..., -1]  # scenarios x times: mean burden
+        starts = [-np.inf, *[day for _, _, day in plan]]
+        for k, scen in enumerate(scenarios):
+            above = b[k] >= p.threshold
+            for i in np.flatnonzero(above[1:] != above[:-1]) + 1:
+                if times[i] <= starts[k]:  # before its start a treated course is the untreated one
+                    continue
+                word = "rises above" if above[i] else "falls below"
+                events.append((float(times[i]), "threshold", f"{scen}: burden {word} {p.threshold:g}"))
+    ev = pd.DataFrame(events, columns=["time", "kind", "label"]).sort_values("time", kind="mergesort")
+    ev = ev.reset_index(drop=True)
     return Trajectories(
         table=table, events=ev, scenarios=scenarios, celltypes=list(ensemble.celltypes), params=dict(vars(p))
     )
