@@ -319,3 +319,33 @@ def test_screen_terms_bad_input_names_the_argument():
         kernel.screen_terms(
             a, np.array([0, 1]), np.array([2]), np.ones(1), w, s, off, 0.5, 2, np.array([[0, 3]])
         )
+
+
+def test_simulate_twins_in_parallel_equal_one_by_one():
+    """OpenMP over twins: every twin's course is the same bits as simulated alone, for any thread count."""
+    rng = np.random.default_rng(2)
+    n_half = 2 * 40 + 1
+    ds = np.linspace(0, 1, n_half).astype(np.float32)
+    es = np.vstack([np.zeros(n_half), (np.arange(n_half) > 30).astype(float)]).astype(np.float32)
+    twins = []
+    for t in range(5):
+        n = 30 + 10 * t
+        a = random_operator(rng, n, 0.1, np.float32)
+        off = np.array([0, n // 2, n], dtype=np.int64)
+        twins.append(
+            (
+                a.indptr,
+                a.indices,
+                a.data,
+                np.zeros(n, np.float32),
+                rng.normal(0, 0.5, n).astype(np.float32),
+                rng.normal(0, 1, (2, n)).astype(np.float32),
+                rng.normal(0, 1, n).astype(np.float32),
+                off,
+            )
+        )
+    kw = dict(dt=0.5, beta=0.8, gamma=0.3, record_every=2)
+    alone = [kernel.simulate_twins([tw], ds, es, n_threads=1, **kw)[0] for tw in twins]
+    for threads in (1, 2):
+        together = kernel.simulate_twins(twins, ds, es, n_threads=threads, **kw)
+        assert all(np.array_equal(x, y) for x, y in zip(alone, together, strict=True))

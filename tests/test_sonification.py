@@ -364,3 +364,17 @@ def test_midi_command_line(tmp_path, effective):
         text=True,
     )
     assert wav.returncode == 0 and (tmp_path / "o.wav").stat().st_size > 1000
+
+
+def test_fluidsynth_renders_when_installed(tmp_path, effective):
+    """Real instruments through FluidSynth (options before soundfont and MIDI file); skipped where
+    FluidSynth or a General MIDI soundfont is not installed (Debian: apt install fluidsynth)."""
+    from p4core.plugins.render_midi.synth import find_fluidsynth
+
+    if find_fluidsynth() is None:
+        pytest.skip("fluidsynth with a GM soundfont is not installed")
+    files = render(effective, tmp_path, MidiConfig(audio="fluidsynth", sample_rate=22050))
+    with wave.open(str(files[1])) as w:
+        assert w.getframerate() == 22050 and w.getnframes() > 22050
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    assert np.abs(frames).max() > 1000  # not silence

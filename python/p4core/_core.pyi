@@ -5,7 +5,7 @@ p4core compiled kernel (private: use p4core.kernel)
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'screen_terms', 'simulate']
+__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'screen_terms', 'simulate_twins']
 def fit_ridge_signed(expr: numpy.ndarray, targets: numpy.ndarray, indptr: numpy.ndarray, indices: numpy.ndarray, signs: numpy.ndarray, lam: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     Sign-constrained ridge coefficients of every target (row) on its regulators; expr is genes x cells.
@@ -30,8 +30,8 @@ def screen_terms(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndar
     """
     Propagate sparse unit perturbations in column blocks of 16 and return the inner products a screen needs: num (C x n) = per-cell-type <x_j, s>_w, sq (n) = |x_j|_w^2, wsum (C x n) = per-cell-type sum w x_j, and the Gram tiles (n_tiles x 16 x 16) of the requested block pairs.
     """
-def simulate(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, x0: numpy.ndarray, drive: numpy.ndarray, drive_schedule: numpy.ndarray, inputs: numpy.ndarray, input_schedule: numpy.ndarray, projection: numpy.ndarray, offsets: numpy.ndarray, dt: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
+def simulate_twins(twins: list, drive_schedule: numpy.ndarray, input_schedule: numpy.ndarray, dt: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex, record_every: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
     """
-    RK4 integration of dx/dt = gamma (tanh(beta A x + r(t) drive + e_s(t) u_s) - x) for every scenario s; returns disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
+    RK4 integration of dx/dt = gamma (tanh(beta A x + r(t) drive + e_s(t) u_s) - x) for every scenario s of every twin (indptr, indices, data, x0, drive, inputs, projection, offsets), twins in parallel; returns one array (n_scenarios, n_records, n_celltypes) of disease activity per twin.
     """
 BLOCK: int = 16

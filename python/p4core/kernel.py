@@ -150,20 +150,44 @@ def simulate(
 
     Returns the disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
     """
-    return _core.simulate(
-        *_parts(a),
-        x0,
-        drive,
+    twin = (*_parts(a), x0, drive, inputs, projection, offsets)
+    return simulate_twins(
+        [twin],
         drive_schedule,
-        inputs,
         input_schedule,
-        projection,
-        offsets,
-        float(dt),
-        float(beta),
-        float(gamma),
-        int(record_every),
-        _threads(n_threads),
+        dt=dt,
+        beta=beta,
+        gamma=gamma,
+        record_every=record_every,
+        n_threads=n_threads,
+    )[0]
+
+
+def simulate_twins(
+    twins: list[tuple],
+    drive_schedule: FloatArray,
+    input_schedule: FloatArray,
+    *,
+    dt: float,
+    beta: float,
+    gamma: float,
+    record_every: int = 1,
+    n_threads: int | None = None,
+) -> list[FloatArray]:
+    """:func:`simulate` for many twins at once, one twin per thread (OpenMP over twins; each twin's
+    scenarios advance in lockstep). ``twins``: tuples ``(indptr, indices, data, x0, drive, inputs,
+    projection, offsets)``. The numbers do not depend on the thread count."""
+    return list(
+        _core.simulate_twins(
+            list(twins),
+            drive_schedule,
+            input_schedule,
+            float(dt),
+            float(beta),
+            float(gamma),
+            int(record_every),
+            _threads(n_threads),
+        )
     )
 
 

@@ -219,8 +219,8 @@ def simulate(
     n_c = len(ensemble.celltypes)
     offsets = ensemble.offsets
     cw = ensemble.celltype_weights.astype(float)
-    acts, burdens = [], []
-    for rep in progress(ensemble.replicates, "simulating courses"):
+    jobs, weights = [], []
+    for rep in progress(ensemble.replicates, "preparing courses"):
         dtype = rep.operator.dtype
         s = rep.signature.astype(float)
         x_star = p.state_scale * s / max(np.abs(s).max(), 1e-12)
@@ -235,23 +235,30 @@ def simulate(
         sub_off = np.concatenate(
             [[0], np.cumsum([keep[offsets[c] : offsets[c + 1]].sum() for c in range(n_c)])]
         )
-        act = kernel.simulate(
-            sub_a,
-            np.zeros(int(keep.sum()), dtype),
-            drive[keep].astype(dtype),
-            r_sched.astype(dtype),
-            np.ascontiguousarray(inputs[:, keep], dtype=dtype),
-            e_sched.astype(dtype),
-            x_star[keep].astype(dtype),
-            sub_off.astype(np.int64),
-            dt=p.dt,
-            beta=p.beta,
-            gamma=p.gamma,
-            record_every=record_every,
+        jobs.append(
+            (
+                sub_a.indptr,
+                sub_a.indices,
+                sub_a.data,
+                np.zeros(int(keep.sum()), dtype),
+                drive[keep].astype(dtype),
+                np.ascontiguousarray(inputs[:, keep], dtype=dtype),
+                x_star[keep].astype(dtype),
+                sub_off.astype(np.int64),
+            )
         )
-        pp = np.array([(x_star[offsets[c] : offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw
-        burdens.append((act * pp).sum(-1) / max(pp.sum(), 1e-12))
-        acts.append(act)
+        weights.append(np.array([(x_star[offsets[c] : offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw)
+    dtype = jobs[0][2].dtype
+    acts = kernel.simulate_twins(
+        jobs,
+        r_sched.astype(dtype),
+        e_sched.astype(dtype),
+        dt=p.dt,
+        beta=p.beta,
+        gamma=p.gamma,
+        record_every=record_every,
+    )
+    burdens = [(act * pp).sum(-1) / max(pp.sum(), 1e-12) for act, pp in zip(acts, weights, strict=True)]
     act = np.stack(acts)  # twins x scenarios x times x celltypes
     burden = np.stack(burdens)[..., None]  # twins x scenarios x times x 1
     full = np.concatenate([act, burden], axis=-1)
