@@ -144,13 +144,18 @@ def test_simulation_scenarios_start_day_and_dosing(ensemble, knowledge):
 
     res = p4core.screen(ensemble, knowledge.drugs)
     drug = res.table["drug"].iloc[0]
-    params = p4core.SimulateParams(n_drugs=1, pair=False, horizon_days=120, treatments=[f"{drug}@40"])
+    params = p4core.SimulateParams(
+        n_drugs=1, pair=False, horizon_days=120, treatments=[f"{drug}@40", f"{drug}@14..50"]
+    )
     traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
     t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
     late = f"{drug} from day 40"
     assert (t.loc[:40, late] == t.loc[:40, "untreated"]).all()
     assert t.loc[120.0, late] < t.loc[120.0, "untreated"] - 0.02
     assert "start " + late in set(traj.events["label"])
+    stopped = f"{drug} to day 50"
+    assert "stop " + stopped in set(traj.events["label"])
+    assert t.loc[120.0, stopped] > t.loc[50.0, stopped] + 0.02  # the disease returns after the stop
     pk = p4core.SimulateParams(half_life_days=2.0, dose_interval_days=7.0)
     half = np.arange(0, 400, 0.01)
     e = exposure(half, 14.0, pk)
@@ -159,6 +164,8 @@ def test_simulation_scenarios_start_day_and_dosing(ensemble, knowledge):
     assert e[steady].mean() == pytest.approx(1.0, rel=0.01)
     with pytest.raises(InputError, match="simulate.treatments"):
         p4core.SimulateParams(treatments=["drug@soon"])
+    with pytest.raises(InputError, match="stop day"):
+        p4core.SimulateParams(treatments=["drug@30..20"])
 
 
 def test_bad_params_are_clear(arthritis, knowledge):

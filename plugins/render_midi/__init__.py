@@ -233,8 +233,8 @@ def _domain(values: np.ndarray) -> tuple[float, float]:
 
 
 def _scenario_of(label: str, scenarios: list[str]) -> str | None:
-    """The scenario an event belongs to (``start <scenario>``, ``<scenario>: ...``), or None."""
-    owners = [s for s in scenarios if label == f"start {s}" or label.startswith(f"{s}: ")]
+    """The scenario an event belongs to (``start/stop <scenario>``, ``<scenario>: ...``), or None."""
+    owners = [s for s in scenarios if label in (f"start {s}", f"stop {s}") or label.startswith(f"{s}: ")]
     return max(owners, key=len) if owners else None
 
 

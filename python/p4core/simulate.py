@@ -113,30 +113,42 @@ class SimulateParams:
             parse_treatment(spec, self.treatment_day)
 
 
-def parse_treatment(spec: str, default_day: float) -> tuple[list[str], float]:
-    """``"drug"``, ``"drug@day"`` or ``"a+b@day"`` -> (drugs, start day)."""
-    name, _, day = str(spec).partition("@")
+def parse_treatment(spec: str, default_day: float) -> tuple[list[str], float, float | None]:
+    """``"drug"``, ``"drug@day"``, ``"drug@start..stop"`` or ``"a+b@day"`` -> (drugs, start, stop)."""
+    name, _, when = str(spec).partition("@")
     drugs = [d.strip() for d in name.split("+") if d.strip()]
     require(
-        bool(drugs), "simulate.treatments", f"entry {spec!r} names no drug; write drug, drug@day or a+b@day"
+        bool(drugs),
+        "simulate.treatments",
+        f"entry {spec!r} names no drug; write drug, drug@day, drug@start..stop or a+b@day",
     )
+    first, dots, last = when.partition("..")
     try:
-        start = float(day) if day else default_day
+        start = float(first) if first else default_day
+        stop = float(last) if dots else None
     except ValueError:
-        raise InputError(f"simulate.treatments: {spec!r}: the day after '@' must be a number") from None
-    return drugs, start
+        raise InputError(
+            f"simulate.treatments: {spec!r}: after '@' write a day or start..stop (numbers of days)"
+        ) from None
+    require(
+        stop is None or stop > start, "simulate.treatments", f"{spec!r}: the stop day must follow the start"
+    )
+    return drugs, start, stop
 
 
-def exposure(half: np.ndarray, start: float, p: SimulateParams) -> np.ndarray:
+def exposure(half: np.ndarray, start: float, p: SimulateParams, stop: float | None = None) -> np.ndarray:
     """e(t): 0 before ``start``; then 1 (constant exposure) or, with a half-life, a one-compartment
-    train of doses every ``dose_interval_days`` scaled so that the steady-state mean is 1."""
+    train of doses every ``dose_interval_days`` scaled so that the steady-state mean is 1. After
+    ``stop`` no dose is given: constant exposure ends, a dose train decays with the half-life."""
     on = half > start
     if p.half_life_days is None:
-        return on.astype(float)
+        return (on & (half <= stop if stop is not None else True)).astype(float)
     lam = np.log(2) / p.half_life_days
     tau = p.dose_interval_days
     since = np.where(on, half - start, 0.0)
     n_doses = np.floor(since / tau) + 1  # doses given so far (at start, start + tau, ...)
+    if stop is not None:  # doses only before the stop day
+        n_doses = np.minimum(n_doses, np.ceil((stop - start) / tau))
     last = since - (n_doses - 1) * tau  # time since the last dose
     # sum_{k < n} exp(-lam (last + k tau)) = exp(-lam last) (1 - r^n) / (1 - r), r = exp(-lam tau)
     r = np.exp(-lam * tau)
@@ -191,31 +203,32 @@ def simulate(
     p = params or SimulateParams()
     target_genes, m, names = drug_matrix(ensemble, drugs)
     col = {d: i for i, d in enumerate(names)}
-    plan: list[tuple[str, list[str], float]] = []  # (scenario, drugs, start day)
+    plan: list[tuple[str, list[str], float, float | None]] = []  # (scenario, drugs, start, stop)
     tops = list(treatments) if treatments is not None else distinct_top(result.table, drugs, p.n_drugs)
-    plan += [(d, [d], p.treatment_day) for d in tops]
+    plan += [(d, [d], p.treatment_day, None) for d in tops]
     if treatments is None and p.pair and result.pairs is not None and len(result.pairs):
         best = result.pairs.iloc[0]
         plan.append(
-            (f"{best['drug_a']} + {best['drug_b']}", [best["drug_a"], best["drug_b"]], p.treatment_day)
+            (f"{best['drug_a']} + {best['drug_b']}", [best["drug_a"], best["drug_b"]], p.treatment_day, None)
         )
     for spec in p.treatments:
-        ds, day = parse_treatment(spec, p.treatment_day)
-        plan.append((f"{' + '.join(ds)}{'' if day == p.treatment_day else f' from day {day:g}'}", ds, day))
-    unknown = sorted({d for _, ds, _ in plan for d in ds} - set(col))
+        ds, day, stop = parse_treatment(spec, p.treatment_day)
+        label = " + ".join(ds) + ("" if day == p.treatment_day else f" from day {day:g}")
+        plan.append((label + ("" if stop is None else f" to day {stop:g}"), ds, day, stop))
+    unknown = sorted({d for _, ds, _, _ in plan for d in ds} - set(col))
     if unknown:
         raise InputError(
             f"simulate.treatments: {unknown} not in the drug library (or without a target in the model)"
         )
-    plan = list({name: (name, ds, day) for name, ds, day in plan}.values())
-    scenarios = ["untreated", *[name for name, _, _ in plan]]
+    plan = list({entry[0]: entry for entry in plan}.values())
+    scenarios = ["untreated", *[entry[0] for entry in plan]]
     half, n_steps = _time_grid(p)
     record_every = max(1, int(round(p.record_days / p.dt)))
     times = half[:: 2 * record_every]
     r_sched = drive_schedule(half, p)
     e_sched = np.zeros((len(scenarios), len(half)))
-    for k, (_, _, day) in enumerate(plan, start=1):
-        e_sched[k] = exposure(half, day, p)  # exposure starts right after the start day
+    for k, (_, _, day, stop) in enumerate(plan, start=1):
+        e_sched[k] = exposure(half, day, p, stop)  # exposure starts right after the start day
     n_c = len(ensemble.celltypes)
     offsets = ensemble.offsets
     cw = ensemble.celltype_weights.astype(float)
@@ -228,7 +241,7 @@ def simulate(
         drive = np.arctanh(x_star) - p.beta * ax
         u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.dtype(np.float64))
         inputs = np.zeros((len(scenarios), ensemble.n_nodes))
-        for k, (_, ds, _) in enumerate(plan, start=1):
+        for k, (_, ds, _, _) in enumerate(plan, start=1):
             inputs[k] = p.drug_gain * (u_unit @ m[:, [col[d] for d in ds]].sum(1))
         keep = relevant_nodes(rep.operator, x_star != 0)
         sub_a = kernel.as_operator(rep.operator[keep][:, keep], dtype=dtype)
@@ -278,7 +291,8 @@ def simulate(
         }
     )
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
-    events += [(day, "treatment_start", f"start {name}") for name, _, day in plan]
+    events += [(day, "treatment_start", f"start {name}") for name, _, day, _ in plan]
+    events += [(stop, "treatment_stop", f"stop {name}") for name, _, _, stop in plan if stop is not None]
     for e in context_events or []:  # the patient's own events (record, registers, imaging)
         try:
             events.append((float(e["time"]), str(e["kind"]), str(e["label"])))
@@ -286,7 +300,7 @@ def simulate(
             raise InputError(f"patient context event {e!r}: needs time (days), kind and label") from None
     if p.threshold is not None:
         b = mean[..., -1]  # scenarios x times: mean burden
-        starts = [-np.inf, *[day for _, _, day in plan]]
+        starts = [-np.inf, *[entry[2] for entry in plan]]
         for k, scen in enumerate(scenarios):
             above = b[k] >= p.threshold
             for i in np.flatnonzero(above[1:] != above[:-1]) + 1:
