@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import shared
 
 from p4core.errors import InputError
 from p4core.scores import charlson, elixhauser, isaric4c, table
-
-from conftest import shared
 
 
 def test_shipped_charlson_table_equals_the_published_one():

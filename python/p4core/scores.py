@@ -41,7 +41,8 @@ def table(name: str) -> pd.DataFrame:
 
 def normalise_icd10(codes: Iterable[str]) -> tuple[list[str], list[str]]:
     """(valid codes without dots or spaces, upper case; malformed inputs as given)."""
-    good, bad = [], []
+    good: list[str] = []
+    bad: list[str] = []
     for c in codes:
         k = re.sub(r"[\s.]", "", str(c)).upper()
         (good if ICD10.match(k) else bad).append(k if ICD10.match(k) else str(c))
