@@ -171,13 +171,16 @@ def isaric4c(
     """ISARIC 4C Mortality Score (Knight et al., BMJ 2020): age (years), sex at birth, number of
     comorbidities (Charlson conditions + obesity), respiratory rate (/min), SpO2 on room air (%),
     Glasgow coma scale, urea (mmol/L), CRP (mg/L)."""
-    values = dict(
-        zip(
-            FOUR_C_VARIABLES,
-            (age, sex_at_birth, n_comorbidities, respiratory_rate, spo2_room_air, gcs, urea, crp),
-            strict=True,
-        )
-    )
+    values: dict[str, float | str] = {
+        "age": age,
+        "sex_at_birth": sex_at_birth,
+        "n_comorbidities": n_comorbidities,
+        "respiratory_rate": respiratory_rate,
+        "spo2_room_air": spo2_room_air,
+        "gcs": gcs,
+        "urea": urea,
+        "crp": crp,
+    }
     if not 3 <= float(gcs) <= 15:
         raise InputError(f"4C score: gcs must be 3-15, got {gcs}")
     if not 0 <= float(spo2_room_air) <= 100:
