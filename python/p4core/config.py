@@ -67,6 +67,7 @@ class Config:
     simulate: SimulateParams = field(default_factory=SimulateParams)
     regulators: RegulatorParams = field(default_factory=RegulatorParams)
     render: Any = field(default_factory=dict)
+    context: Any = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     #: rows of the summary table printed at the end

@@ -48,6 +48,21 @@ def p4core_register_sources(register: Register) -> None:
     """
 
 
+# -- patient context ---------------------------------------------------------------------------
+
+
+@hookspec
+def p4core_register_context(register: Register) -> None:
+    """Register patient-context sources (clinical record, registers, imaging, polygenic scores, ...).
+
+    ``factory(cfg, context, pseudonym_key) -> Context`` adds to the patient's
+    :class:`~p4core.model.Context` (diagnoses, medications, observations, events, scores) and returns
+    it. ``cfg`` is the node ``context.<name>``. Identifiers read from the source must be pseudonymised
+    with :func:`p4core.privacy.pseudonymise` before they are stored. Users pick sources with
+    ``context=[fhir,...]``; every source is optional.
+    """
+
+
 # -- knowledge -----------------------------------------------------------------------------------
 
 

@@ -129,6 +129,17 @@ class Context:
     #: clinical events on the course's time axis: dicts with ``time`` (days; 0 = sampling), ``kind``
     #: (diagnosis, imaging, flare, treatment_start, treatment_stop, ...) and ``label``
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: year of birth (never the full date) and the index date (the day of sampling, ISO)
+    birth_year: int | None = None
+    index_date: str | None = None
+    #: dated records: diagnoses (code, system, version, date), medications (atc, start, end, source),
+    #: observations (loinc, name, value, unit, time), imaging studies (date, modality, findings)
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
+    medication_records: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    imaging: list[dict[str, Any]] = field(default_factory=list)
+    #: derived scores (comorbidity indices, 4C, polygenic scores, ...): name -> dict
+    scores: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +149,13 @@ class Context:
             "conditions": list(self.conditions),
             "medications": list(self.medications),
             "events": [dict(e) for e in self.events],
+            "birth_year": self.birth_year,
+            "index_date": self.index_date,
+            "diagnoses": [dict(d) for d in self.diagnoses],
+            "medication_records": [dict(m) for m in self.medication_records],
+            "observations": [dict(o) for o in self.observations],
+            "imaging": [dict(i) for i in self.imaging],
+            "scores": dict(self.scores),
             **self.extra,
         }
 

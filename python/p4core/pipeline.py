@@ -75,6 +75,9 @@ def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, A
     for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
         comp = plugins.get(kind, _source_name(cfg[group], group))
         typed[group] = validate_node(cfg[group], comp.schema, group)
+    for name in cfg.get("context") or {}:
+        comp = plugins.get("context", str(name))
+        typed[f"context.{name}"] = validate_node(cfg.context[name], comp.schema, f"context.{name}")
     for name in cfg.render or {}:
         comp = plugins.get("renderers", str(name))
         typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
@@ -157,6 +160,10 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
 
     key = typed["privacy"].key
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
+    for name in cfg.get("context") or {}:
+        comp = plugins.get("context", str(name))
+        node = validate_node(cfg.context[name], comp.schema, f"context.{name}")
+        patient.context = timed(f"context {name}", comp.factory, node, patient.context, key)
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     log.info("%r; %r", knowledge.network, knowledge.drugs)

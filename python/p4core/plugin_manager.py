@@ -27,7 +27,7 @@ from .errors import PluginError
 
 log = logging.getLogger("p4core")
 
-KINDS = ("sources", "knowledge", "renderers")
+KINDS = ("sources", "context", "knowledge", "renderers")
 
 
 @dataclass
@@ -111,7 +111,9 @@ class Plugins:
                         f"{kind[:-1]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
                 self.components[kind][name] = Component(kind, name, _plugin, factory, schema, description)
-                self.plugins[_plugin].provides.append(f"{kind[:-1] if kind != 'knowledge' else kind}:{name}")
+                self.plugins[_plugin].provides.append(
+                    f"{kind[:-1] if kind not in ('knowledge', 'context') else kind}:{name}"
+                )
 
             try:
                 impl.function(register=register)
@@ -134,6 +136,7 @@ class Plugins:
             "sources": "data=<preset> (data.source)",
             "knowledge": "knowledge=<preset>",
             "renderers": "render=[...] (e.g. render=[table,json])",
+            "context": "context=[...] (e.g. context=[fhir])",
         }[kind]
         msg = (
             f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}; "

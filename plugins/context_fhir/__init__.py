@@ -1,0 +1,256 @@
+"""Context source ``fhir``: a patient's clinical record from a FHIR R4/R4B Bundle (JSON).
+
+Written as a third-party plugin would be: it registers through the ``p4core_register_context``
+hook and only uses p4core's public API. Reads
+
+* ``Patient``: administrative gender → sex; birth date → birth *year* only; identifiers are
+  pseudonymised (keyed hash, ``privacy.key``) — the raw values are never stored;
+* ``Condition``: ICD-10 code (system ``http://hl7.org/fhir/sid/icd-10``, ``-cm`` or a national
+  variant; the version is kept), onset date → a diagnosis, and a ``diagnosis`` event;
+* ``MedicationStatement`` / ``MedicationDispense``: ATC code (``http://www.whocc.no/atc``), period;
+* ``Observation``: LOINC code, ``valueQuantity`` with its UCUM unit, time. Units of the LOINC codes
+  p4core uses are checked (e.g. body mass index in kg/m2, CRP in mg/L); a mismatch is an error
+  naming the resource.
+
+Derived: the Charlson comorbidity index (Quan 2011 weights) from the diagnoses; the ISARIC 4C
+score when the record holds every input. Dates become days from the index date (the sampling day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from p4core.errors import InputError, require
+from p4core.hookspecs import hookimpl
+from p4core.model import Context
+from p4core.privacy import pseudonymise
+from p4core.scores import charlson, isaric4c
+
+ICD10_SYSTEMS = (
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "urn:oid:1.2.752.116.1.1.1",
+)
+ATC_SYSTEM = "http://www.whocc.no/atc"
+LOINC_SYSTEM = "http://loinc.org"
+ATC = re.compile(r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
+ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$")
+#: LOINC codes p4core reads, with their name and accepted UCUM units
+LOINC = {
+    "39156-5": ("bmi", {"kg/m2"}),
+    "9279-1": ("respiratory_rate", {"/min", "{breaths}/min"}),
+    "59408-5": ("spo2", {"%"}),
+    "2708-6": ("spo2", {"%"}),
+    "9269-2": ("gcs", {"{score}", "1"}),
+    "1988-5": ("crp", {"mg/L"}),
+    "3094-0": ("urea", {"mmol/L"}),
+    "22664-7": ("urea", {"mmol/L"}),
+}
+
+
+@dataclass
+class FhirConfig:
+    path: str = "???"
+    #: the sampling day (day 0), ISO date; null = the latest dated record
+    index_date: str | None = None
+
+    def __post_init__(self) -> None:
+        require(self.path not in ("", "???"), "context.fhir.path", "is required: the FHIR Bundle (JSON) file")
+        if self.index_date is not None:
+            _date(self.index_date, "context.fhir.index_date")
+
+
+def _date(text: Any, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(text)[:10])
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _coding(concept: dict | None, systems: tuple[str, ...]) -> dict | None:
+    for c in (concept or {}).get("coding", []):
+        if c.get("system") in systems:
+            return c
+    return None
+
+
+def read_bundle(path: Path) -> list[dict]:
+    try:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"context.fhir.path: {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable JSON file ({exc})") from None
+    if bundle.get("resourceType") != "Bundle":
+        raise InputError(f"{path}: resourceType is {bundle.get('resourceType')!r}, expected a FHIR 'Bundle'")
+    return [e.get("resource") or {} for e in bundle.get("entry", [])]
+
+
+def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) -> Context:
+    path = Path(cfg.path)
+    resources = read_bundle(path)
+    dates: list[dt.date] = []
+    diagnoses, meds, obs = [], [], []
+    for r in resources:
+        kind, rid = r.get("resourceType"), r.get("id", "?")
+        where = f"{path.name}: {kind}/{rid}"
+        if kind == "Patient":
+            ids = [i.get("value") for i in r.get("identifier", []) if i.get("value")]
+            if ids:
+                context.extra["record_pseudonym"] = pseudonymise(str(ids[0]), pseudonym_key)
+            if r.get("gender") in ("male", "female"):
+                context.sex = r["gender"]
+            if r.get("birthDate"):
+                context.birth_year = _date(r["birthDate"], f"{where}.birthDate").year
+        elif kind == "Condition":
+            c = _coding(r.get("code"), ICD10_SYSTEMS)
+            if c is None:
+                continue  # another code system: not an ICD-10 diagnosis
+            code = str(c.get("code", "")).upper()
+            if not ICD10.match(code):
+                raise InputError(f"{where}: {code!r} is not an ICD-10 code")
+            when = r.get("onsetDateTime") or r.get("recordedDate")
+            d = _date(when, f"{where}.onsetDateTime") if when else None
+            dates += [d] if d else []
+            diagnoses.append(
+                {
+                    "code": code,
+                    "system": c.get("system"),
+                    "version": c.get("version"),
+                    "date": d,
+                    "display": c.get("display"),
+                }
+            )
+        elif kind in ("MedicationStatement", "MedicationDispense"):
+            c = _coding(r.get("medicationCodeableConcept"), (ATC_SYSTEM,))
+            if c is None:
+                continue
+            code = str(c.get("code", "")).upper()
+            if not ATC.match(code):
+                raise InputError(f"{where}: {code!r} is not an ATC code")
+            period = r.get("effectivePeriod") or {}
+            start = period.get("start") or r.get("effectiveDateTime") or r.get("whenHandedOver")
+            s = _date(start, f"{where} start") if start else None
+            e = _date(period["end"], f"{where} end") if period.get("end") else None
+            if s and e and e < s:
+                raise InputError(f"{where}: the period ends ({e}) before it starts ({s})")
+            dates += [x for x in (s, e) if x]
+            meds.append({"atc": code, "start": s, "end": e, "source": kind, "display": c.get("display")})
+        elif kind == "Observation":
+            c = _coding(r.get("code"), (LOINC_SYSTEM,))
+            q = r.get("valueQuantity")
+            if c is None or q is None:
+                continue
+            code = c.get("code")
+            unit = q.get("code") or q.get("unit")
+            if code in LOINC and unit not in LOINC[code][1]:
+                raise InputError(
+                    f"{where}: LOINC {code} in unit {unit!r}; expected {sorted(LOINC[code][1])} (UCUM)"
+                )
+            t = r.get("effectiveDateTime")
+            d = _date(t, f"{where}.effectiveDateTime") if t else None
+            dates += [d] if d else []
+            obs.append(
+                {
+                    "loinc": code,
+                    "name": LOINC.get(code, (c.get("display"),))[0],
+                    "value": float(q["value"]),
+                    "unit": unit,
+                    "date": d,
+                }
+            )
+    today = dt.date.today()
+    if any(d > today for d in dates):
+        raise InputError(f"{path.name}: a record is dated in the future ({max(dates)})")
+    index = (
+        _date(cfg.index_date, "context.fhir.index_date")
+        if cfg.index_date
+        else (max(dates) if dates else None)
+    )
+    if index is not None:
+        context.index_date = index.isoformat()
+        if context.birth_year:
+            context.age = float(index.year - context.birth_year)
+
+    def day(d: dt.date | None) -> float | None:
+        return None if d is None or index is None else float((d - index).days)
+
+    for dg in diagnoses:
+        context.diagnoses.append(
+            {**dg, "date": dg["date"].isoformat() if dg["date"] else None, "day": day(dg["date"])}
+        )
+        if dg["code"] not in context.conditions:
+            context.conditions.append(dg["code"])
+        if day(dg["date"]) is not None:
+            context.events.append(
+                {"time": day(dg["date"]), "kind": "diagnosis", "label": f"diagnosis {dg['code']}"}
+            )
+    for m in meds:
+        context.medication_records.append(
+            {
+                **m,
+                "start": m["start"].isoformat() if m["start"] else None,
+                "end": m["end"].isoformat() if m["end"] else None,
+            }
+        )
+        if m["atc"] not in context.medications:
+            context.medications.append(m["atc"])
+        if day(m["start"]) is not None:
+            context.events.append(
+                {"time": day(m["start"]), "kind": "treatment_start", "label": f"{m['atc']} started"}
+            )
+        if day(m["end"]) is not None:
+            context.events.append(
+                {"time": day(m["end"]), "kind": "treatment_stop", "label": f"{m['atc']} stopped"}
+            )
+    for o in obs:
+        context.observations.append(
+            {**o, "date": o["date"].isoformat() if o["date"] else None, "day": day(o["date"])}
+        )
+    derive_scores(context)
+    return context
+
+
+def derive_scores(context: Context) -> None:
+    """Charlson (Quan 2011) from the diagnoses, and 4C when every input is in the record."""
+    if context.diagnoses:
+        cci = charlson([d["code"] for d in context.diagnoses])
+        context.scores["charlson_quan2011"] = {
+            "index": cci.index,
+            "conditions": cci.present,
+            "malformed": cci.malformed,
+        }
+    latest = {}
+    for o in sorted(context.observations, key=lambda o: o.get("date") or ""):
+        latest[o["name"]] = o["value"]
+    need = ("respiratory_rate", "spo2", "gcs", "urea", "crp")
+    if context.age is not None and context.sex and all(k in latest for k in need):
+        n_com = len(context.scores.get("charlson_quan2011", {}).get("conditions", [])) + int(
+            latest.get("bmi", 0) >= 30
+        )
+        fc = isaric4c(
+            context.age,
+            context.sex,
+            n_com,
+            latest["respiratory_rate"],
+            latest["spo2"],
+            latest["gcs"],
+            latest["urea"],
+            latest["crp"],
+        )
+        context.scores["isaric4c"] = {
+            "score": fc.score,
+            "risk_group": fc.risk_group,
+            "mortality_pct": fc.mortality_pct,
+            "points": fc.points,
+        }
+
+
+@hookimpl
+def p4core_register_context(register):
+    register("fhir", load, schema=FhirConfig, description="clinical record from a FHIR R4/R4B Bundle (JSON)")

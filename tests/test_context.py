@@ -1,0 +1,79 @@
+"""Patient-context sources: the FHIR record plugin (fixture in ../shared/data/clinical)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import shared
+
+from p4core.errors import InputError
+from p4core.model import Context
+from p4core.plugins.context_fhir import FhirConfig, load
+
+
+def bundle(tmp_path, mutate=None, name="record.json"):
+    data = json.loads(shared("clinical", "fhir_R4B_patient_context_bundle.json").read_text())
+    if mutate:
+        mutate(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def resource(data, kind):
+    return next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == kind)
+
+
+def test_fhir_fixture_gives_a_typed_context(tmp_path):
+    ctx = load(FhirConfig(path=str(bundle(tmp_path)), index_date="2021-01-15"), Context(pseudonym="P-X"), "k")
+    assert ctx.sex == "male" and ctx.birth_year == 1955 and ctx.age == 66.0
+    assert [d["code"] for d in ctx.diagnoses] == ["E11.9"] and ctx.diagnoses[0]["date"] == "2012-05-02"
+    assert ctx.medication_records[0]["atc"] == "A10BA02"
+    bmi = next(o for o in ctx.observations if o["loinc"] == "39156-5")
+    assert bmi["value"] == 31.2 and bmi["unit"] == "kg/m2"
+    assert ctx.scores["charlson_quan2011"]["conditions"] == ["diab"]
+    kinds = {e["kind"] for e in ctx.events}
+    assert {"diagnosis", "treatment_start"} <= kinds
+    diag = next(e for e in ctx.events if e["kind"] == "diagnosis")
+    assert diag["time"] == (dt.date(2012, 5, 2) - dt.date(2021, 1, 15)).days  # days from the index date
+    assert "123456" not in json.dumps(ctx.to_dict())  # the identifier only as a keyed pseudonym
+    assert ctx.extra["record_pseudonym"].startswith("P-")
+
+
+@pytest.mark.parametrize(
+    "mutate, needle",
+    [
+        (lambda d: resource(d, "Observation")["valueQuantity"].update(code="lb/in2", unit="lb/in2"), "unit"),
+        (lambda d: resource(d, "Condition")["code"]["coding"][0].update(code="E1X.9Q"), "ICD-10"),
+        (lambda d: resource(d, "MedicationStatement")["medicationCodeableConcept"]["coding"][0].update(code="metformin"), "ATC"),
+        (lambda d: resource(d, "Condition").update(onsetDateTime="2012-13-45"), "not a date"),
+        (lambda d: resource(d, "Condition").update(onsetDateTime="2999-01-01"), "future"),
+        (lambda d: d.update(resourceType="Patient"), "Bundle"),
+    ],
+)  # fmt: skip
+def test_bad_records_are_clear_errors(tmp_path, mutate, needle):
+    with pytest.raises(InputError, match=needle):
+        load(FhirConfig(path=str(bundle(tmp_path, mutate))), Context(pseudonym="P-X"))
+
+
+def test_run_with_a_record_shows_the_context_and_never_the_identifier(tmp_path):
+    raw = "LOPNR-9876543210"
+    path = bundle(
+        tmp_path, lambda d: resource(d, "Patient")["identifier"][0].update(value=raw), name="record.json"
+    )
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "context=[fhir]", f"context.fhir.path={path}",
+           "context.fhir.index_date=2021-01-15", "twin.n_twins=4"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["patient"]["scores"]["charlson_quan2011"]["index"] == 0
+    assert "E11.9" in summary["patient"]["conditions"]
+    for f in run.rglob("*"):
+        if f.is_file():
+            assert raw.encode() not in f.read_bytes(), f
+    assert raw not in proc.stdout + proc.stderr
