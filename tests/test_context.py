@@ -77,3 +77,26 @@ def test_run_with_a_record_shows_the_context_and_never_the_identifier(tmp_path):
         if f.is_file():
             assert raw.encode() not in f.read_bytes(), f
     assert raw not in proc.stdout + proc.stderr
+
+
+def test_ranking_flags_from_the_context(tmp_path):
+    import pandas as pd
+
+    from p4core.flags import flag_drugs, read_rules
+
+    table = pd.DataFrame(
+        {"drug": ["a", "b", "c", "d"], "atc": ["L04AB04", "A10BA02", "L04AX03|M01CX01", None]}
+    )
+    ctx = Context(pseudonym="P-X", conditions=["I50.9"], medications=["A10BA02"])
+    ctx.medication_records.append({"atc": "M01CX01"})
+    rules = tmp_path / "rules.tsv"
+    rules.write_text(
+        "# a test rule table\natc_prefix\ticd10_prefix\treason\nL04AB\tI50\tTNF inhibitor with heart failure\n"
+    )
+    out = flag_drugs(table, ctx, read_rules(rules))
+    assert list(out["already_taken"]) == [False, True, True, False]
+    assert list(out["avoid"]) == ["TNF inhibitor with heart failure (I50)", "", "", ""]
+    assert list(flag_drugs(table, Context(pseudonym="P-Y"))["avoid"]) == ["", "", "", ""]
+    (tmp_path / "bad.tsv").write_text("atc\tcode\n")
+    with pytest.raises(InputError, match="missing columns"):
+        read_rules(tmp_path / "bad.tsv")

@@ -31,8 +31,9 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
     ]
     for row in t.itertuples(index=False):
         d = row._asdict()
+        mark = " (taken)" if d.get("already_taken") is True else (" (avoid)" if d.get("avoid") else "")
         lines.append(
-            f"{d['rank']:>4}  {str(d['drug'])[:22]:<22} {d['score_mean']:>7.3f}  "
+            f"{d['rank']:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22} {d['score_mean']:>7.3f}  "
             f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
             f"  {d['drivers']}"
         )

@@ -72,6 +72,8 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     #: rows of the summary table printed at the end
     show_top: int = 10
+    #: TSV of drug classes to avoid given conditions (atc_prefix, icd10_prefix, reason); null = none
+    avoid_rules: str | None = None
 
 
 def register_configs() -> None:

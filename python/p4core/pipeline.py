@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from .config import EngineConfig, PrivacyConfig, validate_node
 from .engine import make_engine
 from .errors import InputError
+from .flags import flag_drugs, read_rules
 from .io import atomic_path, write_text
 from .knowledge import file_digest
 from .model import Knowledge, Patient, RunResult
@@ -182,6 +183,8 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         typed["screen"],
         typed["screen"].seed,
     )
+    rules = read_rules(cfg.avoid_rules) if cfg.get("avoid_rules") else None
+    result_screen.table = flag_drugs(result_screen.table, patient.context, rules)
     regs = None
     if typed["regulators"].enabled:
         regs = timed("regulators", regulators, ensemble, knowledge, typed["regulators"], typed["screen"])
