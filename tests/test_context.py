@@ -100,3 +100,72 @@ def test_ranking_flags_from_the_context(tmp_path):
     (tmp_path / "bad.tsv").write_text("atc\tcode\n")
     with pytest.raises(InputError, match="missing columns"):
         read_rules(tmp_path / "bad.tsv")
+
+
+VCF = """##fileformat=VCFv4.2
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tPATIENT_X
+1\t4799428\t.\tG\tA\t.\tPASS\t.\tGT\t0/1
+1\t5237785\t.\tA\tG\t.\tPASS\t.\tGT\t1/1
+"""
+
+
+def test_pgs_score_from_a_vcf(tmp_path):
+    from p4core.plugins.context_pgs import PgsConfig, load, read_scoring_file, score
+
+    vcf = tmp_path / "p.vcf"
+    vcf.write_text(VCF)
+    ctx = load(
+        PgsConfig(scoring_file=str(shared("clinical", "pgs_custom_grch38_2variants.txt")), vcf=str(vcf)),
+        Context(pseudonym="P"),
+    )
+    res = ctx.scores["pgs:custom"]
+    # rs1: effect A = ALT, one copy; rs2: effect G = ALT, two copies
+    assert res["score"] == pytest.approx(1 * -0.0504139458332669 + 2 * 0.040436175688854)
+    assert res["matched"] == 2 and res["n_variants"] == 2
+    assert "PATIENT_X" not in json.dumps(ctx.to_dict())
+    _, variants = read_scoring_file(shared("clinical", "pgs_custom_grch38_2variants.txt"))
+    ref_side = {
+        ("1", 4799428): ("A", ["G"], 1.0),
+        ("1", 5237785): ("C", ["T"], 2.0),
+    }  # effect as REF / other strand
+    r = score(variants, ref_side)
+    assert r["matched"] == 2 and r["flipped"] == 1
+    assert r["score"] == pytest.approx((2 - 1) * -0.0504139458332669 + (2 - 2) * 0.040436175688854)
+    amb = variants.assign(effect_allele=["A", "C"], other_allele=["T", "G"])
+    both = {("1", 4799428): ("T", ["A"], 1.0), ("1", 5237785): ("G", ["C"], 1.0)}
+    r = score(amb, both)
+    assert r["ambiguous"] == 2 and r["matched"] == 0 and r["score"] == 0
+    r = score(variants, {("1", 4799428): ("G", ["A"], None)})
+    assert r["missing_genotype"] == 1 and r["not_in_vcf"] == 1 and r["matched"] == 0
+
+
+def test_pgs_refuses_non_additive_and_wrong_builds(tmp_path):
+    from p4core.plugins.context_pgs import PgsConfig, load
+
+    vcf = tmp_path / "p.vcf"
+    vcf.write_text(VCF)
+    with pytest.raises(InputError, match="non-additive"):
+        load(
+            PgsConfig(
+                scoring_file=str(shared("clinical", "PGS000802_hmPOS_GRCh37.txt")),
+                vcf=str(vcf),
+                build="GRCh37",
+            ),
+            Context(pseudonym="P"),
+        )
+    with pytest.raises(InputError, match="GRCh37"):
+        load(
+            PgsConfig(
+                scoring_file=str(shared("clinical", "pgs_custom_minimal_1variant.txt")),
+                vcf=str(vcf),
+                build="GRCh38",
+            ),
+            Context(pseudonym="P"),
+        )
+    two = tmp_path / "two.vcf"
+    two.write_text(VCF.replace("PATIENT_X", "A\tB").replace("0/1", "0/1\t0/0").replace("1/1", "1/1\t0/0"))
+    with pytest.raises(InputError, match="context.pgs.sample"):
+        load(
+            PgsConfig(scoring_file=str(shared("clinical", "pgs_custom_grch38_2variants.txt")), vcf=str(two)),
+            Context(pseudonym="P"),
+        )
