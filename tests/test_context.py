@@ -169,3 +169,74 @@ def test_pgs_refuses_non_additive_and_wrong_builds(tmp_path):
             PgsConfig(scoring_file=str(shared("clinical", "pgs_custom_grch38_2variants.txt")), vcf=str(two)),
             Context(pseudonym="P"),
         )
+
+
+NPR = """LopNr,INDATUM,UTDATUM,HDIA,DIA1,DIA2
+77001234,2019-03-02,20190310,I50.9,E11.9,
+77001234,19950401,,4019,,
+77001234,20200115,,K703,R18,
+88009999,20200101,,C78.0,,
+"""
+LMED = """LopNr;EDATUM;ATC;ANTAL
+77001234;2020-02-01;L04AX03;2
+77001234;2020-03-01;A10BA02;1
+77001234;2020-03-01;A10BA02;-1
+77001234;2020-05-01;A10BA02;3
+88009999;2020-01-01;L04AB04;1
+"""
+
+
+def test_registers_extracts(tmp_path):
+    from p4core.plugins.context_registers import RegistersConfig, load
+
+    (tmp_path / "par.csv").write_text(NPR)
+    (tmp_path / "lmed.csv").write_text(LMED)
+    cfg = RegistersConfig(
+        npr=str(tmp_path / "par.csv"),
+        lmed=str(tmp_path / "lmed.csv"),
+        lopnr="77001234",
+        index_date="2021-01-01",
+    )
+    ctx = load(cfg, Context(pseudonym="P"), "key")
+    versions = {d["code"]: d["version"] for d in ctx.diagnoses}
+    assert versions["I509"] == "ICD-10-SE" and versions["4019"] == "ICD-9-SE"  # the version follows the date
+    assert "C780" not in versions  # another person's contact
+    sw = ctx.scores["charlson_swedish2021"]
+    # heart failure 1, diabetes 1, mild liver disease + ascites -> severe liver disease 3
+    assert set(sw["conditions"]) == {
+        "Congestive_heart_failure",
+        "Diabetes_without_chronic_complication",
+        "moderate severe liver disease",
+    }
+    assert sw["index"] == 1 + 1 + 3
+    meds = [(m["atc"], m["start"], m["packages"]) for m in ctx.medication_records]
+    assert meds == [
+        ("L04AX03", "2020-02-01", 2.0),
+        ("A10BA02", "2020-05-01", 3.0),
+    ]  # the corrected dispensation is gone
+    assert ctx.extra["register_report"]["lmed_dispensations_netted_out"] == 1
+    diag = next(e for e in ctx.events if e["label"].startswith("diagnosis I509"))
+    assert diag["time"] == (dt.date(2019, 3, 10) - dt.date(2021, 1, 1)).days  # UTDATUM for the code's date
+    assert "77001234" not in json.dumps(ctx.to_dict())
+    (tmp_path / "bad.csv").write_text(NPR.replace("20190310", "20191340"))
+    with pytest.raises(InputError, match="impossible date"):
+        load(RegistersConfig(npr=str(tmp_path / "bad.csv"), lopnr="77001234"), Context(pseudonym="P"))
+
+
+def test_run_with_registers_never_writes_the_lopnr(tmp_path):
+    (tmp_path / "par.csv").write_text(NPR)
+    (tmp_path / "lmed.csv").write_text(LMED)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "context=[registers]",
+           f"context.registers.npr={tmp_path / 'par.csv'}", f"context.registers.lmed={tmp_path / 'lmed.csv'}",
+           "context.registers.lopnr=77001234", "context.registers.index_date=2021-01-01", "twin.n_twins=4"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["patient"]["scores"]["charlson_swedish2021"]["index"] == 5
+    drugs = (run / "drugs.csv").read_text()
+    assert "True" in drugs  # methotrexate (L04AX03) is flagged as already taken
+    for f in run.rglob("*"):
+        if f.is_file():
+            assert b"77001234" not in f.read_bytes(), f
+    assert "77001234" not in proc.stdout + proc.stderr

@@ -142,6 +142,10 @@ def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
         path = Path(str(data["path"]))
         digest = file_digest([path])[:16] if path.is_file() else "unavailable"
         data["path"] = f"<redacted: pass the same file again; sha256 {digest}>"
+    for node in (out.get("context") or {}).values():  # identifiers given to context sources
+        for key in ("lopnr", "patient_id", "identifier", "sample"):
+            if node is not None and node.get(key) not in (None, ""):
+                node[key] = "<redacted>"
     return out
 
 
