@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import shared
 
@@ -240,3 +241,94 @@ def test_run_with_registers_never_writes_the_lopnr(tmp_path):
         if f.is_file():
             assert b"77001234" not in f.read_bytes(), f
     assert "77001234" not in proc.stdout + proc.stderr
+
+
+def _wheel_dicom(*parts):
+    pydicom = pytest.importorskip("pydicom")
+    from pathlib import Path
+
+    path = Path(pydicom.__file__).parent / "data" / "test_files" / Path(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not in the pydicom wheel")
+    return path
+
+
+def test_dicom_hu_conversion_and_slice_order(tmp_path):
+    import pydicom
+
+    from p4core.plugins.context_imaging import read_dicom_series
+
+    ct = _wheel_dicom("CT_small.dcm")
+    ds = pydicom.dcmread(ct)
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.dcm").write_bytes(ct.read_bytes())
+    vol, date, _ = read_dicom_series(one)
+    assert date == dt.date(2004, 1, 19)
+    assert np.array_equal(vol[0], ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
+    series = _wheel_dicom("dicomdirtests", "98892001", "CT5N")
+    vol, _, _ = read_dicom_series(series)
+    positions = sorted(float(pydicom.dcmread(f).ImagePositionPatient[2]) for f in series.iterdir())
+    assert vol.shape[0] == 5 and len(positions) == 5
+    first = min(series.iterdir(), key=lambda f: float(pydicom.dcmread(f).ImagePositionPatient[2]))
+    d0 = pydicom.dcmread(first)
+    assert np.array_equal(vol[0], d0.pixel_array * float(d0.RescaleSlope) + float(d0.RescaleIntercept))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    d0 = pydicom.dcmread(ct)
+    del d0.ImagePositionPatient
+    d0.save_as(broken / "x.dcm")
+    with pytest.raises(InputError, match="ImagePositionPatient"):
+        read_dicom_series(broken)
+
+
+def phantom(gg: int, cons: int, seed: int = 0) -> tuple[np.ndarray, int]:
+    """A chest phantom: air outside, soft-tissue body, two lungs at -850 HU with ``gg`` ground-glass
+    (-550 HU) and ``cons`` consolidated (-50 HU) voxels placed inside the right lung."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.mgrid[0:24, 0:64, 0:64]
+    vol = np.full((24, 64, 64), -1000.0)
+    body = ((y - 32) / 28) ** 2 + ((x - 32) / 30) ** 2 < 1
+    vol[body] = 40.0
+    lungs = body & (
+        (((y - 32) / 16) ** 2 + ((x - 20) / 8) ** 2 < 1) | (((y - 32) / 16) ** 2 + ((x - 44) / 8) ** 2 < 1)
+    )
+    lungs &= (z > 1) & (z < 22)
+    vol[lungs] = -850.0
+    from scipy import ndimage
+
+    interior = ndimage.binary_erosion(lungs, iterations=2)  # lesions inside the lung (not juxtapleural)
+    right = np.flatnonzero((interior & (x > 32)).ravel())
+    pick = rng.choice(right, size=gg + cons, replace=False)
+    vol.ravel()[pick[:gg]] = -550.0
+    vol.ravel()[pick[gg:]] = -50.0
+    return vol, int(lungs.sum())
+
+
+def test_lung_involvement_on_phantoms_with_known_fractions(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    from p4core.plugins.context_imaging import ImagingConfig, involvement, load, lung_mask
+
+    vol, n_lung = phantom(gg=600, cons=300)
+    mask = lung_mask(vol)
+    assert mask.sum() == n_lung  # the threshold segmentation finds the lungs, consolidation included
+    res = involvement(vol, mask, {"ground_glass": [-750, -300], "consolidation": [-300, 50]})
+    assert res["ground_glass_pct"] == pytest.approx(100 * 600 / n_lung)
+    assert res["consolidation_pct"] == pytest.approx(100 * 300 / n_lung)
+    paths = []
+    for k, (gg, cons) in enumerate([(200, 0), (900, 400), (100, 0)]):
+        v, _ = phantom(gg, cons, seed=k)
+        p = tmp_path / f"ct{k}.nii.gz"
+        nib.save(nib.Nifti1Image(v.transpose(2, 1, 0), np.eye(4)), p)
+        paths.append(str(p))
+    cfg = ImagingConfig(
+        series=paths, dates=["2024-03-01", "2024-04-01", "2024-09-01"], index_date="2024-03-01"
+    )
+    ctx = load(cfg, Context(pseudonym="P"))
+    course = [round(s["involvement_pct"], 3) for s in ctx.imaging]
+    assert course[1] > course[0] > course[2]  # worse, then resolving: the imaging course
+    assert [e["time"] for e in ctx.events] == [0.0, 31.0, 184.0]
+    nonhu = tmp_path / "raw.nii.gz"
+    nib.save(nib.Nifti1Image((vol + 1024).transpose(2, 1, 0) * 10, np.eye(4)), nonhu)
+    with pytest.raises(InputError, match="Hounsfield"):
+        load(ImagingConfig(series=[str(nonhu)]), Context(pseudonym="P"))
