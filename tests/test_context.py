@@ -36,7 +36,18 @@ def test_fhir_fixture_gives_a_typed_context(tmp_path):
     assert ctx.medication_records[0]["atc"] == "A10BA02"
     bmi = next(o for o in ctx.observations if o["loinc"] == "39156-5")
     assert bmi["value"] == 31.2 and bmi["unit"] == "kg/m2"
-    assert ctx.scores["charlson_quan2011"]["conditions"] == ["diab"]
+    from p4core.plugins.scores_builtin import charlson_score, four_c
+
+    assert charlson_score(ctx)["conditions"] == ["diab"]
+    assert four_c(ctx) is None  # the record lacks respiratory rate, SpO2, GCS, urea and CRP
+    for loinc, name, value, unit in [("9279-1", "respiratory_rate", 31, "/min"), ("59408-5", "spo2", 90, "%"),
+                                     ("9269-2", "gcs", 15, "1"), ("3094-0", "urea", 15, "mmol/L"),
+                                     ("1988-5", "crp", 120, "mg/L")]:  # fmt: skip
+        ctx.observations.append(
+            {"loinc": loinc, "name": name, "value": value, "unit": unit, "date": "2021-01-14"}
+        )
+    fc = four_c(ctx)  # age 66 -> 4, male 1, diabetes + BMI 31.2 -> 2, RR 2, SpO2 2, GCS 0, urea 3, CRP 2
+    assert fc["score"] == 16 and fc["risk_group"] == "Very high"
     kinds = {e["kind"] for e in ctx.events}
     assert {"diagnosis", "treatment_start"} <= kinds
     diag = next(e for e in ctx.events if e["kind"] == "diagnosis")
@@ -72,7 +83,7 @@ def test_run_with_a_record_shows_the_context_and_never_the_identifier(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["patient"]["scores"]["charlson_quan2011"]["index"] == 0
+    assert summary["patient"]["scores"]["charlson"]["conditions"] == ["rheumd", "diab"]  # demo RA + record
     assert "E11.9" in summary["patient"]["conditions"]
     for f in run.rglob("*"):
         if f.is_file():

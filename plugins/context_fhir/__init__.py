@@ -12,8 +12,8 @@ hook and only uses p4core's public API. Reads
   p4core uses are checked (e.g. body mass index in kg/m2, CRP in mg/L); a mismatch is an error
   naming the resource.
 
-Derived: the Charlson comorbidity index (Quan 2011 weights) from the diagnoses; the ISARIC 4C
-score when the record holds every input. Dates become days from the index date (the sampling day).
+Scores (Charlson, ISARIC 4C) are derived afterwards from the whole context by the ``scores``
+plugin. Dates become days from the index date (the sampling day).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
 from p4core.privacy import pseudonymise
-from p4core.scores import charlson, isaric4c
 
 ICD10_SYSTEMS = (
     "http://hl7.org/fhir/sid/icd-10",
@@ -212,43 +211,7 @@ def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) ->
         context.observations.append(
             {**o, "date": o["date"].isoformat() if o["date"] else None, "day": day(o["date"])}
         )
-    derive_scores(context)
     return context
-
-
-def derive_scores(context: Context) -> None:
-    """Charlson (Quan 2011) from the diagnoses, and 4C when every input is in the record."""
-    if context.diagnoses:
-        cci = charlson([d["code"] for d in context.diagnoses])
-        context.scores["charlson_quan2011"] = {
-            "index": cci.index,
-            "conditions": cci.present,
-            "malformed": cci.malformed,
-        }
-    latest = {}
-    for o in sorted(context.observations, key=lambda o: o.get("date") or ""):
-        latest[o["name"]] = o["value"]
-    need = ("respiratory_rate", "spo2", "gcs", "urea", "crp")
-    if context.age is not None and context.sex and all(k in latest for k in need):
-        n_com = len(context.scores.get("charlson_quan2011", {}).get("conditions", [])) + int(
-            latest.get("bmi", 0) >= 30
-        )
-        fc = isaric4c(
-            context.age,
-            context.sex,
-            n_com,
-            latest["respiratory_rate"],
-            latest["spo2"],
-            latest["gcs"],
-            latest["urea"],
-            latest["crp"],
-        )
-        context.scores["isaric4c"] = {
-            "score": fc.score,
-            "risk_group": fc.risk_group,
-            "mortality_pct": fc.mortality_pct,
-            "points": fc.points,
-        }
 
 
 @hookimpl

@@ -63,6 +63,15 @@ def p4core_register_context(register: Register) -> None:
     """
 
 
+@hookspec
+def p4core_register_scores(register: Register) -> None:
+    """Register clinical scores computed from the patient context after every context source ran.
+
+    ``factory(context) -> dict | None``: the score (any JSON-able dict), or None when the context
+    lacks its inputs. Stored in ``context.scores[name]``. Built in: ``charlson`` and ``isaric4c``.
+    """
+
+
 # -- knowledge -----------------------------------------------------------------------------------
 
 

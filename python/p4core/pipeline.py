@@ -169,6 +169,10 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         comp = plugins.get("context", str(name))
         node = validate_node(cfg.context[name], comp.schema, f"context.{name}")
         patient.context = timed(f"context {name}", comp.factory, node, patient.context, key)
+    for name, comp in plugins.components["scores"].items():  # scores from the whole context
+        value = comp.factory(patient.context)
+        if value is not None:
+            patient.context.scores[name] = value
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     log.info("%r; %r", knowledge.network, knowledge.drugs)

@@ -27,7 +27,7 @@ from .errors import PluginError
 
 log = logging.getLogger("p4core")
 
-KINDS = ("sources", "context", "knowledge", "renderers")
+KINDS = ("sources", "context", "scores", "knowledge", "renderers")
 
 
 @dataclass
@@ -137,6 +137,7 @@ class Plugins:
             "knowledge": "knowledge=<preset>",
             "renderers": "render=[...] (e.g. render=[table,json])",
             "context": "context=[...] (e.g. context=[fhir])",
+            "scores": "a plugin registering it (p4core_register_scores)",
         }[kind]
         msg = (
             f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}; "
