@@ -83,3 +83,37 @@ def test_duplicate_component_names_are_an_error():
 
     plugins = Plugins(entry_points=[], extra={"one": make("one"), "two": make("two")})
     assert any("registered by both" in e for e in plugins.broken.values())
+
+
+def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_path):
+    """examples/p4core-example-plugin is a separate distribution; once installed, its entry point
+    adds a context source, a score and a renderer that a run uses."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "p4core-example-plugin"
+    target = tmp_path / "site"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(example)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    env = dict(os.environ, PYTHONPATH=str(target))
+    listing = subprocess.run(
+        [sys.executable, "-m", "p4core", "plugins"], capture_output=True, text=True, env=env
+    )
+    assert "context_source:smoking, score:pack_years, renderer:context_txt" in listing.stdout
+    (tmp_path / "smoking.csv").write_text("date,status\n2015-01-01,current\n2020-06-01,former\n")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "twin.n_twins=3", "render=[json]",
+           f"+context.smoking.path={tmp_path / 'smoking.csv'}", "+context.smoking.index_date=2021-01-01",
+           "+render.context_txt.file=context.txt"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "smoking: former" in (run / "context.txt").read_text()
+    summary = (run / "summary.json").read_text()
+    assert '"smoking"' in summary

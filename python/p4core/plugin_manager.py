@@ -28,6 +28,14 @@ from .errors import PluginError
 log = logging.getLogger("p4core")
 
 KINDS = ("sources", "context", "scores", "knowledge", "renderers")
+#: one component of each kind, in messages
+SINGULAR = {
+    "sources": "source",
+    "context": "context source",
+    "scores": "score",
+    "knowledge": "knowledge",
+    "renderers": "renderer",
+}
 
 
 @dataclass
@@ -108,12 +116,10 @@ class Plugins:
                 if name in self.components[kind]:
                     other = self.components[kind][name].plugin
                     raise PluginError(
-                        f"{kind[:-1]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
+                        f"{SINGULAR[kind]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
                 self.components[kind][name] = Component(kind, name, _plugin, factory, schema, description)
-                self.plugins[_plugin].provides.append(
-                    f"{kind[:-1] if kind not in ('knowledge', 'context') else kind}:{name}"
-                )
+                self.plugins[_plugin].provides.append(f"{SINGULAR[kind].replace(' ', '_')}:{name}")
 
             try:
                 impl.function(register=register)
@@ -139,10 +145,7 @@ class Plugins:
             "context": "context=[...] (e.g. context=[fhir])",
             "scores": "a plugin registering it (p4core_register_scores)",
         }[kind]
-        msg = (
-            f"no {kind[:-1] if kind != 'knowledge' else kind} named {name!r} is registered; available: {have}; "
-            f"choose with {hint}"
-        )
+        msg = f"no {SINGULAR[kind]} named {name!r} is registered; available: {have}; choose with {hint}"
         if self.broken:
             msg += "; plugins that failed to load: " + "; ".join(f"{n} ({e})" for n, e in self.broken.items())
         raise PluginError(msg)
