@@ -192,7 +192,7 @@ NPR = """LopNr,INDATUM,UTDATUM,HDIA,DIA1,DIA2
 LMED = """LopNr;EDATUM;ATC;ANTAL
 77001234;2020-02-01;L04AX03;2
 77001234;2020-03-01;A10BA02;1
-77001234;2020-03-01;A10BA02;-1
+77001234;2020-03-04;A10BA02;-1
 77001234;2020-05-01;A10BA02;3
 88009999;2020-01-01;L04AB04;1
 """
@@ -343,3 +343,31 @@ def test_lung_involvement_on_phantoms_with_known_fractions(tmp_path):
     nib.save(nib.Nifti1Image((vol + 1024).transpose(2, 1, 0) * 10, np.eye(4)), nonhu)
     with pytest.raises(InputError, match="Hounsfield"):
         load(ImagingConfig(series=[str(nonhu)]), Context(pseudonym="P"))
+
+
+def test_demo_patient_with_the_whole_context(tmp_path):
+    """python -m p4core context=[demo]: record + registers + imaging + PRS flow into the outputs."""
+    import mido
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "context=[demo]", "twin.n_twins=4"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    p = json.loads((run / "summary.json").read_text())["patient"]
+    assert p["birth_year"] == 1970 and p["index_date"] == "2024-03-01"
+    assert set(p["scores"]["charlson"]["conditions"]) == {"copd", "rheumd", "diab"}  # record + NPR
+    assert p["scores"]["charlson_swedish2021"]["index"] == 3
+    assert p["scores"]["pgs:p4core_demo"]["matched"] == 3
+    assert p["scores"]["pgs:p4core_demo"]["score"] == pytest.approx(0.41 * 1 + 0.52 * 2 + 0.11 * 0)
+    course = [s["involvement_pct"] for s in p["imaging"]]
+    assert len(course) == 3 and course[1] > course[0] and course[1] > course[2]
+    cues = [m.text for m in mido.MidiFile(run / "course.mid").tracks[0] if m.type == "cue_marker"]
+    ct = {c for c in cues if c.startswith("CT: lung involvement")}
+    assert len(ct) == 3  # the imaging course, cued in every scenario's segment
+    drugs = (run / "drugs.csv").read_text()
+    assert "already_taken" in drugs
+    for f in run.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            for raw in (b"DEMO-MRN-0042", b"5550001", b"DEMO_SAMPLE"):
+                assert raw not in data, (f, raw)

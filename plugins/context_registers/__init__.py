@@ -9,8 +9,8 @@
   from 1997, ICD-9-SE 1987–1996, ICD-8 before; only ICD-10 codes enter the comorbidity indices, the
   others are kept with their version and counted.
 * **Prescribed Drug Register** (``lmed``): ``LopNr``, ``EDATUM`` (dispensing date), ``ATC``, ``ANTAL``
-  (packages; negative = a correction: dispensations are netted per ATC and day, and those netting to
-  ≤ 0 are dropped, with a count).
+  (packages; negative = a correction, taken off the latest dispensations of the same ATC on or
+  before its date; dispensations corrected to ≤ 0 are dropped, with a count).
 * Derived: the Swedish Charlson index (Ludvigsson 2021) and the Quan 2011 one; diagnoses and first
   dispensations become events on the course's time axis.
 * ``lopnr`` selects the patient. It and every LopNr are pseudonymised (keyed hash) before anything is
@@ -87,6 +87,36 @@ def parse_dates(values: pd.Series, where: str) -> pd.Series:
     return out
 
 
+def net_corrections(rows: pd.DataFrame) -> pd.DataFrame:
+    """Dispensations (ATC, EDATUM, ANTAL > 0) after each correction (ANTAL < 0) has been taken off the
+    latest dispensations of the same ATC on or before its date; a correction with nothing before it
+    is dropped (counted as a netted-out row with ANTAL <= 0)."""
+    pos = rows[rows["ANTAL"] > 0].groupby(["ATC", "EDATUM"], as_index=False)["ANTAL"].sum()
+    pos = pos.sort_values(["ATC", "EDATUM"], kind="mergesort").reset_index(drop=True)
+    orphans = 0
+    for r in rows[rows["ANTAL"] < 0].sort_values("EDATUM", kind="mergesort").itertuples(index=False):
+        left = -float(r.ANTAL)
+        for i in reversed(
+            pos.index[(pos["ATC"] == r.ATC) & (pos["EDATUM"] <= r.EDATUM) & (pos["ANTAL"] > 0)]
+        ):
+            take = min(left, float(pos.at[i, "ANTAL"]))
+            pos.at[i, "ANTAL"] -= take
+            left -= take
+            if left <= 0:
+                break
+        orphans += int(left > 0)
+    if orphans:
+        pos = pd.concat(
+            [
+                pos,
+                pd.DataFrame(
+                    {"ATC": ["?"] * orphans, "EDATUM": [pd.NaT] * orphans, "ANTAL": [0.0] * orphans}
+                ),
+            ]
+        )
+    return pos
+
+
 def icd_version(date: pd.Timestamp) -> str:
     return "ICD-10-SE" if date.year >= 1997 else ("ICD-9-SE" if date.year >= 1987 else "ICD-8")
 
@@ -132,7 +162,7 @@ def load(cfg: RegistersConfig, context: Context, pseudonym_key: str | None = Non
                 )  # fmt: skip
                 if version == "ICD-10-SE" and good[0] not in seen:
                     seen.add(good[0])
-                    if good[0] not in context.conditions:
+                    if good[0] not in {c.replace(".", "").upper() for c in context.conditions}:
                         context.conditions.append(good[0])
                     if day(when) is not None:
                         context.events.append(
@@ -148,10 +178,10 @@ def load(cfg: RegistersConfig, context: Context, pseudonym_key: str | None = Non
         rows["ANTAL"] = pd.to_numeric(rows["ANTAL"].str.replace(",", ".", regex=False), errors="coerce")
         if rows["ANTAL"].isna().any():
             raise InputError(f"{cfg.lmed}: ANTAL must be a number of packages")
-        net = rows.groupby(["ATC", "EDATUM"], as_index=False)["ANTAL"].sum()
+        net = net_corrections(rows)
         report["lmed_corrections"] = int((rows["ANTAL"] < 0).sum())
         report["lmed_dispensations_netted_out"] = int((net["ANTAL"] <= 0).sum())
-        net = net[net["ANTAL"] > 0].sort_values(["EDATUM", "ATC"])
+        net = net[net["ANTAL"] > 0].sort_values(["EDATUM", "ATC"], kind="mergesort")
         first: set[str] = set()
         for r in net.itertuples(index=False):
             context.medication_records.append(

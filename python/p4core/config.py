@@ -76,9 +76,18 @@ class Config:
     avoid_rules: str | None = None
 
 
+def package_data(relative: str) -> str:
+    """Path of a file shipped in ``p4core/data`` (the ``${p4core_data:...}`` config resolver)."""
+    from importlib import resources
+
+    return str(resources.files("p4core") / "data" / relative)
+
+
 def register_configs() -> None:
-    """Make the schema known to Hydra (idempotent)."""
+    """Make the schema and the ``p4core_data`` resolver known to Hydra (idempotent)."""
     ConfigStore.instance().store(name="p4core_schema", node=Config)
+    if not OmegaConf.has_resolver("p4core_data"):
+        OmegaConf.register_new_resolver("p4core_data", package_data)
 
 
 def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
