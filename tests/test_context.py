@@ -371,3 +371,60 @@ def test_demo_patient_with_the_whole_context(tmp_path):
             data = f.read_bytes()
             for raw in (b"DEMO-MRN-0042", b"5550001", b"DEMO_SAMPLE"):
                 assert raw not in data, (f, raw)
+
+
+RECORD = """identifier: MRN-77-SECRET
+sex: female
+birth_year: 1970
+index_date: 2024-03-01
+diagnoses: [{code: M05.79, date: 2023-12-01}, {code: I50.9, date: 2022-01-10}]
+medications: [{atc: L04AX03, start: 2024-01-02, end: 2024-02-20}]
+observations: [{loinc: 1988-5, value: 38, unit: mg/L, date: 2024-02-28}]
+events: [{date: 2024-02-10, kind: flare, label: flare of both wrists}]
+"""
+
+
+def test_yaml_record(tmp_path):
+    from p4core.plugins.context_record import RecordConfig, load
+
+    path = tmp_path / "r.yaml"
+    path.write_text(RECORD)
+    ctx = load(RecordConfig(path=str(path)), Context(pseudonym="P"), "k")
+    assert ctx.age == 54.0 and ctx.conditions == ["M05.79", "I50.9"]
+    kinds = [(e["kind"], e["time"]) for e in ctx.events]
+    assert ("flare", -20.0) in kinds and ("treatment_stop", -10.0) in kinds
+    assert ctx.observations[0]["name"] == "crp"
+    assert "MRN-77-SECRET" not in json.dumps(ctx.to_dict())
+    for bad, needle in [
+        ("code: M05.79", "code: 5M0"),
+        ("unit: mg/L", "unit: g/dL"),
+        ("end: 2024-02-20", "end: 2023-02-20"),
+        ("sex: female", "sex: x"),
+    ]:
+        path.write_text(RECORD.replace(bad, needle))
+        with pytest.raises((InputError, ValueError)):
+            load(RecordConfig(path=str(path)), Context(pseudonym="P"))
+
+
+def test_vcf_without_genotypes_and_mixed_dicom_series(tmp_path):
+    from p4core.plugins.context_pgs import read_vcf
+
+    vcf = tmp_path / "nogt.vcf"
+    vcf.write_text(VCF.replace("\tFORMAT\tPATIENT_X", "").replace("\tGT\t0/1", "").replace("\tGT\t1/1", ""))
+    with pytest.raises(InputError, match="sample"):
+        read_vcf(vcf)
+    pydicom = pytest.importorskip("pydicom")
+    from p4core.plugins.context_imaging import read_dicom_series
+
+    ct = _wheel_dicom("CT_small.dcm")
+    other = next(_wheel_dicom("dicomdirtests", "98892001", "CT5N").iterdir())
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "a.dcm").write_bytes(ct.read_bytes())
+    (mixed / "b.dcm").write_bytes(other.read_bytes())
+    assert (
+        pydicom.dcmread(mixed / "a.dcm").SeriesInstanceUID
+        != pydicom.dcmread(mixed / "b.dcm").SeriesInstanceUID
+    )
+    with pytest.raises(InputError, match="series mixed"):
+        read_dicom_series(mixed)

@@ -138,3 +138,35 @@ def test_4c_bad_values_are_clear():
         isaric4c(**{**BASE, "sex_at_birth": "unknown"})
     with pytest.raises(InputError, match="spo2"):
         isaric4c(**{**BASE, "spo2_room_air": 140})
+
+
+def test_swedish_table_each_category_alone():
+    """Every code of the published lists lands in its category with its weight. The lists overlap once:
+    F024 (dementia in HIV disease) is in both Dementia (F02) and AIDS, and counts for both, as in the
+    authors' script."""
+    pub = pd.read_csv(shared("clinical", "charlson_swedish_ludvigsson2021_icd10_v4.csv"), dtype=str)
+    lists = {
+        c: p.split(";")
+        for c, p in zip(pub["category_as_in_script"], pub["icd10_prefixes_nodot"], strict=True)
+    }
+    weight = dict(zip(pub["category_as_in_script"], pub["weight_in_script_CCIw"].astype(int), strict=True))
+    for cat, prefixes in lists.items():
+        if cat == "liver special":
+            continue
+        for p in prefixes:
+            code = p + "0" if len(p) == 3 else p
+            expected = {c for c, ps in lists.items() if c != "liver special" and code.startswith(tuple(ps))}
+            res = charlson([code], scheme="swedish2021")
+            assert set(res.present) == expected and cat in expected, (code, res.present)
+            assert res.index == sum(weight[c] for c in expected)
+    assert set(charlson(["F024"], scheme="swedish2021").present) == {"Dementia", "Aids"}
+
+
+def test_shipped_elixhauser_table_equals_the_published_one():
+    pub = pd.read_csv(
+        shared("clinical", "elixhauser_quan2005_icd10_vanwalraven.csv"), dtype=str, keep_default_na=False
+    )
+    ours = table("elixhauser_quan2005")
+    assert list(ours["key"]) == list(pub["key"])
+    assert list(ours["icd10_prefixes"]) == list(pub["icd10_prefixes_nodot"])
+    assert list(ours["weight"]) == list(pub["weight_van_walraven2009"])
