@@ -56,6 +56,8 @@ class EngineConfig:
 class PrivacyConfig:
     #: key of the pseudonymisation HMAC; null = $P4CORE_PSEUDONYM_KEY or the built-in default
     key: str | None = None
+    #: a site's mapping file (CSV: identifier,pseudonym) instead of the keyed hash; null = none
+    mapping: str | None = None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from .io import atomic_path, write_text
 from .knowledge import file_digest
 from .model import Knowledge, Patient, RunResult
 from .plugin_manager import Plugins, get_plugins
+from .privacy import set_mapping
 from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
 from .screen import ScreenParams, screen
 from .settings import settings
@@ -164,6 +165,7 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         return out
 
     key = typed["privacy"].key
+    set_mapping(typed["privacy"].mapping)
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
     for name in cfg.get("context") or {}:
         comp = plugins.get("context", str(name))
