@@ -67,9 +67,20 @@ class ImagingConfig:
             )
 
 
+def _need(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InputError(
+            f'context=[imaging] reads DICOM/NIfTI with {module}: pip install "p4core[imaging]"'
+        ) from None
+
+
 def read_dicom_series(folder: Path) -> tuple[np.ndarray, dt.date | None, tuple[float, float, float]]:
     """(HU volume z, y, x sorted along the slice normal, study date, voxel spacing)."""
-    import pydicom
+    pydicom = _need("pydicom")
 
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
@@ -115,8 +126,7 @@ def read_volume(path: Path) -> tuple[np.ndarray, dt.date | None]:
         raise InputError(f"context.imaging.series: {path} does not exist")
     if path.suffix == ".npy":
         return np.load(path).astype(float), None
-    import nibabel as nib
-
+    nib = _need("nibabel")
     try:
         img = nib.load(str(path))
     except Exception as exc:  # noqa: BLE001
