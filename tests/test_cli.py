@@ -85,6 +85,11 @@ def test_demo_course_is_heard_and_seen(demo_run):
         assert abs(row.value - np.interp(row.time, true.index, true.to_numpy())) <= dec.attrs["bound"] + 1e-9
     mid = mido.MidiFile(run / "course.mid")
     leg = read_legend(mid)
+    assert (
+        leg["pitch"]["polarity"] == "disease" and leg["pitch"]["transform"] == "identity"
+    )  # musician preset
+    first = [m.note for m in mid.tracks[1] if m.type == "note_on" and m.velocity > 0][:6]
+    assert first == sorted(first) and first[-1] > first[0]  # the disease rises from onset: so does the voice
     steps = {tuple(s["intervals"]): i for i, s in enumerate(leg["harmony"]["ladder"])}
     chords: dict[int, list[int]] = {}
     t = 0
@@ -400,3 +405,11 @@ def test_multirun_over_patients_redacts_the_sweep_record(tmp_path, small_h5ad):
         if f.is_file():
             text = f.read_text(errors="ignore")
             assert "smith" not in text and "jones" not in text, f
+
+
+def test_unknown_treatment_fails_before_any_work(tmp_path):
+    proc = p4core(tmp_path, "simulate.treatments=[tocilizumb@30]")
+    assert proc.returncode == 2
+    assert "did you mean tocilizumab" in proc.stderr and "Traceback" not in proc.stderr
+    assert "build twins" not in proc.stderr  # stopped right after loading the drug library
+    assert outputs(tmp_path) == set()

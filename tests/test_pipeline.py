@@ -273,3 +273,13 @@ def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
     monkeypatch.setattr(sim, "relevant_nodes", lambda a, support: np.ones(a.shape[0], dtype=bool))
     full = sim.simulate(twin, res, knowledge.drugs, params).table
     pd.testing.assert_frame_equal(pruned, full)
+
+
+def test_plugin_config_keeps_values_its_schema_derives():
+    """validate_node hands the plugin the values __post_init__ fills in (a preset's polarity)."""
+    from p4core.config import validate_node
+    from p4core.plugins.render_midi import MidiConfig
+
+    node = validate_node({"preset": "musician"}, MidiConfig, "render.midi")
+    assert node.polarity == "disease"
+    assert validate_node({"preset": "clinical"}, MidiConfig, "render.midi").polarity == "health"

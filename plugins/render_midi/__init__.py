@@ -312,7 +312,8 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
             f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
             f"register_step={cfg.register_step} reach note {top} > 127; lower either"
         )
-    sign = 1.0 if cfg.polarity == "disease" else -1.0
+    polarity = cfg.polarity or PRESETS[cfg.preset]["polarity"]
+    sign = 1.0 if polarity == "disease" else -1.0
     tpb = cfg.ticks_per_beat
     ticks_per_day = tpb / cfg.days_per_beat
     bar = 4 * tpb
@@ -488,7 +489,7 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
         "segments": seg_info,
         "pitch": {
             "quantity": "disease activity (1 = observed disease state, 0 = reference)",
-            "polarity": cfg.polarity,
+            "polarity": polarity,
             "transform": "identity" if sign > 0 else "negate (health index: higher = healthier)",
             "domain": [lo, hi],
             "scale": list(scale),

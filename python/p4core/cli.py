@@ -37,6 +37,16 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
             f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
             f"  {d['drivers']}"
         )
+    ctx = result.patient.context
+    if ctx.diagnoses or ctx.medication_records or ctx.imaging or ctx.scores:
+        scores = ", ".join(
+            f"{k} {v.get('index', v.get('score', ''))}" if isinstance(v, dict) else k
+            for k, v in ctx.scores.items()
+        )
+        lines.append(
+            f"context: {len(ctx.conditions)} conditions, {len(ctx.medications)} medications, "
+            f"{len(ctx.imaging)} imaging studies, {len(ctx.events)} events; scores: {scores or 'none'}"
+        )
     lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
     return "\n".join(lines)
 
@@ -126,7 +136,10 @@ def midi_main(argv: list[str]) -> int:
             if len(rest) != 1:
                 print(MIDI_USAGE)
                 return 2
-            decode(rest[0]).to_csv(sys.stdout, index=False)
+            try:
+                decode(rest[0]).to_csv(sys.stdout, index=False)
+            except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
+                sys.stdout = None  # type: ignore[assignment]
             return 0
         from p4core.plugins.render_midi.synth import render_audio
 

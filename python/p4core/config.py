@@ -119,8 +119,12 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
             f"pass them as overrides, e.g. {where}.{missing[0]}=..."
         )
     assert isinstance(typed, DictConfig)
-    OmegaConf.to_object(typed)  # instantiates the schema: its __post_init__ checks the values
-    return typed
+    # instantiate the schema: its __post_init__ checks the values and may fill in derived ones
+    # (e.g. a preset's defaults); the node handed to the plugin carries them
+    obj = OmegaConf.to_object(typed)
+    out = OmegaConf.structured(obj)
+    assert isinstance(out, DictConfig)
+    return out
 
 
 register_configs()

@@ -28,7 +28,7 @@ from .privacy import set_mapping
 from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
 from .screen import ScreenParams, screen
 from .settings import settings
-from .simulate import SimulateParams, simulate
+from .simulate import SimulateParams, check_treatments, simulate
 from .twin import TwinParams, build_twins
 
 log = logging.getLogger("p4core")
@@ -177,6 +177,7 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
             patient.context.scores[name] = value
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
+    check_treatments(typed["simulate"], knowledge.drugs)  # before any work
     log.info("%r; %r", knowledge.network, knowledge.drugs)
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)

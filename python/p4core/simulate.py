@@ -136,6 +136,24 @@ def parse_treatment(spec: str, default_day: float) -> tuple[list[str], float, fl
     return drugs, start, stop
 
 
+def check_treatments(p: SimulateParams, drugs: DrugLibrary) -> None:
+    """Every drug named in ``simulate.treatments`` is in the library (checked before any work)."""
+    import difflib
+
+    names = set(drugs.drugs)
+    for spec in p.treatments:
+        ds, _, _ = parse_treatment(spec, p.treatment_day)
+        for d in ds:
+            if d not in names:
+                close = difflib.get_close_matches(d, sorted(names), n=3)
+                hint = (
+                    f"; did you mean {', '.join(close)}?"
+                    if close
+                    else "; drugs.csv of a run lists every name"
+                )
+                raise InputError(f"simulate.treatments: {d!r} is not in the drug library{hint}")
+
+
 def exposure(half: np.ndarray, start: float, p: SimulateParams, stop: float | None = None) -> np.ndarray:
     """e(t): 0 before ``start``; then 1 (constant exposure) or, with a half-life, a one-compartment
     train of doses every ``dose_interval_days`` scaled so that the steady-state mean is 1. After
