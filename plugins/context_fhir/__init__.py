@@ -29,6 +29,7 @@ from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
 from p4core.privacy import pseudonymise
+from p4core.scores import normalise_icd10
 
 ICD10_SYSTEMS = (
     "http://hl7.org/fhir/sid/icd-10",
@@ -38,7 +39,6 @@ ICD10_SYSTEMS = (
 ATC_SYSTEM = "http://www.whocc.no/atc"
 LOINC_SYSTEM = "http://loinc.org"
 ATC = re.compile(r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
-ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$")
 #: LOINC codes p4core reads, with their name and accepted UCUM units
 LOINC = {
     "39156-5": ("bmi", {"kg/m2"}),
@@ -111,7 +111,7 @@ def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) ->
             if c is None:
                 continue  # another code system: not an ICD-10 diagnosis
             code = str(c.get("code", "")).upper()
-            if not ICD10.match(code):
+            if normalise_icd10([code])[1]:
                 raise InputError(f"{where}: {code!r} is not an ICD-10 code")
             when = r.get("onsetDateTime") or r.get("recordedDate")
             d = _date(when, f"{where}.onsetDateTime") if when else None

@@ -28,8 +28,9 @@ import yaml
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
-from p4core.plugins.context_fhir import ATC, ICD10, LOINC
+from p4core.plugins.context_fhir import ATC, LOINC
 from p4core.privacy import pseudonymise
+from p4core.scores import normalise_icd10
 
 
 @dataclass
@@ -97,7 +98,7 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
     for i, d in enumerate(rec.get("diagnoses") or []):
         where = f"{path}: diagnoses[{i}]"
         code = str(d.get("code", "")).upper()
-        if not ICD10.match(code):
+        if normalise_icd10([code])[1]:
             raise InputError(f"{where}: {code!r} is not an ICD-10 code")
         when = _date(d.get("date"), where)
         context.diagnoses.append(

@@ -167,10 +167,11 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     key = typed["privacy"].key
     set_mapping(typed["privacy"].mapping)
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
-    for name in cfg.get("context") or {}:
+    for name in cfg.get("context") or {}:  # nodes validated by check_config
         comp = plugins.get("context", str(name))
-        node = validate_node(cfg.context[name], comp.schema, f"context.{name}")
-        patient.context = timed(f"context {name}", comp.factory, node, patient.context, key)
+        patient.context = timed(
+            f"context {name}", comp.factory, typed[f"context.{name}"], patient.context, key
+        )
     for name, comp in plugins.components["scores"].items():  # scores from the whole context
         value = comp.factory(patient.context)
         if value is not None:

@@ -45,7 +45,10 @@ def normalise_icd10(codes: Iterable[str]) -> tuple[list[str], list[str]]:
     bad: list[str] = []
     for c in codes:
         k = re.sub(r"[\s.]", "", str(c)).upper()
-        (good if ICD10.match(k) else bad).append(k if ICD10.match(k) else str(c))
+        if ICD10.match(k):
+            good.append(k)
+        else:
+            bad.append(str(c))
     return good, bad
 
 

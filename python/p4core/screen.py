@@ -267,10 +267,10 @@ class _Combos:
         return np.bincount(self.d, weights=self.v * gram[self.i, self.j], minlength=self.c.shape[1])
 
 
-def _score(terms: _Terms, combos: _Combos, cols: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (D,) and parts (D, C) of the combinations ``combos`` of the columns ``cols``."""
-    num = np.asarray((combos.c.T @ terms.num[:, cols].T).T)
-    norm2 = combos.norm2(terms.gram[cols][:, cols])
+def _score(terms: _Terms, combos: _Combos) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (D,) and parts (D, C) of the combinations ``combos`` of the terms' columns."""
+    num = np.asarray((combos.c.T @ terms.num.T).T)
+    norm2 = combos.norm2(terms.gram)
     denom = np.sqrt(np.clip(norm2, 0, None)) * terms.s_norm
     with np.errstate(divide="ignore", invalid="ignore"):
         parts = np.where(denom > 0, -num / denom, 0.0).T
