@@ -31,6 +31,8 @@ class H5adSourceConfig:
     organism: str = "human"
     #: the patient's identifier (pseudonymised before any output); default: the file name
     patient_id: str | None = None
+    #: the sampled tissue, e.g. "synovium (knee)" (default: obs["tissue"] of the disease cells, if any)
+    tissue: str | None = None
 
 
 def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
@@ -46,6 +48,7 @@ def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
         gene_symbols=cfg.gene_symbols,
         patient_id=cfg.patient_id,
         pseudonym_key=pseudonym_key,
+        tissue=cfg.tissue,
     )
 
 

@@ -49,6 +49,22 @@ SCALES = {
     "minor": (0, 2, 3, 5, 7, 8, 10, 12, 14, 15, 17, 19, 20, 22, 24),
 }
 PROGRAMS = (42, 73, 71, 68, 40, 70, 60, 11, 46, 24, 56, 0)  # cello, flute, clarinet, oboe, violin, ...
+#: General MIDI names of the programs used (voices and the default pad), for legends
+PROGRAM_NAMES = {
+    42: "cello",
+    73: "flute",
+    71: "clarinet",
+    68: "oboe",
+    40: "violin",
+    70: "bassoon",
+    60: "French horn",
+    11: "vibraphone",
+    46: "harp",
+    24: "nylon guitar",
+    56: "trumpet",
+    0: "piano",
+    89: "warm pad",
+}
 #: General MIDI percussion notes, pairwise distinct (tests check it)
 EARCONS = {
     "onset": 49,  # crash cymbal
@@ -61,6 +77,19 @@ EARCONS = {
     "threshold": 56,  # cowbell
     "scenario": 39,  # hand clap
     "month": 42,  # closed hi-hat
+}
+#: what each earcon sounds like (General MIDI percussion names)
+EARCON_NAMES = {
+    "onset": "crash cymbal",
+    "sampling": "high wood block",
+    "diagnosis": "Chinese cymbal",
+    "treatment_start": "open triangle",
+    "treatment_stop": "muted triangle",
+    "imaging": "muted high conga",
+    "flare": "crash cymbal 2",
+    "threshold": "cowbell",
+    "scenario": "hand clap",
+    "month": "closed hi-hat",
 }
 PRESETS = {"musician": {"polarity": "disease"}, "clinical": {"polarity": "health"}}
 PERCUSSION_CHANNEL = 9

@@ -244,6 +244,7 @@ def read_patient_h5ad(
     organism: str = "human",
     patient_id: str | None = None,
     pseudonym_key: str | None = None,
+    tissue: str | None = None,
 ) -> Patient:
     """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
 
@@ -265,6 +266,9 @@ def read_patient_h5ad(
         ortholog table when the twin is built).
     patient_id
         The patient's identifier; it is pseudonymised before it reaches any output.
+    tissue
+        The sampled tissue (shown in the report's body view); default: the ``tissue`` obs column of
+        the disease cells when there is one (CELLxGENE schema).
     """
     path = Path(path)
     if not path.is_file():
@@ -345,4 +349,8 @@ def read_patient_h5ad(
     }
     ident = patient_id if patient_id else path.stem
     ctx = Context(pseudonym=pseudonymise(ident, pseudonym_key))
+    if tissue is None and "tissue" in obs.columns:  # CELLxGENE schema: obs["tissue"]
+        tissue = ", ".join(sorted(set(obs.loc[is_dis.to_numpy(), "tissue"].astype(str))))
+    if tissue:
+        ctx.extra["tissue"] = str(tissue)
     return Patient(out, ctx, description="AnnData file (h5ad)", organism=organism)

@@ -1,0 +1,118 @@
+"""Renderer ``report``: one self-contained, offline, interactive HTML file for a clinician and a
+patient to read together.
+
+Everything is inside the file: Plotly's JavaScript (from the installed ``plotly`` package), the
+data, the page's own script and style, and the sonification of the disease course (MP3 by default,
+from the WAV the ``midi`` renderer wrote in this run, or synthesised from the same score). It loads
+nothing from the network. Sections: a plain-language summary, the patient (pseudonymised context,
+where the cells were sampled, the affected cell types, the burden over time with the imaging
+course), the multicellular disease model (the cell-type graph), the treatments (ranking with
+intervals, FDR, P(top-k), the cell types each acts through, indications, flags; pairs), the futures
+(courses untreated vs treated with ensemble bands), the sound with its legend, and methods with
+provenance. Selecting a drug highlights its targets and cell types and draws its course; selecting a
+cell type filters the ranking.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from p4core.errors import require
+from p4core.hookspecs import hookimpl
+from p4core.io import write_text
+from p4core.model import RunResult
+
+AUDIO_FORMATS = ("mp3", "wav", "none")
+
+
+@dataclass
+class ReportConfig:
+    file: str = "report.html"
+    #: drugs listed in the ranking table (drugs.csv has them all)
+    rows: int = 200
+    #: drugs shown in the interval plot
+    forest: int = 30
+    #: the best drugs whose disease course is simulated for the report (same twins and parameters as
+    #: the run's own scenarios), so that selecting any of them draws its course; 0 = the run's only
+    courses: int = 15
+    #: the sonification in the page: ``mp3`` (about 70 kbit/s), ``wav`` (as rendered; ~10x larger)
+    #: or ``none``
+    audio: str = "mp3"
+    #: pairs listed
+    pairs: int = 20
+
+    def __post_init__(self) -> None:
+        require(
+            Path(self.file).name == self.file and self.file.endswith(".html"),
+            "render.report.file",
+            f"must be a plain file name ending in .html, got {self.file!r}",
+        )
+        require(self.rows >= 1, "render.report.rows", f"must be >= 1, got {self.rows}")
+        require(self.forest >= 1, "render.report.forest", f"must be >= 1, got {self.forest}")
+        require(self.courses >= 0, "render.report.courses", f"must be >= 0, got {self.courses}")
+        require(self.pairs >= 0, "render.report.pairs", f"must be >= 0, got {self.pairs}")
+        require(
+            self.audio in AUDIO_FORMATS,
+            "render.report.audio",
+            f"must be one of {list(AUDIO_FORMATS)}, got {self.audio!r}",
+        )
+
+
+def sonification(result: RunResult, outdir: Path, fmt: str) -> dict[str, Any] | None:
+    """The course's sound as a data URI, with the score's legend and tempo. Uses the WAV the
+    ``midi`` renderer wrote into ``outdir`` in this run when there is one (same score), otherwise
+    synthesises the score with the built-in synthesiser."""
+    if fmt == "none":
+        return None
+    import soundfile as sf
+
+    from p4core.config import validate_node
+    from p4core.plugins.render_midi import MidiConfig, compose, read_legend
+    from p4core.plugins.render_midi.synth import synthesise
+
+    node = (result.config.get("render") or {}).get("midi")
+    midi_cfg = MidiConfig() if node is None else validate_node(node, MidiConfig, "render.midi")
+    mid = compose(result.trajectories, midi_cfg, result.patient.pseudonym)
+    wav = outdir / midi_cfg.wav_file
+    with tempfile.TemporaryDirectory(prefix=".p4core-report-", dir=outdir) as tmp:
+        if not wav.is_file():  # the midi renderer did not run (or wrote no audio): same score, built-in synth
+            wav = Path(tmp) / "course.wav"
+            sf.write(wav, synthesise(mid, midi_cfg.sample_rate), midi_cfg.sample_rate, subtype="PCM_16")
+        if fmt == "wav":
+            payload, mime = wav.read_bytes(), "audio/wav"
+        else:
+            audio, rate = sf.read(wav, dtype="float32", always_2d=True)
+            mp3 = Path(tmp) / "course.mp3"
+            sf.write(mp3, audio, rate, format="MP3", subtype="MPEG_LAYER_III")
+            payload, mime = mp3.read_bytes(), "audio/mpeg"
+        info = sf.info(wav)
+    return {
+        "uri": f"data:{mime};base64," + base64.b64encode(payload).decode("ascii"),
+        "mime": mime,
+        "bytes": len(payload),
+        "seconds": float(info.duration),
+        "legend": read_legend(mid),
+        "tempo": float(midi_cfg.tempo),
+        "preset": midi_cfg.preset,
+    }
+
+
+def render(result: RunResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
+    from .page import build_page
+
+    html = build_page(result, cfg, sonification(result, outdir, cfg.audio))
+    return [write_text(outdir / cfg.file, html)]
+
+
+@hookimpl
+def p4core_register_renderers(register):
+    register(
+        "report",
+        render,
+        schema=ReportConfig,
+        description="report.html: self-contained interactive report (Plotly, offline, with the sound)",
+    )

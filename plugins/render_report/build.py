@@ -1,0 +1,322 @@
+"""The numbers behind the report: everything is computed here from a :class:`RunResult`, as plain
+JSON-ready structures; figures.py draws them and page.py lays them out."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from p4core.model import RunResult, Trajectories
+from p4core.simulate import SimulateParams, simulate
+
+#: body regions of the schematic (x, y in figures.BODY's coordinates) and the words that place a
+#: sampled tissue there; the first region whose pattern matches wins, so specific before general
+REGIONS: list[tuple[str, str, float, float]] = [
+    ("brain", r"brain|cortex|cerebr|hippocamp|csf|cerebrospinal|neur|glio|retina|eye", 0.0, 9.15),
+    ("thyroid", r"thyroid", 0.0, 7.85),
+    ("lymph node", r"lymph node|tonsil", 0.55, 7.9),
+    ("lung", r"lung|airway|bronch|alveol|pleura|nasal|trache|bal\b|sputum", -0.75, 6.6),
+    ("heart", r"heart|cardi|myocard|aorta|coronary", 0.35, 6.2),
+    ("breast", r"breast|mammary", 0.8, 6.7),
+    ("liver", r"liver|hepat|bile", -0.6, 5.25),
+    ("stomach", r"stomach|gastr|oesophag|esophag", 0.55, 5.3),
+    ("spleen", r"spleen", 1.05, 5.2),
+    ("pancreas", r"pancrea|islet", 0.1, 4.9),
+    ("kidney", r"kidney|renal|nephr|glomerul", -0.85, 4.6),
+    ("intestine", r"colon|intestin|ileum|jejun|duoden|gut|bowel|rect|caecum|cecum|mucosa", 0.0, 4.05),
+    ("bladder", r"bladder|urothel|urin", 0.0, 3.05),
+    ("reproductive", r"prostate|ovar|uter|testi|cervix|placent|endometr", 0.0, 2.75),
+    ("bone marrow", r"bone marrow|marrow", -0.75, 3.35),
+    ("blood", r"blood|pbmc|plasma|serum|periph", -1.95, 4.45),
+    ("knee", r"knee|synov|joint|cartilage|menisc", -0.5, 1.15),
+    ("hand", r"hand|finger|wrist", 2.25, 3.05),
+    ("skin", r"skin|derm|epiderm|keratin|psoria|melan", 1.75, 5.0),
+]
+
+
+def region_of(tissue: str | None) -> dict[str, Any] | None:
+    """The body region of a sampled tissue's name (``None`` when no pattern matches)."""
+    if not tissue:
+        return None
+    low = tissue.lower()
+    for name, pattern, x, y in REGIONS:
+        if re.search(pattern, low):
+            return {"region": name, "x": x, "y": y, "tissue": tissue}
+    return None
+
+
+def celltype_graph(result: RunResult, top_pairs: int = 3) -> dict[str, Any]:
+    """Cell types (nodes: signature share, genes changed, PageRank) and the ligand -> receptor
+    coupling between them (edges: sum of |weight| of the cross-cell-type edges of each twin's
+    operator, mean over twins, with the strongest gene pairs)."""
+    ens = result.ensemble
+    n_c, n_g = len(ens.celltypes), len(ens.genes)
+    keys, weights = [], []
+    for rep in ens.replicates:
+        a = rep.operator.tocoo()
+        cross = (a.row // n_g) != (a.col // n_g)
+        keys.append(a.col[cross].astype(np.int64) * ens.n_nodes + a.row[cross].astype(np.int64))
+        weights.append(np.abs(a.data[cross]).astype(float))
+    n_rep = max(1, len(ens.replicates))
+    per_edge = (
+        pd.DataFrame({"key": np.concatenate(keys), "w": np.concatenate(weights)}).groupby("key")["w"].sum()
+        / n_rep
+    )
+    src, tgt = per_edge.index.to_numpy() // ens.n_nodes, per_edge.index.to_numpy() % ens.n_nodes
+    edges = pd.DataFrame(
+        {
+            "source": src // n_g,
+            "target": tgt // n_g,
+            "ligand": np.asarray(ens.genes)[src % n_g],
+            "receptor": np.asarray(ens.genes)[tgt % n_g],
+            "weight": per_edge.to_numpy(),
+        }
+    )
+    out_edges = []
+    for (s, t), grp in edges.groupby(["source", "target"], sort=True):
+        best = grp.sort_values(["weight", "ligand", "receptor"], ascending=[False, True, True]).head(
+            top_pairs
+        )
+        out_edges.append(
+            {
+                "source": ens.celltypes[int(s)],
+                "target": ens.celltypes[int(t)],
+                "weight": float(grp["weight"].sum()),
+                "n_pairs": int(len(grp)),
+                "top": [f"{r.ligand} → {r.receptor}" for r in best.itertuples(index=False)],
+            }
+        )
+    ranking = result.celltypes if result.celltypes is not None else pd.DataFrame({"celltype": ens.celltypes})
+    nodes = []
+    for row in ranking.to_dict("records"):
+        ct = row["celltype"]
+        de = ens.de[(ens.de["celltype"] == ct)]
+        up = de[(de["fdr"] < 0.05) & (de["logfc"] > 0)].nlargest(5, "logfc")["gene"].tolist()
+        down = de[(de["fdr"] < 0.05) & (de["logfc"] < 0)].nsmallest(5, "logfc")["gene"].tolist()
+        nodes.append(
+            {
+                "celltype": ct,
+                "share": _num(row.get("signature_share")),
+                "n_de": int(row.get("n_de", 0) or 0),
+                "pagerank": _num(row.get("pagerank")),
+                "weight": float(ens.celltype_weights[ens.celltypes.index(ct)]),
+                "up": up,
+                "down": down,
+            }
+        )
+    # the graph draws the strongest couplings (all of them for up to 4 cell types); hover lists them
+    shown = min(len(out_edges), max(12, 2 * n_c))
+    return {"nodes": nodes, "edges": out_edges, "shown": shown}
+
+
+def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str]:
+    """The ranked drugs shown in the report (the first ``n_rows``), and the name of the P(top-k)
+    column. Each row carries its interval, FDR, P(top-k), per-cell-type parts, targets with their
+    change in every cell type, indications and flags."""
+    scr, ens = result.screen, result.ensemble
+    tab = scr.table.head(n_rows)
+    ptop = next((c for c in tab.columns if c.startswith("p_top")), "")
+    lib = result.knowledge.drugs.targets
+    lib = lib[lib["drug"].isin(set(tab["drug"]))]
+    de = ens.de.set_index(["celltype", "gene"])["logfc"]
+    gene_index = {g: i for i, g in enumerate(ens.genes)}
+    active = np.mean([r.active for r in ens.replicates], axis=0) if ens.replicates else None
+    target_info: dict[str, dict[str, Any]] = {}
+    for gene in sorted(set(lib["target"])):
+        g = gene_index.get(gene)
+        target_info[gene] = {
+            "in_model": g is not None,
+            "measured": bool(g is not None and ens.measured[g]),
+            "logfc": [_num(de.get((ct, gene))) for ct in ens.celltypes],
+            "active": [
+                None if g is None or active is None else round(float(active[c * len(ens.genes) + g]), 3)
+                for c in range(len(ens.celltypes))
+            ],
+        }
+    rows = []
+    for r in tab.to_dict("records"):
+        targets = lib[lib["drug"] == r["drug"]]
+        rows.append(
+            {
+                "rank": int(r["rank"]),
+                "drug": str(r["drug"]),
+                "score": _num(r["score_mean"]),
+                "ci": [_num(r["ci_low"]), _num(r["ci_high"])],
+                "fdr": _num(r.get("fdr")),
+                "p_value": _num(r.get("p_value")),
+                "p_top": _num(r.get(ptop)),
+                "drivers": [d.strip() for d in str(r.get("drivers") or "").split(",") if d.strip()],
+                "parts": [_num(r.get(f"part:{ct}")) for ct in scr.celltypes],
+                "targets": [
+                    {
+                        "gene": str(t.target),
+                        "sign": int(t.sign),
+                        "action": str(t.action),
+                        **target_info[str(t.target)],
+                    }
+                    for t in targets.itertuples(index=False)
+                ],
+                "atc": _text(r.get("atc")),
+                "approval": _text(r.get("approval")),
+                "indications": [i for i in (_text(r.get("indications")) or "").split(";") if i],
+                "already_taken": bool(r.get("already_taken", False)),
+                "avoid": _text(r.get("avoid")),
+            }
+        )
+    return rows, ptop
+
+
+def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[str, Any]:
+    """The disease course of every scenario of the run, plus single-drug courses for ``drugs``
+    that the run did not simulate (same twins, same parameters). Times are thinned to at most
+    ``max_points`` per curve; values rounded to 4 decimals."""
+    traj = result.trajectories
+    tables = [traj.table]
+    scenarios = list(traj.scenarios)
+    missing = [d for d in dict.fromkeys(drugs) if d not in set(scenarios)]
+    if missing:
+        p = SimulateParams(
+            **{k: v for k, v in traj.params.items() if k in SimulateParams.__dataclass_fields__}
+        )
+        extra: Trajectories = simulate(
+            result.ensemble,
+            result.screen,
+            result.knowledge.drugs,
+            replace(p, treatments=[], pair=False),
+            missing,
+            [],
+        )
+        tables.append(extra.table[extra.table["scenario"] != "untreated"])
+        scenarios += [s for s in extra.scenarios if s != "untreated"]
+    tab = pd.concat(tables, ignore_index=True)
+    times = np.sort(tab["time"].unique())
+    step = max(1, math.ceil(len(times) / max_points))
+    keep = set(times[::step]) | {times[-1]}
+    tab = tab[tab["time"].isin(keep)]
+    series: dict[str, dict[str, Any]] = {}
+    for (scen, ct), grp in tab.groupby(["scenario", "celltype"], sort=False):
+        g = grp.sort_values("time")
+        series.setdefault(str(scen), {})[str(ct)] = {
+            "mean": _round(g["mean"]),
+            "lower": _round(g["lower"]),
+            "upper": _round(g["upper"]),
+        }
+    events = [
+        {"time": float(e.time), "kind": str(e.kind), "label": str(e.label)}
+        for e in traj.events.itertuples(index=False)
+    ]
+    return {
+        "time": [float(t) for t in sorted(keep)],
+        "scenarios": scenarios,
+        "run_scenarios": list(traj.scenarios),
+        "celltypes": [*traj.celltypes, "burden"],
+        "series": series,
+        "events": events,
+        "horizon": float(times[-1]),
+        "treatment_day": float(traj.params.get("treatment_day", 0.0)),
+    }
+
+
+def burden_at(course: dict[str, Any], scenario: str) -> dict[str, float] | None:
+    """Mean burden and its 95% band at the horizon for one scenario of :func:`courses`."""
+    s = course["series"].get(scenario, {}).get("burden")
+    if s is None:
+        return None
+    return {"mean": s["mean"][-1], "lower": s["lower"][-1], "upper": s["upper"][-1]}
+
+
+def plain_summary(
+    result: RunResult, rows: list[dict[str, Any]], course: dict[str, Any], top_k: int
+) -> dict[str, Any]:
+    """The plain-language summary a patient can read: what the model suggests, how sure it is,
+    what it cannot know. Every sentence is filled from this run's numbers."""
+    scr = result.screen
+    n_drugs, n_twins = len(scr.drugs), len(result.ensemble)
+    horizon = course["horizon"]
+    base = burden_at(course, "untreated")
+    good = [r for r in rows if r["score"] is not None and r["score"] > 0]
+    suggests = []
+    if not good:
+        suggests.append(
+            f"None of the {n_drugs} drugs tested moved this patient's disease pattern back towards "
+            "healthy tissue in the model."
+        )
+    else:
+        names, seen = [], set()
+        for r in good:
+            mech = " ".join(sorted(t["gene"] for t in r["targets"]))
+            if mech in seen:
+                continue
+            seen.add(mech)
+            names.append(r)
+            if len(names) == 3:
+                break
+        listed = ", ".join(f"{r['drug']} (rank {r['rank']})" for r in names)
+        suggests.append(
+            f"Of {n_drugs} approved drugs tested on {n_twins} computer models (‘twins’) of this patient's "
+            f"tissue, those predicted to reverse the most of the disease pattern, one per mechanism, are {listed}."
+        )
+        best = names[0]
+        b = burden_at(course, best["drug"])
+        if base and b:
+            suggests.append(
+                f"In the simulated course, {horizon:g} days after sampling the disease burden is "
+                f"{base['mean']:.2f} untreated (range {base['lower']:.2f}–{base['upper']:.2f} over the twins) "
+                f"and {b['mean']:.2f} with {best['drug']} ({b['lower']:.2f}–{b['upper']:.2f}); "
+                "1 is the disease as measured, 0 is the reference tissue."
+            )
+    sure = []
+    if good:
+        best = good[0]
+        lo, hi = best["ci"]
+        sure.append(
+            f"The score of {best['drug']} is {best['score']:.2f} (1 would be a perfect reversal, 0 no effect "
+            f"on the disease pattern); across the twins it lies between {lo:.2f} and {hi:.2f}."
+        )
+        if best["p_top"] is not None:
+            sure.append(f"It is among the best {top_k} drugs in {100 * best['p_top']:.0f}% of the twins.")
+        if best["fdr"] is not None:
+            word = "unlikely" if best["fdr"] < 0.1 else "possible"
+            sure.append(
+                f"Random drugs with targets as connected as its own score this well rarely: the chance that "
+                f"this is a false finding is estimated at {100 * best['fdr']:.1f}% ({word} to be chance)."
+            )
+    taken = [r["drug"] for r in rows if r["already_taken"]]
+    avoid = [f"{r['drug']} ({r['avoid']})" for r in rows if r["avoid"]]
+    if taken:
+        sure.append("Already taken by the patient, per the record: " + ", ".join(taken) + ".")
+    if avoid:
+        sure.append("Flagged by the site's rules: " + ", ".join(avoid) + ".")
+    cannot = [
+        "This is a computer model built from one tissue sample at one time. It is not a clinical trial "
+        "and has not been tested against outcomes for this patient.",
+        "It does not know doses, side effects, drug interactions, costs, how the drug is given, or what "
+        "matters most to the patient; those belong in the conversation with the care team.",
+        "It only knows the genes and connections in its knowledge sources; a mechanism missing there is "
+        "invisible to it. Disease courses are simulations of the model, not forecasts of a person.",
+    ]
+    return {"suggests": suggests, "sure": sure, "cannot": cannot}
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if not math.isfinite(f) else round(f, 6)
+
+
+def _text(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _round(s: pd.Series) -> list[float | None]:
+    return [None if not math.isfinite(v) else round(float(v), 4) for v in s.to_numpy(float)]

@@ -1,0 +1,437 @@
+"""Lays the report out: HTML written here (escaped), figures from figures.py, the page's script
+and style from assets/, Plotly's bundle from the installed ``plotly`` package."""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+import numpy as np
+
+import p4core
+from p4core.model import RunResult
+
+from . import build, figures
+
+ASSETS = files(__package__).joinpath("assets")
+#: credits shown in every report (data and software the results rest on)
+CREDITS = (
+    "Plotly.js (MIT licence), embedded from the plotly Python package.",
+    "Networks and drug targets: the sources named under Knowledge, each credited per edge or per drug "
+    "(e.g. OmniPath, CollecTRI, DrugCentral, IUPHAR/BPS Guide to Pharmacology; ATC codes from WHO).",
+    "Comorbidity coding: Quan et al. 2005 and 2011, Charlson et al. 1987, Ludvigsson et al. 2021; "
+    "ISARIC 4C: Knight et al. 2020, where used.",
+)
+
+
+def e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def fmt_p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2g}" if value < 0.01 else f"{value:.2f}"
+
+
+def _json(obj: Any) -> str:
+    """JSON that is safe inside a <script> element."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _figure(fig: Any) -> dict[str, Any]:
+    return json.loads(fig.to_json())
+
+
+def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
+    rows = [
+        ("Pseudonym", ctx.get("pseudonym")),
+        ("Age", None if ctx.get("age") is None else f"{ctx['age']:g} years"),
+        ("Sex", ctx.get("sex")),
+        ("Year of birth", ctx.get("birth_year")),
+        ("Sampling date (day 0)", ctx.get("index_date")),
+        ("Sampled tissue", tissue),
+        ("Cells analysed", f"{n_cells:,}"),
+    ]
+    dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v not in (None, ""))
+    parts = [f'<dl class="facts">{dl}</dl>']
+    diag = ctx.get("diagnoses") or []
+    if diag:
+        items = "".join(
+            f"<li><strong>{e(d.get('code'))}</strong> {e(d.get('display') or '')}"
+            f"{' (' + e(d.get('date')) + ')' if d.get('date') else ''}</li>"
+            for d in diag
+        )
+        parts.append(f"<h4>Diagnoses</h4><ul>{items}</ul>")
+    elif ctx.get("conditions"):
+        parts.append(
+            "<h4>Diagnoses</h4><ul>" + "".join(f"<li>{e(c)}</li>" for c in ctx["conditions"]) + "</ul>"
+        )
+    meds = ctx.get("medication_records") or []
+    if meds:
+        items = "".join(
+            f"<li><strong>{e(m.get('atc'))}</strong> {e(m.get('display') or '')}"
+            f"{' since ' + e(m.get('start')) if m.get('start') else ''}</li>"
+            for m in meds
+        )
+        parts.append(f"<h4>Medications</h4><ul>{items}</ul>")
+    elif ctx.get("medications"):
+        parts.append(
+            "<h4>Medications</h4><ul>" + "".join(f"<li>{e(c)}</li>" for c in ctx["medications"]) + "</ul>"
+        )
+    scores = ctx.get("scores") or {}
+    if scores:
+        score_rows = []
+        for name, v in scores.items():
+            if isinstance(v, dict):
+                value = v.get("index", v.get("score", v.get("total")))
+                detail = v.get("trait") or ", ".join(map(str, v.get("conditions", []) or []))
+            else:
+                value, detail = v, ""
+            score_rows.append(f"<tr><th scope='row'>{e(name)}</th><td>{e(value)}</td><td>{e(detail)}</td></tr>")
+        parts.append(
+            "<h4>Scores</h4><table class='small'><thead><tr><th scope='col'>score</th><th scope='col'>value</th>"
+            f"<th scope='col'>from</th></tr></thead><tbody>{''.join(score_rows)}</tbody></table>"
+        )
+    obs = ctx.get("observations") or []
+    if obs:
+        items = "".join(
+            f"<li>{e(o.get('name'))}: {e(o.get('value'))} {e(o.get('unit') or '')}"
+            f"{' (' + e(o.get('date')) + ')' if o.get('date') else ''}</li>"
+            for o in obs
+        )
+        parts.append(f"<h4>Observations</h4><ul>{items}</ul>")
+    return "".join(parts)
+
+
+def _drug_table(rows: list[dict[str, Any]], ptop: str, n_total: int, course_names: set[str]) -> str:
+    k = ptop.replace("p_top", "") or "k"
+    head = (
+        "<thead><tr><th scope='col'>Rank</th><th scope='col'>Drug</th><th scope='col'>Score [95% interval]</th>"
+        f"<th scope='col'>FDR</th><th scope='col'>P(top {e(k)})</th><th scope='col'>Acts through</th>"
+        "<th scope='col'>Targets</th><th scope='col'>Known indications</th><th scope='col'>Flags</th>"
+        "<th scope='col'><span class='sr-only'>Compare</span><span aria-hidden='true'>+</span></th></tr></thead>"
+    )
+    body = []
+    for r in rows:
+        flags = []
+        if r["already_taken"]:
+            flags.append("<span class='flag taken'>already taken</span>")
+        if r["avoid"]:
+            flags.append(f"<span class='flag avoid'>avoid: {e(r['avoid'])}</span>")
+        targets = " ".join(
+            f"<span class='target' title='{e(t['action'])}'>{'−' if t['sign'] < 0 else '+'}{e(t['gene'])}</span>"
+            for t in r["targets"]
+        )
+        ind = "; ".join(r["indications"])
+        sig = r["fdr"] is not None and r["fdr"] < 0.1
+        course = (
+            ""
+            if r["drug"] in course_names
+            else " <span class='nocourse' title='no simulated course'>·</span>"
+        )
+        body.append(
+            f"<tr data-drug='{e(r['drug'])}' data-drivers='{e('|'.join(r['drivers']))}'>"
+            f"<td class='num'>{r['rank']}</td>"
+            f"<td><button type='button' class='drug' data-drug='{e(r['drug'])}'>{e(r['drug'])}</button>{course}</td>"
+            f"<td class='num'>{fmt(r['score'])} <span class='ci'>[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]</span></td>"
+            f"<td class='num{' sig' if sig else ''}'>{fmt_p(r['fdr'])}</td>"
+            f"<td class='num'>{fmt(r['p_top'], 2)}</td>"
+            f"<td class='drivers'><span>{e(', '.join(r['drivers']) or '–')}</span></td>"
+            f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td>"
+            f"<td>{''.join(flags)}</td>"
+            f"<td><input type='checkbox' class='compare' data-drug='{e(r['drug'])}' "
+            f"aria-label='compare {e(r['drug'])}'></td></tr>"
+        )
+    caption = (
+        f"Ranked drugs ({len(rows)} of {n_total}; drugs.csv lists all). Score: reversal of the disease "
+        "signature, mean over twins with its 95% interval. FDR: Benjamini–Hochberg over the degree-matched "
+        "null. A dot after a name: no simulated course in this report."
+    )
+    return f"<table id='drug-table' class='ranking'><caption>{e(caption)}</caption>{head}<tbody>{''.join(body)}</tbody></table>"
+
+
+def _pairs_table(result: RunResult, n: int, course_names: set[str]) -> str:
+    pairs = result.screen.pairs
+    if pairs is None or not len(pairs) or n == 0:
+        return "<p>No pairs were scored in this run (screen.pairs_top = 0).</p>"
+    rows = []
+    for r in pairs.head(n).itertuples(index=False):
+        scen = f"{r.drug_a} + {r.drug_b}"
+        name = (
+            f"<button type='button' class='drug' data-drug='{e(scen)}'>{e(scen)}</button>"
+            if scen in course_names
+            else e(scen)
+        )
+        rows.append(
+            f"<tr><td class='num'>{int(r.rank)}</td><td>{name}</td>"
+            f"<td class='num'>{fmt(r.score_mean)} <span class='ci'>[{fmt(r.ci_low)}, {fmt(r.ci_high)}]</span></td>"
+            f"<td class='num'>{fmt(r.synergy_mean)} <span class='ci'>[{fmt(r.synergy_ci_low)}, {fmt(r.synergy_ci_high)}]</span></td>"
+            f"<td class='num'>{fmt(r.p_synergy, 2)}</td><td class='num'>{fmt(r.complementarity, 2)}</td></tr>"
+        )
+    return (
+        "<table class='ranking small' id='pairs-table'><caption>Pairs of the best drugs. Synergy: the pair's "
+        "score above its better drug's (95% interval over twins); P(synergy): share of twins where it is "
+        "positive; complementarity: 1 − overlap of the two drugs' cell-type profiles. The best pair's course "
+        "is simulated (button).</caption><thead><tr><th scope='col'>Rank</th><th scope='col'>Pair</th>"
+        "<th scope='col'>Score [95%]</th><th scope='col'>Synergy [95%]</th><th scope='col'>P(synergy)</th>"
+        f"<th scope='col'>Complementarity</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _sound_html(sound: dict[str, Any] | None) -> str:
+    if sound is None:
+        return "<p>The sound was left out of this report (render.report.audio=none).</p>"
+    from p4core.plugins.render_midi import EARCON_NAMES, PROGRAM_NAMES
+
+    leg = sound["legend"]
+    seconds_per_tick = 60.0 / sound["tempo"] / leg["time"]["ticks_per_beat"]
+    segs = "".join(
+        f"<li><button type='button' class='seek' data-seconds='{seg['start_tick'] * seconds_per_tick:.3f}'>"
+        f"{e(' | '.join(f'{s} ({side})' if len(seg['voices']) > 1 else s for side, s in seg['voices'].items()))}"
+        f"</button> <span class='muted'>from {seg['start_tick'] * seconds_per_tick:.0f} s</span></li>"
+        for seg in leg["segments"]
+    )
+    pitch = leg["pitch"]
+    higher = (
+        "more disease" if pitch["polarity"] == "disease" else "healthier (a health index: falling = worse)"
+    )
+    voices = "".join(
+        f"<tr><th scope='row'>{e(v['celltype'])}{'' if v['side'] == 'centre' else ' (' + e(v['side']) + ')'}</th>"
+        f"<td>{e(PROGRAM_NAMES.get(v['program'], 'program ' + str(v['program'])))}</td>"
+        f"<td>from note {v['base_note']}</td><td>pan {v['pan']}</td></tr>"
+        for v in leg["voices"]
+    )
+    harmony = leg.get("harmony") or {}
+    earcons = ", ".join(f"{k.replace('_', ' ')}: {EARCON_NAMES.get(k, k)}" for k in leg["earcons"])
+    return f"""
+<audio id="course-audio" controls preload="auto" src="{sound["uri"]}" aria-describedby="sound-legend">
+  Your browser cannot play the embedded audio ({e(sound["mime"])}).</audio>
+<p id="now-playing" role="status" aria-live="polite" class="muted">Press play: a line on the course plot follows the sound.</p>
+<h4>Scenarios, one after the other</h4>
+<ol class="segments">{segs}</ol>
+<div id="sound-legend">
+<h4>What you hear</h4>
+<ul>
+<li><strong>Pitch</strong> of each voice: {e(pitch["quantity"])}; higher = {e(higher)}. One scale for all
+voices and scenarios ({len(pitch["scale"])} steps), so voices and scenarios compare by ear.</li>
+<li><strong>Loudness</strong> (expression) follows the same value; <strong>vibrato depth</strong> (modulation) the
+width of the 95% band over twins: wider = less certain.</li>
+<li><strong>Harmony pad</strong>: {e(harmony.get("quantity", "disease burden"))}; the chord grows more tense as
+it rises.</li>
+<li><strong>Percussion</strong> marks events: {e(earcons)}.</li>
+<li>One beat = {leg["time"]["days_per_beat"]:g} days; the course runs from day {leg["time"]["t0_days"]:g} to
+{leg["time"]["t1_days"]:g}. Preset: {e(sound["preset"])}. Embedded as {e(sound["mime"])},
+{sound["bytes"] / 1e6:.1f} MB, {sound["seconds"]:.0f} s; course.mid of the run holds the score.</li>
+</ul>
+<table class="small"><caption>Voices: one instrument per cell type</caption>
+<thead><tr><th scope="col">cell type</th><th scope="col">instrument</th><th scope="col">register</th><th scope="col">stereo</th></tr></thead>
+<tbody>{voices}</tbody></table>
+</div>"""
+
+
+def _methods_html(result: RunResult, plotly_js: str) -> str:
+    ens, scr = result.ensemble, result.screen
+    conf = result.config
+    a = result.patient.adata
+    params = {g: conf.get(g) for g in ("twin", "screen", "simulate", "regulators") if conf.get(g) is not None}
+    param_html = "".join(
+        f"<details><summary>{e(g)}</summary><pre>{e(json.dumps(v, indent=1, default=str))}</pre></details>"
+        for g, v in params.items()
+    )
+    prov = "".join(f"<li>{e(p)}</li>" for p in result.knowledge.provenance)
+    mr = ens.match_report or {}
+    g, ed, dt, dr = (mr.get(k) or {} for k in ("genes", "edges", "drug_targets", "drugs"))
+    matched = (
+        f"{g.get('panel_genes_used', '?')} of {g.get('panel', '?')} measured genes in the knowledge, "
+        f"{g.get('latent', 0)} latent genes; {ed.get('total', '?')} edges; {dt.get('in_network', '?')} of "
+        f"{dt.get('total', '?')} drug targets in the network; {dr.get('with_signed_target_in_network', '?')} of "
+        f"{dr.get('total', '?')} drugs with a signed target in it (match_report.json has the details)"
+        if mr
+        else ""
+    )
+    control = scr.control.get("shuffled_network") or {}
+    ctrl = (
+        f"<li>Control: the same screen on a degree-preserving shuffle of the network gives a Spearman correlation of "
+        f"{fmt(control.get('spearman_real_vs_shuffled'), 2)} with the real ranking; the best 10 drugs score "
+        f"{fmt(control.get('top10_mean_score_real'))} on the real network and "
+        f"{fmt(control.get('top10_mean_score_shuffled'))} on the shuffled one.</li>"
+        if control
+        else ""
+    )
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    return f"""
+<ul>
+<li>Data: {e(result.patient.description)}; {a.n_obs:,} cells, {len(ens.celltypes)} cell types, {a.n_vars:,} genes
+({int(ens.measured.sum()):,} in the model measured).</li>
+<li>Twins: {len(ens)} resampled twins (seed {e(ens.params.get("seed"))}); each has its own network weights fitted to
+its cells and its own disease signature. Intervals and P(top-k) are over these twins.</li>
+<li>Screen: {len(scr.drugs):,} drugs; each drug's signed effect on its targets is propagated through the twin's
+network (damped series, {e(scr.params.get("steps", conf.get("screen", {}).get("steps")))} steps); the score is
+−cos between the response and the disease signature, weighted by cell type. Null: random target sets matched in size,
+degree and action; FDR by Benjamini–Hochberg.</li>
+<li>Course: dx/dt = γ(tanh(βAx + r(t)d + e(t)u) − x) per twin, calibrated to the observed disease state at day 0;
+bands are the 2.5–97.5% quantiles over twins.</li>
+{ctrl}
+<li>Matching of genes, edges and targets: {e(matched) or "–"}.</li>
+<li>Software: p4core {e(p4core.__version__)}, Plotly.js {e(_plotly_version(plotly_js))}. Run time: {e(timings)}.</li>
+</ul>
+<h4>Knowledge sources</h4><ul>{prov}</ul>
+<h4>Parameters</h4>{param_html}
+<h4>Credits</h4><ul>{"".join(f"<li>{e(c)}</li>" for c in CREDITS)}</ul>
+<p class="muted">Identifiers are pseudonymised; the report holds no name, record number or file name of the patient.
+Research software: not a medical device.</p>"""
+
+
+def _plotly_version(js: str) -> str:
+    import re
+
+    import plotly
+
+    found = re.search(r"plotly\.js v([0-9][0-9.]*)", js[:400])
+    return f"{found.group(1) if found else '?'} (plotly {plotly.__version__})"
+
+
+def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str:
+    from plotly.offline import get_plotlyjs
+
+    ens, scr = result.ensemble, result.screen
+    plotly_js = get_plotlyjs()
+    ctx = result.patient.context.to_dict()
+    tissue = ctx.get("tissue")
+    region = build.region_of(tissue)
+    graph = build.celltype_graph(result)
+    rows, ptop = build.drug_rows(result, cfg.rows)
+    top_k = int(scr.params.get("top_k", 10)) if scr.params else 10
+    sim_drugs = [r["drug"] for r in rows[: cfg.courses] if r["targets"]]
+    course = build.courses(result, sim_drugs)
+    course_names = set(course["scenarios"])
+    summary = build.plain_summary(result, rows, course, top_k)
+    n_cells = int(result.patient.adata.n_obs)
+    figs = {
+        "fig-body": _figure(figures.body_figure(region, n_cells, len(ens.celltypes))),
+        "fig-affected": _figure(figures.affected_figure(graph["nodes"])),
+        "fig-burden": _figure(figures.burden_figure(course, ctx.get("imaging") or [])),
+        "fig-graph": _figure(figures.graph_figure(graph)),
+        "fig-forest": _figure(figures.forest_figure(rows, cfg.forest, top_k)),
+    }
+    data = {
+        "pseudonym": result.patient.pseudonym,
+        "celltypes": list(ens.celltypes),
+        "graph_order": [n["celltype"] for n in graph["nodes"]],
+        "drugs": rows,
+        "top_k": top_k,
+        "course": course,
+        "figures": figs,
+        "sound": None
+        if sound is None
+        else {
+            "tempo": sound["tempo"],
+            "ticks_per_beat": sound["legend"]["time"]["ticks_per_beat"],
+            "ticks_per_day": sound["legend"]["time"]["ticks_per_day"],
+            "segment_ticks": sound["legend"]["time"]["segment_ticks"],
+            "t0": sound["legend"]["time"]["t0_days"],
+            "t1": sound["legend"]["time"]["t1_days"],
+            "segments": [
+                {"start_tick": s["start_tick"], "voices": s["voices"]} for s in sound["legend"]["segments"]
+            ],
+        },
+    }
+    best = rows[0]["drug"] if rows else ""
+    alt = _alternatives(graph, rows, course, region)
+    ct_buttons = "".join(
+        f"<li><button type='button' class='celltype' aria-pressed='false' data-celltype='{e(n['celltype'])}'>"
+        f"{e(n['celltype'])} <span class='muted'>{100 * (n['share'] or 0):.0f}%</span></button></li>"
+        for n in graph["nodes"]
+    )
+    quantity = "".join(
+        f"<option value='{e(c)}'{' selected' if c == 'burden' else ''}>{e(c)}</option>"
+        for c in course["celltypes"][::-1]
+    )
+    fill = {
+        "title": e(f"p4core twin report · {result.patient.pseudonym}"),
+        "style": ASSETS.joinpath("report.css").read_text(encoding="utf-8"),
+        "plotly": plotly_js,
+        "script": ASSETS.joinpath("report.js").read_text(encoding="utf-8"),
+        "data": _json(data),
+        "pseudonym": e(result.patient.pseudonym),
+        "subtitle": e(
+            " · ".join(
+                x
+                for x in (
+                    f"sampled: {tissue}" if tissue else "",
+                    f"day 0 = {ctx['index_date']}" if ctx.get("index_date") else "",
+                    f"{len(ens)} twins, {len(scr.drugs):,} drugs",
+                    f"p4core {p4core.__version__}",
+                )
+                if x
+            )
+        ),
+        "suggests": "".join(f"<p>{e(s)}</p>" for s in summary["suggests"]),
+        "sure": "".join(f"<p>{e(s)}</p>" for s in summary["sure"]) or "<p>No drug scored above zero.</p>",
+        "cannot": "".join(f"<li>{e(s)}</li>" for s in summary["cannot"]),
+        "context": _context_html(ctx, tissue, n_cells),
+        "alt_body": e(alt["body"]),
+        "alt_affected": e(alt["affected"]),
+        "alt_burden": e(alt["burden"]),
+        "alt_graph": e(alt["graph"]),
+        "alt_forest": e(alt["forest"]),
+        "celltype_buttons": ct_buttons,
+        "drug_table": _drug_table(rows, ptop, len(scr.drugs), course_names),
+        "pairs_table": _pairs_table(result, cfg.pairs, course_names),
+        "quantity_options": quantity,
+        "best": e(best),
+        "sound": _sound_html(sound),
+        "methods": _methods_html(result, plotly_js),
+    }
+    return Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
+
+
+def _alternatives(
+    graph: dict[str, Any], rows: list[dict[str, Any]], course: dict[str, Any], region: dict[str, Any] | None
+) -> dict[str, str]:
+    """Text alternatives of the figures (read by screen readers, shown under each figure)."""
+    nodes = sorted(graph["nodes"], key=lambda n: -(n["share"] or 0))
+    edges = sorted(graph["edges"], key=lambda x: -x["weight"])[:3]
+    b = course["series"]["untreated"]["burden"]
+    imax = int(np.nanargmax(np.array(b["mean"], dtype=float)))
+    return {
+        "body": f"A body outline with the sampled tissue marked: {region['tissue']}"
+        + ("." if region["region"] in region["tissue"].lower() else f" ({region['region']}).")
+        if region
+        else "The sampled tissue is not recorded.",
+        "affected": "Share of the disease signature per cell type: "
+        + "; ".join(f"{n['celltype']} {100 * (n['share'] or 0):.0f}%" for n in nodes)
+        + ".",
+        "burden": f"Untreated disease burden from day {course['time'][0]:g} to {course['time'][-1]:g}: "
+        f"{b['mean'][0]:.2f} at the start, {b['mean'][-1]:.2f} at the end, highest {b['mean'][imax]:.2f} on day "
+        f"{course['time'][imax]:g}. Events: "
+        + "; ".join(f"day {x['time']:g} {x['label']}" for x in course["events"])
+        + ".",
+        "graph": f"Cell-type graph; node size is the share of the disease signature; arrows: the {graph['shown']} "
+        f"strongest of {len(graph['edges'])} ligand–receptor couplings between cell types (hover an arrow for its "
+        "gene pairs). Strongest: "
+        + "; ".join(f"{x['source']} to {x['target']} ({', '.join(x['top'][:2])})" for x in edges)
+        + ". The cell-type buttons below the figure do what clicking a node does.",
+        "forest": "Scores with 95% intervals of the best drugs: "
+        + "; ".join(f"{r['drug']} {fmt(r['score'])} [{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]" for r in rows[:5])
+        + ". The table lists them all.",
+    }
