@@ -29,7 +29,7 @@ def test_configs_ship_inside_the_package():
     assert root.joinpath("data", "demo_arthritis.yaml").is_file()
     cfg = p4core.compose(["data=demo_bladder", "twin.n_twins=3"])
     assert cfg.data.preset == "bladder" and cfg.twin.n_twins == 3
-    assert set(cfg.render) == {"table", "json", "midi", "plot"}
+    assert set(cfg.render) == {"table", "json", "midi", "plot", "html"}
 
 
 def test_run_from_python_without_the_cli(tmp_path):

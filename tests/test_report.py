@@ -33,7 +33,7 @@ def run_p4core(run: Path, *overrides: str) -> subprocess.CompletedProcess:
 def demo_run(tmp_path_factory) -> Path:
     """The demo patient with its whole context (record, registers, imaging, PGS), as a user runs it."""
     run = tmp_path_factory.mktemp("report") / "run"
-    proc = run_p4core(run, "context=[demo]", "twin.n_twins=8", "render=[table,midi,report]")
+    proc = run_p4core(run, "context=[demo]", "twin.n_twins=8", "render=[table,midi,html]")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return run
 
@@ -98,7 +98,7 @@ def test_report_numbers_are_the_runs(demo_run):
         sub = traj[(traj["scenario"] == scen) & (traj["celltype"] == "burden")].set_index("time")
         got = course["series"][scen]["burden"]["mean"]
         np.testing.assert_allclose(got, sub.loc[course["time"], "mean"], atol=1e-4)
-    # the best drugs beyond the run's scenarios get their course too (render.report.courses)
+    # the best drugs beyond the run's scenarios get their course too (render.html.courses)
     extra = [r["drug"] for r in d["drugs"][:15] if r["drug"] not in set(traj["scenario"])]
     assert extra and all(x in course["series"] for x in extra)
     for x in extra:  # a drug's course starts as the untreated one and departs after the treatment day
@@ -147,7 +147,7 @@ def test_unknown_tissue_has_no_region():
     [("audio", "ogg"), ("file", "../report.html"), ("file", "report.pdf"), ("rows", 0), ("courses", -1)],
 )
 def test_bad_report_config_names_the_field(field, value):
-    with pytest.raises(ValueError, match=f"render.report.{field}"):
+    with pytest.raises(ValueError, match=f"render.html.{field}"):
         ReportConfig(**{field: value})
 
 
@@ -156,16 +156,16 @@ def test_report_alone_synthesises_the_sound_and_fails_cleanly(tmp_path):
     non-zero, names it, and leaves no report."""
     run = tmp_path / "alone"
     proc = run_p4core(
-        run, "twin.n_twins=3", "render=[report]", "render.report.courses=0", "render.report.audio=wav"
+        run, "twin.n_twins=3", "render=[html]", "render.html.courses=0", "render.html.audio=wav"
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     html = (run / "report.html").read_text(encoding="utf-8")
     assert 'src="data:audio/wav;base64,' in html
     assert not (run / "course.wav").exists()
     bad = tmp_path / "bad"
-    proc = run_p4core(bad, "twin.n_twins=3", "render=[report]", "render.report.audio=flac")
+    proc = run_p4core(bad, "twin.n_twins=3", "render=[html]", "render.html.audio=flac")
     assert proc.returncode != 0
-    assert "render.report.audio" in proc.stderr and "Traceback" not in proc.stderr
+    assert "render.html.audio" in proc.stderr and "Traceback" not in proc.stderr
     assert not list(bad.glob("*.html"))
 
 
@@ -196,6 +196,32 @@ def browser():
         )
         yield b
         b.close()
+
+
+CONTRAST_JS = """() => {
+  const lum = (rgb) => rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                          .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const bg = (el) => {  // the background seen through semi-transparent layers, down to the page's white
+    const layers = [];
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor), a = c.length === 3 ? 1 : c[3];
+      if (a > 0) layers.push([c[0], c[1], c[2], a]);
+      if (a === 1) break;
+    }
+    return layers.reverse().reduce((under, c) => under.map((u, i) => c[3] * c[i] + (1 - c[3]) * u), [255, 255, 255]);
+  };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest(".js-plotly-plot, script, style, .sr-only") || el.closest("[hidden]")) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const r = el.getBoundingClientRect(); if (!r.width || !r.height) continue;
+    const a = lum(rgba(getComputedStyle(el).color).slice(0, 3)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) out.push(el.tagName + " " + el.textContent.trim().slice(0, 40) + " " + ratio.toFixed(2));
+  }
+  return out;
+}"""
 
 
 @pytest.mark.browser
@@ -244,11 +270,20 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     page.keyboard.press("Escape")
     assert page.locator("#drug-table tbody tr:not([hidden])").count() == total
 
-    # keyboard only: Tab reaches the drug buttons, Enter selects
-    third = page.locator("#drug-table button.drug").nth(2)
-    third.focus()
+    # keyboard only, from a fresh load: the first Tab lands on the skip link, further Tabs reach the
+    # ranking's drug buttons, Enter selects one
+    page.reload()
+    page.wait_for_function("window.p4coreReady === true", timeout=60_000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('drug')"):
+            break
+    focused = page.evaluate("document.activeElement.dataset.drug")
+    assert focused, "Tab never reached a drug"
     page.keyboard.press("Enter")
-    assert page.locator("#sel-name").inner_text() == third.inner_text()
+    assert page.locator("#sel-name").inner_text() == focused
 
     # the sound plays: jump to the second scenario's segment, the playhead follows it
     seek = page.locator("button.seek").nth(1)
@@ -264,6 +299,10 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     shapes = page.evaluate("document.getElementById('fig-futures').layout.shapes.length")
     assert shapes == 2  # treatment start and the playhead
     page.evaluate("document.getElementById('course-audio').pause()")
+
+    # readable contrast: every piece of text outside the plots has >= 4.5:1 against its background
+    low = page.evaluate(CONTRAST_JS)
+    assert not low, low[:5]
 
     shot = tmp_path / "report.png"
     page.locator("#treatments").scroll_into_view_if_needed()

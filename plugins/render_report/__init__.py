@@ -1,4 +1,4 @@
-"""Renderer ``report``: one self-contained, offline, interactive HTML file for a clinician and a
+"""Renderer ``html``: the report, one self-contained, offline, interactive HTML file for a clinician and a
 patient to read together.
 
 Everything is inside the file: Plotly's JavaScript (from the installed ``plotly`` package), the
@@ -48,16 +48,16 @@ class ReportConfig:
     def __post_init__(self) -> None:
         require(
             Path(self.file).name == self.file and self.file.endswith(".html"),
-            "render.report.file",
+            "render.html.file",
             f"must be a plain file name ending in .html, got {self.file!r}",
         )
-        require(self.rows >= 1, "render.report.rows", f"must be >= 1, got {self.rows}")
-        require(self.forest >= 1, "render.report.forest", f"must be >= 1, got {self.forest}")
-        require(self.courses >= 0, "render.report.courses", f"must be >= 0, got {self.courses}")
-        require(self.pairs >= 0, "render.report.pairs", f"must be >= 0, got {self.pairs}")
+        require(self.rows >= 1, "render.html.rows", f"must be >= 1, got {self.rows}")
+        require(self.forest >= 1, "render.html.forest", f"must be >= 1, got {self.forest}")
+        require(self.courses >= 0, "render.html.courses", f"must be >= 0, got {self.courses}")
+        require(self.pairs >= 0, "render.html.pairs", f"must be >= 0, got {self.pairs}")
         require(
             self.audio in AUDIO_FORMATS,
-            "render.report.audio",
+            "render.html.audio",
             f"must be one of {list(AUDIO_FORMATS)}, got {self.audio!r}",
         )
 
@@ -111,7 +111,7 @@ def render(result: RunResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
 @hookimpl
 def p4core_register_renderers(register):
     register(
-        "report",
+        "html",
         render,
         schema=ReportConfig,
         description="report.html: self-contained interactive report (Plotly, offline, with the sound)",

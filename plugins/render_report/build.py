@@ -56,25 +56,23 @@ def celltype_graph(result: RunResult, top_pairs: int = 3) -> dict[str, Any]:
     operator, mean over twins, with the strongest gene pairs)."""
     ens = result.ensemble
     n_c, n_g = len(ens.celltypes), len(ens.genes)
-    keys, weights = [], []
-    for rep in ens.replicates:
-        a = rep.operator.tocoo()
-        cross = (a.row // n_g) != (a.col // n_g)
-        keys.append(a.col[cross].astype(np.int64) * ens.n_nodes + a.row[cross].astype(np.int64))
-        weights.append(np.abs(a.data[cross]).astype(float))
-    n_rep = max(1, len(ens.replicates))
-    per_edge = (
-        pd.DataFrame({"key": np.concatenate(keys), "w": np.concatenate(weights)}).groupby("key")["w"].sum()
-        / n_rep
-    )
-    src, tgt = per_edge.index.to_numpy() // ens.n_nodes, per_edge.index.to_numpy() % ens.n_nodes
+    total = None
+    for rep in ens.replicates:  # sum of |A| over twins: one sparse matrix, whatever the ensemble's size
+        a = abs(rep.operator).astype(np.float64)
+        total = a if total is None else total + a
+    coo = (total / max(1, len(ens.replicates))).tocoo() if total is not None else None
+    rows = np.zeros(0, np.int64) if coo is None else coo.row.astype(np.int64)  # receiver node
+    cols = np.zeros(0, np.int64) if coo is None else coo.col.astype(np.int64)  # sender node
+    vals = np.zeros(0) if coo is None else coo.data
+    cross = (rows // n_g) != (cols // n_g)
+    genes = np.asarray(ens.genes)
     edges = pd.DataFrame(
         {
-            "source": src // n_g,
-            "target": tgt // n_g,
-            "ligand": np.asarray(ens.genes)[src % n_g],
-            "receptor": np.asarray(ens.genes)[tgt % n_g],
-            "weight": per_edge.to_numpy(),
+            "source": cols[cross] // n_g,
+            "target": rows[cross] // n_g,
+            "ligand": genes[cols[cross] % n_g],
+            "receptor": genes[rows[cross] % n_g],
+            "weight": vals[cross],
         }
     )
     out_edges = []
@@ -281,10 +279,10 @@ def plain_summary(
         if best["p_top"] is not None:
             sure.append(f"It is among the best {top_k} drugs in {100 * best['p_top']:.0f}% of the twins.")
         if best["fdr"] is not None:
-            word = "unlikely" if best["fdr"] < 0.1 else "possible"
+            verdict = "unlikely to be chance" if best["fdr"] < 0.1 else "it could well be chance"
             sure.append(
-                f"Random drugs with targets as connected as its own score this well rarely: the chance that "
-                f"this is a false finding is estimated at {100 * best['fdr']:.1f}% ({word} to be chance)."
+                "Compared with random drugs whose targets are as connected as its own, the chance that this "
+                f"is a false finding is estimated at {100 * best['fdr']:.1f}% ({verdict})."
             )
     taken = [r["drug"] for r in rows if r["already_taken"]]
     avoid = [f"{r['drug']} ({r['avoid']})" for r in rows if r["avoid"]]

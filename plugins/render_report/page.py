@@ -199,7 +199,7 @@ def _pairs_table(result: RunResult, n: int, course_names: set[str]) -> str:
 
 def _sound_html(sound: dict[str, Any] | None) -> str:
     if sound is None:
-        return "<p>The sound was left out of this report (render.report.audio=none).</p>"
+        return "<p>The sound was left out of this report (render.html.audio=none).</p>"
     from p4core.plugins.render_midi import EARCON_NAMES, PROGRAM_NAMES
 
     leg = sound["legend"]

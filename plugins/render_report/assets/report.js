@@ -27,9 +27,13 @@
   function cssEsc(s) { return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, "\\$&"); }
 
   // ---- static figures (built in Python with plotly) ----------------------------------------
+  // the drawings are hidden from screen readers: each figure's caption is its text alternative
+  function quiet(div) {
+    div.querySelectorAll("svg.main-svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
+  }
   Object.keys(D.figures).forEach(function (id) {
     var fig = D.figures[id];
-    Plotly.newPlot(id, fig.data, fig.layout, CONFIG);
+    Plotly.newPlot(id, fig.data, fig.layout, CONFIG).then(quiet);
   });
   var graphDiv = $("fig-graph");
   var nodeTrace = graphDiv.data.length - 1;
@@ -71,7 +75,7 @@
       yaxis: { title: { text: q === "burden" ? "burden" : "activity" }, gridcolor: "#d9d9d9", rangemode: "tozero" },
       legend: { orientation: "h", y: -0.25 }, shapes: shapes, paper_bgcolor: "white", plot_bgcolor: "white"
     };
-    Plotly.react("fig-futures", traces, layout, CONFIG);
+    Plotly.react("fig-futures", traces, layout, CONFIG).then(quiet);
     var cap = [];
     names.forEach(function (name) {
       var s = D.course.series[name][q];
@@ -84,10 +88,9 @@
     var text = "At day " + D.course.horizon + " (mean [95% band over twins]): " + cap.join("; ") + ".";
     if (missing.length) {
       text += " Not simulated in this report: " + missing.join(", ") +
-        " (raise render.report.courses, or add it to simulate.treatments).";
+        " (raise render.html.courses, or add it to simulate.treatments).";
     }
     $("futures-caption").textContent = text;
-    $("fig-futures").setAttribute("aria-label", text);
   }
 
   function mechanism(r) {
@@ -100,7 +103,7 @@
       font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#1b1b1b" },
       yaxis: { gridcolor: "#d9d9d9", zeroline: true, zerolinecolor: "#595959" }, xaxis: { automargin: true },
       paper_bgcolor: "white", plot_bgcolor: "white"
-    }, CONFIG);
+    }, CONFIG).then(quiet);
     $("mechanism-caption").textContent = r ? "Part of the score of " + r.drug + " by cell type: " +
       D.celltypes.map(function (c, i) { return c + " " + f3(parts[i]); }).join("; ") +
       ". Positive (green): the drug moves that cell type back towards reference." : "";
