@@ -37,8 +37,9 @@ class ReportConfig:
     #: drugs shown in the interval plot
     forest: int = 30
     #: the best drugs whose disease course is simulated for the report (same twins and parameters as
-    #: the run's own scenarios), so that selecting any of them draws its course; 0 = the run's only
-    courses: int = 15
+    #: the run's own scenarios), so that selecting any of them draws its course; 0 = the run's only.
+    #: Each costs about what one of the run's scenarios costs (Kang 2018, 20 twins: ~3 s)
+    courses: int = 10
     #: the sonification in the page: ``mp3`` (about 70 kbit/s), ``wav`` (as rendered; ~10x larger)
     #: or ``none``
     audio: str = "mp3"

@@ -3,6 +3,7 @@ JSON-ready structures; figures.py draws them and page.py lays them out."""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import replace
@@ -13,6 +14,8 @@ import pandas as pd
 
 from p4core.model import RunResult, Trajectories
 from p4core.simulate import SimulateParams, simulate
+
+log = logging.getLogger("p4core")
 
 #: body regions of the schematic (x, y in figures.BODY's coordinates) and the words that place a
 #: sampled tissue there; the first region whose pattern matches wins, so specific before general
@@ -178,6 +181,7 @@ def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[
     scenarios = list(traj.scenarios)
     missing = [d for d in dict.fromkeys(drugs) if d not in set(scenarios)]
     if missing:
+        log.info("html: simulating the courses of %d more drugs for the report", len(missing))
         p = SimulateParams(
             **{k: v for k, v in traj.params.items() if k in SimulateParams.__dataclass_fields__}
         )
@@ -241,7 +245,7 @@ def plain_summary(
     suggests = []
     if not good:
         suggests.append(
-            f"None of the {n_drugs} drugs tested moved this patient's disease pattern back towards "
+            f"None of the {n_drugs:,} drugs tested moved this patient's disease pattern back towards "
             "healthy tissue in the model."
         )
     else:
@@ -256,7 +260,7 @@ def plain_summary(
                 break
         listed = ", ".join(f"{r['drug']} (rank {r['rank']})" for r in names)
         suggests.append(
-            f"Of {n_drugs} approved drugs tested on {n_twins} computer models (‘twins’) of this patient's "
+            f"Of {n_drugs:,} drugs tested on {n_twins} computer models (‘twins’) of this patient's "
             f"tissue, those predicted to reverse the most of the disease pattern, one per mechanism, are {listed}."
         )
         best = names[0]

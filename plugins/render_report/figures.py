@@ -287,7 +287,7 @@ def graph_figure(graph: dict[str, Any]) -> go.Figure:
     )
     _layout(fig, "Cell types and their signalling (click a cell type)", 470, showlegend=False)
     fig.update_xaxes(visible=False, range=[-1.6, 1.6])
-    fig.update_yaxes(visible=False, range=[-1.35, 1.35], scaleanchor="x")
+    fig.update_yaxes(visible=False, range=[-1.4, 1.5], scaleanchor="x")
     return fig
 
 

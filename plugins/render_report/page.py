@@ -106,7 +106,9 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
                 detail = v.get("trait") or ", ".join(map(str, v.get("conditions", []) or []))
             else:
                 value, detail = v, ""
-            score_rows.append(f"<tr><th scope='row'>{e(name)}</th><td>{e(value)}</td><td>{e(detail)}</td></tr>")
+            score_rows.append(
+                f"<tr><th scope='row'>{e(name)}</th><td>{e(value)}</td><td>{e(detail)}</td></tr>"
+            )
         parts.append(
             "<h4>Scores</h4><table class='small'><thead><tr><th scope='col'>score</th><th scope='col'>value</th>"
             f"<th scope='col'>from</th></tr></thead><tbody>{''.join(score_rows)}</tbody></table>"
@@ -125,10 +127,10 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
 def _drug_table(rows: list[dict[str, Any]], ptop: str, n_total: int, course_names: set[str]) -> str:
     k = ptop.replace("p_top", "") or "k"
     head = (
-        "<thead><tr><th scope='col'>Rank</th><th scope='col'>Drug</th><th scope='col'>Score [95% interval]</th>"
+        "<thead><tr><th scope='col'>Rank</th><th scope='col'><span class='sr-only'>Compare</span>"
+        "<span aria-hidden='true' title='compare'>+</span></th><th scope='col'>Drug</th><th scope='col'>Score [95% interval]</th>"
         f"<th scope='col'>FDR</th><th scope='col'>P(top {e(k)})</th><th scope='col'>Acts through</th>"
-        "<th scope='col'>Targets</th><th scope='col'>Known indications</th><th scope='col'>Flags</th>"
-        "<th scope='col'><span class='sr-only'>Compare</span><span aria-hidden='true'>+</span></th></tr></thead>"
+        "<th scope='col'>Targets</th><th scope='col'>Known indications</th><th scope='col'>Flags</th></tr></thead>"
     )
     body = []
     for r in rows:
@@ -151,15 +153,15 @@ def _drug_table(rows: list[dict[str, Any]], ptop: str, n_total: int, course_name
         body.append(
             f"<tr data-drug='{e(r['drug'])}' data-drivers='{e('|'.join(r['drivers']))}'>"
             f"<td class='num'>{r['rank']}</td>"
+            f"<td><input type='checkbox' class='compare' data-drug='{e(r['drug'])}' "
+            f"aria-label='compare {e(r['drug'])}'></td>"
             f"<td><button type='button' class='drug' data-drug='{e(r['drug'])}'>{e(r['drug'])}</button>{course}</td>"
             f"<td class='num'>{fmt(r['score'])} <span class='ci'>[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]</span></td>"
             f"<td class='num{' sig' if sig else ''}'>{fmt_p(r['fdr'])}</td>"
             f"<td class='num'>{fmt(r['p_top'], 2)}</td>"
             f"<td class='drivers'><span>{e(', '.join(r['drivers']) or '–')}</span></td>"
             f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td>"
-            f"<td>{''.join(flags)}</td>"
-            f"<td><input type='checkbox' class='compare' data-drug='{e(r['drug'])}' "
-            f"aria-label='compare {e(r['drug'])}'></td></tr>"
+            f"<td>{''.join(flags)}</td></tr>"
         )
     caption = (
         f"Ranked drugs ({len(rows)} of {n_total}; drugs.csv lists all). Score: reversal of the disease "
