@@ -112,7 +112,7 @@ def test_report_numbers_are_the_runs(demo_run):
         )
         assert abs(ours[-1] - base[-1]) > 1e-3  # and then departs: the drug acts
     # the patient overview: tissue on the body, the imaging course, the scores
-    assert "synovium (knee)" in html and "lung involvement" in html and "charlson" in html
+    assert "synovium (knee)" in html and "lung involvement" in html and "Charlson index, Swedish adaptation" in html
 
 
 def test_report_never_holds_an_identifier(demo_run):
@@ -236,6 +236,20 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     page.goto(url)
     page.wait_for_function("window.p4coreReady === true", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 7  # 5 static figures, futures, mechanism
+    # nothing can send a figure away: no cloud/Chart Studio button in any toolbar
+    titles = page.evaluate(
+        "[...document.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title'))"
+    )
+    assert titles and not [t for t in titles if re.search("cloud|chart studio|share", t or "", re.I)]
+    # figures keep their height when the window is resized
+    heights = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(d => d.offsetHeight)")
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.wait_for_timeout(400)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.wait_for_timeout(400)
+    assert (
+        page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(d => d.offsetHeight)") == heights
+    )
 
     # a drug that is not the first: its trajectory appears in the futures plot, its cell types light up
     d = page_data((demo_run / "report.html").read_text(encoding="utf-8"))
@@ -250,11 +264,24 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     page.locator(f"#drug-table button.drug[data-drug='{pick['drug']}']").click()
     legend.wait_for(state="visible", timeout=10_000)
     names = page.evaluate("document.getElementById('fig-futures').data.map(t => t.name)")
-    assert pick["drug"] in names and "untreated" in names
+    assert pick["drug"] in names and "without a new drug" in names
     path_d = page.evaluate(
         "[...document.querySelectorAll('#fig-futures .scatterlayer .trace path.js-line')].map(p => p.getAttribute('d').length)"
     )
     assert len(path_d) >= 2 and min(path_d) > 100  # two curves actually drawn
+    # compare a second drug: its curve joins, the first keeps its colour
+    first_colour = page.evaluate(
+        f"document.getElementById('fig-futures').data.find(t => t.name === '{pick['drug']}').line.color"
+    )
+    other = next(
+        r for r in d["drugs"][:10] if r["drug"] != pick["drug"] and r["drug"] in d["course"]["series"]
+    )
+    page.locator(f"input.compare[data-drug='{other['drug']}']").check()
+    page.locator("#fig-futures .legendtext", has_text=other["drug"]).wait_for(state="visible", timeout=10_000)
+    lines = page.evaluate("document.getElementById('fig-futures').data.filter(t => t.mode === 'lines')")
+    assert {t["name"] for t in lines} == {"without a new drug", pick["drug"], other["drug"]}
+    assert next(t for t in lines if t["name"] == pick["drug"])["line"]["color"] == first_colour
+    page.locator(f"input.compare[data-drug='{other['drug']}']").uncheck()
     colours = page.evaluate("document.getElementById('fig-graph').data.at(-1).marker.color")
     acting = [ct for ct, c in zip(d["graph_order"], colours, strict=True) if c == "#009E73"]
     assert sorted(acting) == sorted(pick["drivers"])

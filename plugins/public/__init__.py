@@ -92,18 +92,29 @@ def weight_mechanisms(network: Network, mechanisms: Network, share: float) -> No
     e.loc[is_mech, "weight"] = new.where(new > 0, e.loc[is_mech, "weight"])
 
 
+def _version(cfg: PublicKnowledgeConfig, key: str) -> str:
+    """The file a resource came from, named with the start of its SHA-256: the exact version used."""
+    path = _path(cfg, key)
+    return f"{path.name}, sha256 {K.file_digest([path])[:12]}"
+
+
 def load(cfg: PublicKnowledgeConfig) -> Knowledge:
     nets, provenance = {}, []
     if cfg.collectri:
         nets["collectri"] = K.read_collectri(_path(cfg, "collectri"), use_cache=cfg.cache)
-        provenance.append("CollecTRI (Müller-Dott et al., NAR 2023; CC BY 4.0)")
+        provenance.append(
+            f"CollecTRI (Müller-Dott et al., NAR 2023; CC BY 4.0): {_version(cfg, 'collectri')}"
+        )
     if cfg.omnipath:
         nets["omnipath"] = K.read_omnipath_sif(_path(cfg, "omnipath"), use_cache=cfg.cache)
-        provenance.append("OmniPath signed directed network (Türei et al., Mol Syst Biol 2021)")
+        provenance.append(
+            f"OmniPath signed directed network (Türei et al., Mol Syst Biol 2021): {_version(cfg, 'omnipath')}"
+        )
     if cfg.liana:
         nets["liana"] = K.read_liana(_path(cfg, "liana"), cfg.liana_resource, use_cache=cfg.cache)
         provenance.append(
-            f"LIANA ligand-receptor resource '{cfg.liana_resource}' (Dimitrov et al., Nat Commun 2022)"
+            f"LIANA ligand-receptor resource '{cfg.liana_resource}' (Dimitrov et al., Nat Commun 2022): "
+            f"{_version(cfg, 'liana')}"
         )
     if cfg.mechanisms:
         with resources.as_file(resources.files("p4core") / "data" / "mechanisms.tsv") as mech:
@@ -113,8 +124,10 @@ def load(cfg: PublicKnowledgeConfig) -> Knowledge:
     if "mechanisms" in nets:
         weight_mechanisms(network, nets["mechanisms"], cfg.mechanism_share)
     drugs = K.read_drugcentral(_path(cfg, "drugcentral"), use_cache=cfg.cache)
-    provenance.append("DrugCentral 2016 (Ursu et al., NAR 2017; CC BY 4.0)")
+    provenance.append(f"DrugCentral 2016 (Ursu et al., NAR 2017; CC BY 4.0): {_version(cfg, 'drugcentral')}")
     orthologs = K.read_orthologs(_path(cfg, "orthologs")) if cfg.orthologs else None
+    if cfg.orthologs:
+        provenance.append(f"Ensembl human-mouse orthologs: {_version(cfg, 'orthologs')}")
     return Knowledge(network, drugs, provenance=provenance, conflicts=conflicts, orthologs=orthologs)
 
 

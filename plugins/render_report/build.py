@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from p4core.model import RunResult, Trajectories
+from p4core.screen import distinct_top
 from p4core.simulate import SimulateParams, simulate
 
 log = logging.getLogger("p4core")
@@ -232,66 +233,96 @@ def burden_at(course: dict[str, Any], scenario: str) -> dict[str, float] | None:
     return {"mean": s["mean"][-1], "lower": s["lower"][-1], "upper": s["upper"][-1]}
 
 
+def mark_ties(rows: list[dict[str, Any]]) -> None:
+    """Drugs with the same score (the same targets, in this model) share a rank: ``tie`` is the list
+    of the others and ``shown_rank`` reads "1=" (the table's order among them is alphabetical)."""
+    groups: dict[float | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(None if r["score"] is None else round(r["score"], 9), []).append(r)
+    for r in rows:
+        same = groups[None if r["score"] is None else round(r["score"], 9)]
+        r["tie"] = [o["drug"] for o in same if o is not r] if len(same) > 1 else []
+        first = min(o["rank"] for o in same)
+        r["shown_rank"] = f"{first}=" if r["tie"] else str(r["rank"])
+
+
+def add_courses(rows: list[dict[str, Any]], course: dict[str, Any]) -> None:
+    """Each row's burden at the horizon (mean and band) when its course was simulated."""
+    for r in rows:
+        r["burden"] = burden_at(course, r["drug"])
+
+
 def plain_summary(
     result: RunResult, rows: list[dict[str, Any]], course: dict[str, Any], top_k: int
 ) -> dict[str, Any]:
     """The plain-language summary a patient can read: what the model suggests, how sure it is,
-    what it cannot know. Every sentence is filled from this run's numbers."""
+    what it cannot know. Every sentence is filled from this run's numbers. The drugs named are those
+    the run simulated: the best with no main target shared with a better one (one per mechanism)."""
     scr = result.screen
     n_drugs, n_twins = len(scr.drugs), len(result.ensemble)
     horizon = course["horizon"]
     base = burden_at(course, "untreated")
-    good = [r for r in rows if r["score"] is not None and r["score"] > 0]
-    suggests = []
-    if not good:
+    by_name = {r["drug"]: r for r in rows}
+    named = [by_name[d] for d in distinct_top(scr.table, result.knowledge.drugs, 3) if d in by_name]
+    suggests, sure = [], []
+    if not named:
         suggests.append(
             f"None of the {n_drugs:,} drugs tested moved this patient's disease pattern back towards "
             "healthy tissue in the model."
         )
     else:
-        names, seen = [], set()
-        for r in good:
-            mech = " ".join(sorted(t["gene"] for t in r["targets"]))
-            if mech in seen:
-                continue
-            seen.add(mech)
-            names.append(r)
-            if len(names) == 3:
-                break
-        listed = ", ".join(f"{r['drug']} (rank {r['rank']})" for r in names)
+
+        def name(r: dict[str, Any]) -> str:
+            tied = f"; the same score as {', '.join(r['tie'])}" if r["tie"] else ""
+            chance = "" if r["fdr"] is not None and r["fdr"] < 0.1 else ", which could be chance"
+            return f"{r['drug']} (rank {r['shown_rank']} of {n_drugs:,}, FDR {_pct(r['fdr'])}{chance}{tied})"
+
         suggests.append(
-            f"Of {n_drugs:,} drugs tested on {n_twins} computer models (‘twins’) of this patient's "
-            f"tissue, those predicted to reverse the most of the disease pattern, one per mechanism, are {listed}."
+            f"{n_drugs:,} drugs were tested on {n_twins} computer models (‘twins’) of this patient's sampled "
+            "tissue. Predicted to reverse the most of the disease pattern, one per mechanism: "
+            + "; ".join(name(r) for r in named)
+            + "."
         )
-        best = names[0]
-        b = burden_at(course, best["drug"])
-        if base and b:
-            suggests.append(
-                f"In the simulated course, {horizon:g} days after sampling the disease burden is "
-                f"{base['mean']:.2f} untreated (range {base['lower']:.2f}–{base['upper']:.2f} over the twins) "
-                f"and {b['mean']:.2f} with {best['drug']} ({b['lower']:.2f}–{b['upper']:.2f}); "
-                "1 is the disease as measured, 0 is the reference tissue."
+        courses = [(r, burden_at(course, r["drug"])) for r in named]
+        if base and any(b for _, b in courses):
+            told = "; ".join(
+                f"{b['mean']:.2f} with {r['drug']} ({b['lower']:.2f}–{b['upper']:.2f})"
+                for r, b in courses
+                if b
             )
-    sure = []
-    if good:
-        best = good[0]
+            suggests.append(
+                f"In the simulated course, {horizon:g} days after sampling the disease burden is {base['mean']:.2f} "
+                f"without a new drug ({base['lower']:.2f}–{base['upper']:.2f} over the twins) and {told}; "
+                "1 is the disease as measured at sampling, 0 the reference tissue. The ranking scores how well a "
+                "drug's effect points against the disease pattern; the course also shows how far the burden "
+                "falls over time, so the two can order drugs differently."
+            )
+        best = named[0]
         lo, hi = best["ci"]
         sure.append(
-            f"The score of {best['drug']} is {best['score']:.2f} (1 would be a perfect reversal, 0 no effect "
-            f"on the disease pattern); across the twins it lies between {lo:.2f} and {hi:.2f}."
+            f"The score of {best['drug']} is {best['score']:.2f} (1 would be a perfect reversal, 0 no effect on "
+            f"the disease pattern); across the twins it lies between {lo:.2f} and {hi:.2f}."
         )
         if best["p_top"] is not None:
             sure.append(f"It is among the best {top_k} drugs in {100 * best['p_top']:.0f}% of the twins.")
         if best["fdr"] is not None:
             verdict = "unlikely to be chance" if best["fdr"] < 0.1 else "it could well be chance"
             sure.append(
-                "Compared with random drugs whose targets are as connected as its own, the chance that this "
-                f"is a false finding is estimated at {100 * best['fdr']:.1f}% ({verdict})."
+                "Compared with random drugs whose targets are as connected as its own, the chance that this is "
+                f"a false finding is estimated at {_pct(best['fdr'])} ({verdict})."
             )
+        sure.append(
+            "The ranges show how much the answer changes when the patient's cells are resampled; they do not "
+            "include the uncertainty of the model itself."
+        )
     taken = [r["drug"] for r in rows if r["already_taken"]]
     avoid = [f"{r['drug']} ({r['avoid']})" for r in rows if r["avoid"]]
     if taken:
-        sure.append("Already taken by the patient, per the record: " + ", ".join(taken) + ".")
+        sure.append(
+            "Already taken by the patient, per the record: "
+            + ", ".join(taken)
+            + ". The course ‘without a new drug’ assumes that the care at sampling, these included, goes on unchanged."
+        )
     if avoid:
         sure.append("Flagged by the site's rules: " + ", ".join(avoid) + ".")
     cannot = [
@@ -300,9 +331,16 @@ def plain_summary(
         "It does not know doses, side effects, drug interactions, costs, how the drug is given, or what "
         "matters most to the patient; those belong in the conversation with the care team.",
         "It only knows the genes and connections in its knowledge sources; a mechanism missing there is "
-        "invisible to it. Disease courses are simulations of the model, not forecasts of a person.",
+        "invisible to it. Disease courses are simulations of the model, not forecasts of a person; the course "
+        "before sampling is reconstructed from an assumed onset.",
     ]
     return {"suggests": suggests, "sure": sure, "cannot": cannot}
+
+
+def _pct(fdr: float | None) -> str:
+    if fdr is None:
+        return "–"
+    return f"{100 * fdr:.1f}%" if fdr >= 0.001 else "< 0.1%"
 
 
 def _num(v: Any) -> float | None:

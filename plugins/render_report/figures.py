@@ -107,9 +107,15 @@ def affected_figure(nodes: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+#: events the model makes (not the patient's record): drawn open and grey
+MODEL_EVENTS = {"onset", "threshold"}
+
+
 def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.Figure:
-    """The disease burden over time, untreated, with its band, the patient's events and the imaging
-    course (lung involvement on the right axis) when there is one."""
+    """The disease burden over time without a new drug, with its band; the patient's events (one row
+    per kind, so events on nearby days stay apart) and the model's own (open, grey); the imaging course
+    (lung involvement, right axis from 0) when there is one. Before day 0 the course is the model's
+    reconstruction from an assumed onset (shaded)."""
     t = course["time"]
     s = course["series"]["untreated"]["burden"]
     fig = go.Figure()
@@ -129,7 +135,7 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
             x=t,
             y=s["mean"],
             line={"color": INK, "width": 2.4},
-            name="disease burden (untreated)",
+            name="disease burden, without a new drug (model)",
             hovertemplate="day %{x:g}: burden %{y:.2f}<extra></extra>",
         )
     )
@@ -137,22 +143,39 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
     events = [
         e for e in course["events"] if t[0] <= e["time"] <= t[-1] and not e["label"].startswith("start ")
     ]
-    kinds = sorted({e["kind"] for e in events})
-    for kind in kinds:
+    kinds = sorted({e["kind"] for e in events}, key=lambda k: (k in MODEL_EVENTS, k))
+    for row, kind in enumerate(kinds):
         ev = [e for e in events if e["kind"] == kind]
+        model = kind in MODEL_EVENTS
         fig.add_trace(
             go.Scatter(
                 x=[e["time"] for e in ev],
-                y=[top * 1.08] * len(ev),
+                y=[top * (1.08 + 0.07 * row)] * len(ev),
                 mode="markers",
-                marker={"symbol": EVENT_SYMBOLS.get(kind, "circle"), "size": 11, "color": BLUE},
+                marker={
+                    "symbol": EVENT_SYMBOLS.get(kind, "circle")
+                    + ("-open" if model and kind != "onset" else ""),
+                    "size": 11,
+                    "color": GREY if model else BLUE,
+                },
                 text=[e["label"] for e in ev],
                 hovertemplate="day %{x:g}: %{text}<extra></extra>",
-                name=kind.replace("_", " "),
+                name=kind.replace("_", " ") + (" (model)" if model else ""),
             )
         )
+    fig.add_vrect(
+        x0=t[0],
+        x1=0,
+        fillcolor="rgba(0,0,0,0.04)",
+        line_width=0,
+        layer="below",
+        annotation_text="before sampling: reconstructed from an assumed onset",
+        annotation_position="bottom left",
+        annotation_font={"size": 11, "color": GREY},
+    )
     if imaging:
         img = sorted(imaging, key=lambda r: r.get("day", 0))
+        peak = max((r.get("involvement_pct") or 0) for r in img)
         fig.add_trace(
             go.Scatter(
                 x=[r.get("day") for r in img],
@@ -168,23 +191,24 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
                     for r in img
                 ],
                 hovertemplate="%{text}<extra>imaging</extra>",
-                name="imaging: lung involvement (%)",
+                name="imaging: lung involvement, % (right axis; another organ)",
             )
         )
         fig.update_layout(
             yaxis2={
-                "title": "lung involvement (%)",
+                "title": "lung involvement on CT (%)",
                 "overlaying": "y",
                 "side": "right",
-                "rangemode": "tozero",
+                "range": [0, max(5.0, 2.0 * peak)],
+                "showgrid": False,
             }
         )
     _layout(
         fig,
-        "Disease burden over time (untreated) and the patient's events",
-        400,
-        legend={"orientation": "h", "y": -0.22},
-        margin={"l": 60, "r": 70 if imaging else 20, "t": 48, "b": 48},
+        "Disease burden over time (model) with the patient's events",
+        470,
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
+        margin={"l": 60, "r": 70 if imaging else 20, "t": 48, "b": 130},
     )
     fig.update_xaxes(title="days (0 = sampling)", gridcolor=LIGHT, zeroline=False)
     fig.update_yaxes(
@@ -327,6 +351,7 @@ def forest_figure(rows: list[dict[str, Any]], n: int, top_k: int) -> go.Figure:
         gridcolor=LIGHT,
         zeroline=True,
         zerolinecolor=GREY,
+        rangemode="tozero",
     )
     fig.update_yaxes(automargin=True, tickfont={"size": 12})
     return fig

@@ -27,6 +27,34 @@ CREDITS = (
 )
 
 
+#: readable names of the built-in scores (others are shown by their key)
+SCORE_NAMES = {
+    "charlson": "Charlson comorbidity index (the run's weights)",
+    "charlson_quan2011": "Charlson index, Quan 2011 weights",
+    "charlson_charlson1987": "Charlson index, Charlson 1987 weights",
+    "charlson_swedish2021": "Charlson index, Swedish adaptation (Ludvigsson 2021)",
+    "isaric4c": "ISARIC 4C mortality score",
+}
+
+
+def _dedupe(records: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+    """One record per key (a code written with or without its dot, a drug dispensed many times):
+    the first with a description, with the earliest date of them all."""
+    best: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        k = key(rec)
+        old = best.get(k)
+        if old is None:
+            best[k] = dict(rec)
+            continue
+        if not old.get("display") and rec.get("display"):
+            old["display"] = rec["display"]
+        for f in ("date", "start"):
+            if rec.get(f) and (not old.get(f) or str(rec[f]) < str(old[f])):
+                old[f] = rec[f]
+    return list(best.values())
+
+
 def e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -73,7 +101,7 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
     ]
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v not in (None, ""))
     parts = [f'<dl class="facts">{dl}</dl>']
-    diag = ctx.get("diagnoses") or []
+    diag = _dedupe(ctx.get("diagnoses") or [], lambda d: str(d.get("code", "")).replace(".", "").upper())
     if diag:
         items = "".join(
             f"<li><strong>{e(d.get('code'))}</strong> {e(d.get('display') or '')}"
@@ -85,7 +113,7 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
         parts.append(
             "<h4>Diagnoses</h4><ul>" + "".join(f"<li>{e(c)}</li>" for c in ctx["conditions"]) + "</ul>"
         )
-    meds = ctx.get("medication_records") or []
+    meds = _dedupe(ctx.get("medication_records") or [], lambda m: str(m.get("atc", "")).upper())
     if meds:
         items = "".join(
             f"<li><strong>{e(m.get('atc'))}</strong> {e(m.get('display') or '')}"
@@ -103,11 +131,14 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
         for name, v in scores.items():
             if isinstance(v, dict):
                 value = v.get("index", v.get("score", v.get("total")))
-                detail = v.get("trait") or ", ".join(map(str, v.get("conditions", []) or []))
+                detail = v.get("trait") or ", ".join(
+                    str(c).replace("_", " ") for c in (v.get("conditions", []) or [])
+                )
             else:
                 value, detail = v, ""
             score_rows.append(
-                f"<tr><th scope='row'>{e(name)}</th><td>{e(value)}</td><td>{e(detail)}</td></tr>"
+                f"<tr><th scope='row'>{e(SCORE_NAMES.get(name, name.replace('_', ' ')))}</th>"
+                f"<td>{e(value)}</td><td>{e(detail)}</td></tr>"
             )
         parts.append(
             "<h4>Scores</h4><table class='small'><thead><tr><th scope='col'>score</th><th scope='col'>value</th>"
@@ -124,13 +155,17 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
     return "".join(parts)
 
 
-def _drug_table(rows: list[dict[str, Any]], ptop: str, n_total: int, course_names: set[str]) -> str:
+def _drug_table(
+    rows: list[dict[str, Any]], ptop: str, n_total: int, horizon: float, base: dict[str, float] | None
+) -> str:
     k = ptop.replace("p_top", "") or "k"
     head = (
         "<thead><tr><th scope='col'>Rank</th><th scope='col'><span class='sr-only'>Compare</span>"
-        "<span aria-hidden='true' title='compare'>+</span></th><th scope='col'>Drug</th><th scope='col'>Score [95% interval]</th>"
-        f"<th scope='col'>FDR</th><th scope='col'>P(top {e(k)})</th><th scope='col'>Acts through</th>"
-        "<th scope='col'>Targets</th><th scope='col'>Known indications</th><th scope='col'>Flags</th></tr></thead>"
+        "<span aria-hidden='true' title='compare'>+</span></th><th scope='col'>Drug</th>"
+        "<th scope='col'>Score [95% interval]</th>"
+        f"<th scope='col'>FDR</th><th scope='col'>P(top {e(k)})</th>"
+        f"<th scope='col'>Burden on day {horizon:g}</th><th scope='col'>Acts through</th>"
+        "<th scope='col'>Targets</th><th scope='col'>Known indications</th></tr></thead>"
     )
     body = []
     for r in rows:
@@ -140,35 +175,67 @@ def _drug_table(rows: list[dict[str, Any]], ptop: str, n_total: int, course_name
         if r["avoid"]:
             flags.append(f"<span class='flag avoid'>avoid: {e(r['avoid'])}</span>")
         targets = " ".join(
-            f"<span class='target' title='{e(t['action'])}'>{'−' if t['sign'] < 0 else '+'}{e(t['gene'])}</span>"
+            f"<span class='target' title='{e(r_action(t['action']))}'>{'−' if t['sign'] < 0 else '+'}{e(t['gene'])}</span>"
             for t in r["targets"]
         )
         ind = "; ".join(r["indications"])
         sig = r["fdr"] is not None and r["fdr"] < 0.1
-        course = (
-            ""
-            if r["drug"] in course_names
-            else " <span class='nocourse' title='no simulated course'>·</span>"
+        b = r.get("burden")
+        burden = (
+            f"{b['mean']:.2f} <span class='ci'>[{b['lower']:.2f}, {b['upper']:.2f}]</span>"
+            if b
+            else "<span class='muted' title='course not simulated for this report'>–</span>"
+            "<span class='sr-only'>course not simulated</span>"
         )
+        tie = f" title='same score as {e(', '.join(r['tie']))}'" if r["tie"] else ""
+        disabled = "" if b else " disabled title='no simulated course'"
         body.append(
             f"<tr data-drug='{e(r['drug'])}' data-drivers='{e('|'.join(r['drivers']))}'>"
-            f"<td class='num'>{r['rank']}</td>"
+            f"<td class='num'{tie}>{e(r['shown_rank'])}</td>"
             f"<td><input type='checkbox' class='compare' data-drug='{e(r['drug'])}' "
-            f"aria-label='compare {e(r['drug'])}'></td>"
-            f"<td><button type='button' class='drug' data-drug='{e(r['drug'])}'>{e(r['drug'])}</button>{course}</td>"
+            f"aria-label='compare {e(r['drug'])}'{disabled}></td>"
+            f"<td><button type='button' class='drug' data-drug='{e(r['drug'])}'>{e(r['drug'])}</button>"
+            f"{'<br>' + ''.join(flags) if flags else ''}</td>"
             f"<td class='num'>{fmt(r['score'])} <span class='ci'>[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]</span></td>"
             f"<td class='num{' sig' if sig else ''}'>{fmt_p(r['fdr'])}</td>"
-            f"<td class='num'>{fmt(r['p_top'], 2)}</td>"
-            f"<td class='drivers'><span>{e(', '.join(r['drivers']) or '–')}</span></td>"
-            f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td>"
-            f"<td>{''.join(flags)}</td></tr>"
+            f"<td class='num'>{fmt(r['p_top'], 2)}</td><td class='num'>{burden}</td>"
+            f"<td class='drivers'><span title='{e(', '.join(r['drivers']))}'>{e(', '.join(r['drivers']) or '–')}</span></td>"
+            f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td></tr>"
         )
     caption = (
         f"Ranked drugs ({len(rows)} of {n_total}; drugs.csv lists all). Score: reversal of the disease "
-        "signature, mean over twins with its 95% interval. FDR: Benjamini–Hochberg over the degree-matched "
-        "null. A dot after a name: no simulated course in this report."
+        "signature, mean over twins with its 95% interval; “1=” marks drugs with the same score (same targets). "
+        "FDR: Benjamini–Hochberg over the degree-matched null. Burden: the simulated disease burden at the "
+        f"horizon with the drug (without a new drug: {fmt(base['mean'] if base else None, 2)}); – where the course was "
+        "not simulated."
     )
-    return f"<table id='drug-table' class='ranking'><caption>{e(caption)}</caption>{head}<tbody>{''.join(body)}</tbody></table>"
+    return (
+        "<table id='drug-table' class='ranking'><caption>"
+        f"{e(caption)}</caption>{head}<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def r_action(action: str) -> str:
+    return str(action).replace("_", " ")
+
+
+def _pairs_data(result: RunResult, n: int) -> list[dict[str, Any]]:
+    pairs = result.screen.pairs
+    if pairs is None or not len(pairs) or n == 0:
+        return []
+    return [
+        {
+            "scenario": f"{r.drug_a} + {r.drug_b}",
+            "drugs": [str(r.drug_a), str(r.drug_b)],
+            "rank": int(r.rank),
+            "score": build._num(r.score_mean),
+            "ci": [build._num(r.ci_low), build._num(r.ci_high)],
+            "synergy": build._num(r.synergy_mean),
+            "synergy_ci": [build._num(r.synergy_ci_low), build._num(r.synergy_ci_high)],
+            "p_synergy": build._num(r.p_synergy),
+        }
+        for r in pairs.head(n).itertuples(index=False)
+    ]
 
 
 def _pairs_table(result: RunResult, n: int, course_names: set[str]) -> str:
@@ -207,9 +274,15 @@ def _sound_html(sound: dict[str, Any] | None) -> str:
     leg = sound["legend"]
     seconds_per_tick = 60.0 / sound["tempo"] / leg["time"]["ticks_per_beat"]
     segs = "".join(
-        f"<li><button type='button' class='seek' data-seconds='{seg['start_tick'] * seconds_per_tick:.3f}'>"
-        f"{e(' | '.join(f'{s} ({side})' if len(seg['voices']) > 1 else s for side, s in seg['voices'].items()))}"
-        f"</button> <span class='muted'>from {seg['start_tick'] * seconds_per_tick:.0f} s</span></li>"
+        f"<li><button type='button' class='seek' data-seconds='{seg['start_tick'] * seconds_per_tick:.3f}' "
+        f"data-scenario='{e(next((v for v in seg['voices'].values() if v != 'untreated'), 'untreated'))}'>"
+        + e(
+            " | ".join(
+                f"{scenario_label(v)} ({side})" if len(seg["voices"]) > 1 else scenario_label(v)
+                for side, v in seg["voices"].items()
+            )
+        )
+        + f"</button> <span class='muted'>from {seg['start_tick'] * seconds_per_tick:.0f} s</span></li>"
         for seg in leg["segments"]
     )
     pitch = leg["pitch"]
@@ -219,7 +292,7 @@ def _sound_html(sound: dict[str, Any] | None) -> str:
     voices = "".join(
         f"<tr><th scope='row'>{e(v['celltype'])}{'' if v['side'] == 'centre' else ' (' + e(v['side']) + ')'}</th>"
         f"<td>{e(PROGRAM_NAMES.get(v['program'], 'program ' + str(v['program'])))}</td>"
-        f"<td>from note {v['base_note']}</td><td>pan {v['pan']}</td></tr>"
+        f"<td>from {note_name(v['base_note'])}</td><td>{pan_words(v['pan'])}</td></tr>"
         for v in leg["voices"]
     )
     harmony = leg.get("harmony") or {}
@@ -244,10 +317,25 @@ it rises.</li>
 {leg["time"]["t1_days"]:g}. Preset: {e(sound["preset"])}. Embedded as {e(sound["mime"])},
 {sound["bytes"] / 1e6:.1f} MB, {sound["seconds"]:.0f} s; course.mid of the run holds the score.</li>
 </ul>
-<table class="small"><caption>Voices: one instrument per cell type</caption>
-<thead><tr><th scope="col">cell type</th><th scope="col">instrument</th><th scope="col">register</th><th scope="col">stereo</th></tr></thead>
+<table class="small"><caption>Voices: one instrument per cell type, each a little higher than the one before</caption>
+<thead><tr><th scope="col">cell type</th><th scope="col">instrument</th><th scope="col">lowest note</th><th scope="col">stereo</th></tr></thead>
 <tbody>{voices}</tbody></table>
 </div>"""
+
+
+def scenario_label(name: str) -> str:
+    return "without a new drug" if name == "untreated" else name
+
+
+def note_name(note: int) -> str:
+    """MIDI note number as a name, e.g. 43 -> G2 (middle C = C4)."""
+    return ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")[note % 12] + str(note // 12 - 1)
+
+
+def pan_words(pan: int) -> str:
+    if pan < 43:
+        return "left"
+    return "centre" if pan <= 85 else "right"
 
 
 def _methods_html(result: RunResult, plotly_js: str) -> str:
@@ -326,6 +414,8 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
     sim_drugs = [r["drug"] for r in rows[: cfg.courses] if r["targets"]]
     course = build.courses(result, sim_drugs)
     course_names = set(course["scenarios"])
+    build.mark_ties(rows)
+    build.add_courses(rows, course)
     summary = build.plain_summary(result, rows, course, top_k)
     n_cells = int(result.patient.adata.n_obs)
     figs = {
@@ -342,6 +432,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         "drugs": rows,
         "top_k": top_k,
         "course": course,
+        "pairs": _pairs_data(result, cfg.pairs),
         "figures": figs,
         "sound": None
         if sound is None
@@ -364,9 +455,9 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         f"{e(n['celltype'])} <span class='muted'>{100 * (n['share'] or 0):.0f}%</span></button></li>"
         for n in graph["nodes"]
     )
-    quantity = "".join(
-        f"<option value='{e(c)}'{' selected' if c == 'burden' else ''}>{e(c)}</option>"
-        for c in course["celltypes"][::-1]
+    quantity = "<option value='burden' selected>disease burden (all cell types)</option>" + "".join(
+        f"<option value='{e(c)}'>{e(c)}</option>"
+        for c in sorted(c for c in course["celltypes"] if c != "burden")
     )
     fill = {
         "title": e(f"p4core twin report · {result.patient.pseudonym}"),
@@ -397,7 +488,9 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         "alt_graph": e(alt["graph"]),
         "alt_forest": e(alt["forest"]),
         "celltype_buttons": ct_buttons,
-        "drug_table": _drug_table(rows, ptop, len(scr.drugs), course_names),
+        "drug_table": _drug_table(
+            rows, ptop, len(scr.drugs), course["horizon"], build.burden_at(course, "untreated")
+        ),
         "pairs_table": _pairs_table(result, cfg.pairs, course_names),
         "quantity_options": quantity,
         "best": e(best),
@@ -423,16 +516,21 @@ def _alternatives(
         "affected": "Share of the disease signature per cell type: "
         + "; ".join(f"{n['celltype']} {100 * (n['share'] or 0):.0f}%" for n in nodes)
         + ".",
-        "burden": f"Untreated disease burden from day {course['time'][0]:g} to {course['time'][-1]:g}: "
+        "burden": f"Disease burden without a new drug from day {course['time'][0]:g} to {course['time'][-1]:g}: "
         f"{b['mean'][0]:.2f} at the start, {b['mean'][-1]:.2f} at the end, highest {b['mean'][imax]:.2f} on day "
-        f"{course['time'][imax]:g}. Events: "
-        + "; ".join(f"day {x['time']:g} {x['label']}" for x in course["events"])
+        f"{course['time'][imax]:g}. Events in this period: "
+        + "; ".join(
+            f"day {x['time']:g} {x['label']}"
+            for x in course["events"]
+            if course["time"][0] <= x["time"] <= course["time"][-1] and not x["label"].startswith("start ")
+        )
         + ".",
         "graph": f"Cell-type graph; node size is the share of the disease signature; arrows: the {graph['shown']} "
         f"strongest of {len(graph['edges'])} ligand–receptor couplings between cell types (hover an arrow for its "
         "gene pairs). Strongest: "
         + "; ".join(f"{x['source']} to {x['target']} ({', '.join(x['top'][:2])})" for x in edges)
-        + ". The cell-type buttons below the figure do what clicking a node does.",
+        + ". Green nodes: the cell types the selected drug acts through; grey: the others. The cell-type "
+        "buttons beside the figure do what clicking a node does.",
         "forest": "Scores with 95% intervals of the best drugs: "
         + "; ".join(f"{r['drug']} {fmt(r['score'])} [{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]" for r in rows[:5])
         + ". The table lists them all.",

@@ -88,10 +88,19 @@ def cache_dir() -> Path:
 
 
 def file_digest(paths: Sequence[Path]) -> str:
+    """SHA-256 over the files' names and contents (remembered per file state: a file is read once)."""
+    state = tuple(
+        (Path(p).name, str(Path(p).resolve()), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths
+    )
+    return _digest(state)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(state: tuple[tuple[str, str, int, int], ...]) -> str:
     h = hashlib.sha256()
-    for p in paths:
-        h.update(p.name.encode())
-        with open(p, "rb") as f:
+    for name, where, _, _ in state:
+        h.update(name.encode())
+        with open(where, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
