@@ -112,7 +112,11 @@ def test_report_numbers_are_the_runs(demo_run):
         )
         assert abs(ours[-1] - base[-1]) > 1e-3  # and then departs: the drug acts
     # the patient overview: tissue on the body, the imaging course, the scores
-    assert "synovium (knee)" in html and "lung involvement" in html and "Charlson index, Swedish adaptation" in html
+    assert (
+        "synovium (knee)" in html
+        and "lung involvement" in html
+        and "Charlson index, Swedish adaptation" in html
+    )
 
 
 def test_report_never_holds_an_identifier(demo_run):
@@ -344,3 +348,21 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), [u[:80] for u in requests]
     assert requests and requests[0] == url
     page.close()
+
+
+def test_report_numbers_do_not_depend_on_threads(tmp_path):
+    """Same seed, same report data (figures, ranking, courses), on 1 or 2 threads."""
+    pages = []
+    for n in (1, 2):
+        run = tmp_path / f"t{n}"
+        proc = run_p4core(
+            run,
+            "twin.n_twins=3",
+            "render=[html]",
+            "render.html.courses=3",
+            "render.html.audio=none",
+            f"engine.n_threads={n}",
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        pages.append(page_data((run / "report.html").read_text(encoding="utf-8")))
+    assert pages[0] == pages[1]

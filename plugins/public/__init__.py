@@ -95,7 +95,8 @@ def weight_mechanisms(network: Network, mechanisms: Network, share: float) -> No
 def _version(cfg: PublicKnowledgeConfig, key: str) -> str:
     """The file a resource came from, named with the start of its SHA-256: the exact version used."""
     path = _path(cfg, key)
-    return f"{path.name}, sha256 {K.file_digest([path])[:12]}"
+    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    return f"{path.name}{'/' if path.is_dir() else ''}, sha256 {K.file_digest(files)[:12]}"
 
 
 def load(cfg: PublicKnowledgeConfig) -> Knowledge:
