@@ -101,6 +101,14 @@ def test_report_numbers_are_the_runs(demo_run):
     # the best drugs beyond the run's scenarios get their course too (render.html.courses)
     extra = [r["drug"] for r in d["drugs"][:10] if r["drug"] not in set(traj["scenario"])]
     assert extra and all(x in course["series"] for x in extra)
+    # ... and are written beside the report, so every number the page shows is in a file of the run
+    written = pd.read_csv(demo_run / "report_courses.csv")
+    assert set(written["scenario"]) == set(course["scenarios"]) - set(traj["scenario"])
+    for x in extra:
+        sub = written[(written["scenario"] == x) & (written["celltype"] == "burden")].set_index("time")
+        np.testing.assert_allclose(
+            course["series"][x]["burden"]["mean"], sub.loc[course["time"], "mean"], atol=1e-4
+        )
     for x in extra:  # a drug's course starts as the untreated one and departs after the treatment day
         ours, base = (
             np.array(course["series"][x]["burden"]["mean"]),
@@ -316,6 +324,12 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     assert focused, "Tab never reached a drug"
     page.keyboard.press("Enter")
     assert page.locator("#sel-name").inner_text() == focused
+    # the keyboard lands on the drug's panel; "Back to the ranking" returns to the same drug
+    assert page.evaluate("document.activeElement.id") == "sel-name"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "back-to-ranking"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.drug") == focused
 
     # the sound plays: jump to the second scenario's segment, the playhead follows it
     seek = page.locator("button.seek").nth(1)

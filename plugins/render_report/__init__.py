@@ -23,7 +23,7 @@ from typing import Any
 
 from p4core.errors import require
 from p4core.hookspecs import hookimpl
-from p4core.io import write_text
+from p4core.io import atomic_path, write_text
 from p4core.model import RunResult
 
 AUDIO_FORMATS = ("mp3", "wav", "none")
@@ -103,10 +103,18 @@ def sonification(result: RunResult, outdir: Path, fmt: str) -> dict[str, Any] | 
 
 
 def render(result: RunResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
+    """report.html, and <stem>_courses.csv with the courses simulated for it (columns as in
+    trajectories.csv), so that every number the page shows is in a file of the run."""
     from .page import build_page
 
-    html = build_page(result, cfg, sonification(result, outdir, cfg.audio))
-    return [write_text(outdir / cfg.file, html)]
+    html, extra = build_page(result, cfg, sonification(result, outdir, cfg.audio))
+    files = [write_text(outdir / cfg.file, html)]
+    if extra is not None and len(extra):
+        path = outdir / f"{Path(cfg.file).stem}_courses.csv"
+        with atomic_path(path) as tmp:
+            extra.to_csv(tmp, index=False)
+        files.append(path)
+    return files
 
 
 @hookimpl

@@ -194,7 +194,7 @@ def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[
             missing,
             [],
         )
-        tables.append(extra.table[extra.table["scenario"] != "untreated"])
+        tables.append(extra.table[extra.table["scenario"] != "untreated"].reset_index(drop=True))
         scenarios += [s for s in extra.scenarios if s != "untreated"]
     tab = pd.concat(tables, ignore_index=True)
     times = np.sort(tab["time"].unique())
@@ -214,6 +214,9 @@ def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[
         for e in traj.events.itertuples(index=False)
     ]
     return {
+        "extra_table": tables[1]
+        if len(tables) > 1
+        else None,  # written beside the report (every number traceable)
         "time": [float(t) for t in sorted(keep)],
         "scenarios": scenarios,
         "run_scenarios": list(traj.scenarios),
@@ -279,24 +282,33 @@ def plain_summary(
 
         suggests.append(
             f"{n_drugs:,} drugs were tested on {n_twins} computer models (‘twins’) of this patient's sampled "
-            "tissue. Predicted to reverse the most of the disease pattern, one per mechanism: "
+            "tissue. Predicted to reverse the most of the disease pattern, one per main target: "
             + "; ".join(name(r) for r in named)
             + "."
         )
         courses = [(r, burden_at(course, r["drug"])) for r in named]
         if base and any(b for _, b in courses):
-            told = "; ".join(
-                f"{b['mean']:.2f} with {r['drug']} ({b['lower']:.2f}–{b['upper']:.2f})"
-                for r, b in courses
-                if b
-            )
+            told = "; ".join(f"{b['mean']:.2f} with {r['drug']} ({_band(b)})" for r, b in courses if b)
             suggests.append(
                 f"In the simulated course, {horizon:g} days after sampling the disease burden is {base['mean']:.2f} "
-                f"without a new drug ({base['lower']:.2f}–{base['upper']:.2f} over the twins) and {told}; "
-                "1 is the disease as measured at sampling, 0 the reference tissue. The ranking scores how well a "
-                "drug's effect points against the disease pattern; the course also shows how far the burden "
-                "falls over time, so the two can order drugs differently."
+                f"without a new drug ({_band(base)}) and {told}; 1 is the disease as measured at sampling, 0 the "
+                "reference tissue."
             )
+            finals = {
+                s: b
+                for s in course["scenarios"]
+                if s != "untreated" and (b := burden_at(course, s)) is not None
+            }
+            lowest = min(finals, key=lambda s: finals[s]["mean"]) if finals else None
+            named_best = min(b["mean"] for _, b in courses if b)
+            if lowest is not None and finals[lowest]["mean"] < named_best - 0.005:
+                what = "the pair" if " + " in lowest else "another drug,"
+                suggests.append(
+                    f"The lowest simulated burden, though, is {finals[lowest]['mean']:.2f} with {what} {lowest} "
+                    f"({_band(finals[lowest])}): the ranking scores how well a drug's effect points against the "
+                    "disease pattern, the course how far the burden falls over time, so the two can order drugs "
+                    "differently."
+                )
         best = named[0]
         lo, hi = best["ci"]
         sure.append(
@@ -335,6 +347,12 @@ def plain_summary(
         "before sampling is reconstructed from an assumed onset.",
     ]
     return {"suggests": suggests, "sure": sure, "cannot": cannot}
+
+
+def _band(b: dict[str, float]) -> str:
+    if f"{b['lower']:.2f}" == f"{b['upper']:.2f}":
+        return "the same in every twin, to two decimals"
+    return f"{b['lower']:.2f}–{b['upper']:.2f} over the twins"
 
 
 def _pct(fdr: float | None) -> str:

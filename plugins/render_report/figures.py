@@ -112,13 +112,27 @@ MODEL_EVENTS = {"onset", "threshold"}
 
 
 def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.Figure:
-    """The disease burden over time without a new drug, with its band; the patient's events (one row
-    per kind, so events on nearby days stay apart) and the model's own (open, grey); the imaging course
-    (lung involvement, right axis from 0) when there is one. Before day 0 the course is the model's
-    reconstruction from an assumed onset (shaded)."""
+    """The disease burden over time without a new drug, with its band; above it, a strip with one row
+    per kind of event (the patient's in blue, the model's own — onset, threshold crossings — open and
+    grey); the imaging course (lung involvement, right axis from 0) when there is one. Before day 0 the
+    course is the model's reconstruction from an assumed onset (shaded)."""
+    from plotly.subplots import make_subplots
+
     t = course["time"]
     s = course["series"]["untreated"]["burden"]
-    fig = go.Figure()
+    events = [
+        e for e in course["events"] if t[0] <= e["time"] <= t[-1] and not e["label"].startswith("start ")
+    ]
+    kinds = sorted({e["kind"] for e in events}, key=lambda k: (k in MODEL_EVENTS, k))
+    strip = 0.06 * max(1, len(kinds)) if kinds else 0.0
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[strip, 1 - strip] if kinds else [0.001, 0.999],
+        vertical_spacing=0.03,
+        specs=[[{}], [{"secondary_y": bool(imaging)}]],
+    )
     fig.add_trace(
         go.Scatter(
             x=t + t[::-1],
@@ -128,7 +142,9 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
             line={"width": 0},
             hoverinfo="skip",
             name="95% band over twins",
-        )
+        ),
+        row=2,
+        col=1,
     )
     fig.add_trace(
         go.Scatter(
@@ -137,31 +153,32 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
             line={"color": INK, "width": 2.4},
             name="disease burden, without a new drug (model)",
             hovertemplate="day %{x:g}: burden %{y:.2f}<extra></extra>",
-        )
+        ),
+        row=2,
+        col=1,
     )
-    top = max(v for v in s["upper"] if v is not None)
-    events = [
-        e for e in course["events"] if t[0] <= e["time"] <= t[-1] and not e["label"].startswith("start ")
-    ]
-    kinds = sorted({e["kind"] for e in events}, key=lambda k: (k in MODEL_EVENTS, k))
-    for row, kind in enumerate(kinds):
+    for kind in kinds:
         ev = [e for e in events if e["kind"] == kind]
         model = kind in MODEL_EVENTS
+        name = kind.replace("_", " ") + (" (model)" if model else "")
         fig.add_trace(
             go.Scatter(
                 x=[e["time"] for e in ev],
-                y=[top * (1.08 + 0.07 * row)] * len(ev),
+                y=[name] * len(ev),
                 mode="markers",
                 marker={
                     "symbol": EVENT_SYMBOLS.get(kind, "circle")
                     + ("-open" if model and kind != "onset" else ""),
-                    "size": 11,
+                    "size": 10,
                     "color": GREY if model else BLUE,
                 },
                 text=[e["label"] for e in ev],
                 hovertemplate="day %{x:g}: %{text}<extra></extra>",
-                name=kind.replace("_", " ") + (" (model)" if model else ""),
-            )
+                name=name,
+                showlegend=False,
+            ),
+            row=1,
+            col=1,
         )
     fig.add_vrect(
         x0=t[0],
@@ -169,6 +186,8 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
         fillcolor="rgba(0,0,0,0.04)",
         line_width=0,
         layer="below",
+        row=2,
+        col=1,
         annotation_text="before sampling: reconstructed from an assumed onset",
         annotation_position="bottom left",
         annotation_font={"size": 11, "color": GREY},
@@ -180,7 +199,6 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
             go.Scatter(
                 x=[r.get("day") for r in img],
                 y=[r.get("involvement_pct") for r in img],
-                yaxis="y2",
                 mode="lines+markers",
                 line={"color": GREEN, "dash": "dot", "width": 2},
                 marker={"symbol": "square", "size": 9},
@@ -192,27 +210,31 @@ def burden_figure(course: dict[str, Any], imaging: list[dict[str, Any]]) -> go.F
                 ],
                 hovertemplate="%{text}<extra>imaging</extra>",
                 name="imaging: lung involvement, % (right axis; another organ)",
-            )
+            ),
+            row=2,
+            col=1,
+            secondary_y=True,
         )
-        fig.update_layout(
-            yaxis2={
-                "title": "lung involvement on CT (%)",
-                "overlaying": "y",
-                "side": "right",
-                "range": [0, max(5.0, 2.0 * peak)],
-                "showgrid": False,
-            }
+        fig.update_yaxes(
+            title_text="lung involvement on CT (%)",
+            range=[0, max(5.0, 2.0 * peak)],
+            showgrid=False,
+            row=2,
+            col=1,
+            secondary_y=True,
         )
     _layout(
         fig,
-        "Disease burden over time (model) with the patient's events",
-        470,
-        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
-        margin={"l": 60, "r": 70 if imaging else 20, "t": 48, "b": 130},
+        "Disease burden over time (model), with the patient's events above",
+        380 + 22 * len(kinds),
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top"},
+        margin={"l": 150, "r": 70 if imaging else 20, "t": 48, "b": 110},
     )
-    fig.update_xaxes(title="days (0 = sampling)", gridcolor=LIGHT, zeroline=False)
+    fig.update_xaxes(gridcolor=LIGHT, zeroline=False)
+    fig.update_xaxes(title_text="days (0 = sampling)", row=2, col=1)
+    fig.update_yaxes(gridcolor=LIGHT, row=1, col=1, tickfont={"size": 11}, autorange="reversed")
     fig.update_yaxes(
-        title="disease burden", gridcolor=LIGHT, rangemode="tozero", selector={"overlaying": None}
+        title_text="disease burden", gridcolor=LIGHT, rangemode="tozero", row=2, col=1, secondary_y=False
     )
     return fig
 
@@ -322,7 +344,7 @@ def forest_figure(rows: list[dict[str, Any]], n: int, top_k: int) -> go.Figure:
     fig = go.Figure(
         go.Scatter(
             x=[r["score"] for r in sub],
-            y=[f"{r['rank']}. {r['drug']}" for r in sub],
+            y=[f"{r.get('shown_rank', r['rank'])}. {r['drug']}" for r in sub],
             mode="markers",
             marker={
                 "size": 10,

@@ -203,15 +203,18 @@ def _drug_table(
             f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td></tr>"
         )
     caption = (
-        f"Ranked drugs ({len(rows)} of {n_total}; drugs.csv lists all). Score: reversal of the disease "
+        f"The first {len(rows)} of {n_total} drugs (drugs.csv lists all). Score: reversal of the disease "
         "signature, mean over twins with its 95% interval; “1=” marks drugs with the same score (same targets). "
         "FDR: Benjamini–Hochberg over the degree-matched null. Burden: the simulated disease burden at the "
         f"horizon with the drug (without a new drug: {fmt(base['mean'] if base else None, 2)}); – where the course was "
         "not simulated."
     )
+    # the note stands outside the scrolling box (a caption would scroll sideways with the table)
     return (
-        "<table id='drug-table' class='ranking'><caption>"
-        f"{e(caption)}</caption>{head}<tbody>{''.join(body)}</tbody></table>"
+        f"<p id='ranking-note' class='note'>{e(caption)}</p>"
+        "<div class='table-wrap' tabindex='0' role='region' aria-label='ranked drugs, scrollable'>"
+        "<table id='drug-table' class='ranking' aria-describedby='ranking-note'>"
+        f"{head}<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -400,7 +403,8 @@ def _plotly_version(js: str) -> str:
     return f"{found.group(1) if found else '?'} (plotly {plotly.__version__})"
 
 
-def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str:
+def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tuple[str, Any]:
+    """The page, and the courses simulated for it (a table like trajectories.csv, or None)."""
     from plotly.offline import get_plotlyjs
 
     ens, scr = result.ensemble, result.screen
@@ -425,6 +429,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         "fig-graph": _figure(figures.graph_figure(graph)),
         "fig-forest": _figure(figures.forest_figure(rows, cfg.forest, top_k)),
     }
+    extra_table = course.pop("extra_table")
     data = {
         "pseudonym": result.patient.pseudonym,
         "celltypes": list(ens.celltypes),
@@ -432,6 +437,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         "drugs": rows,
         "top_k": top_k,
         "course": course,
+        "courses": cfg.courses,
         "pairs": _pairs_data(result, cfg.pairs),
         "figures": figs,
         "sound": None
@@ -497,7 +503,8 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> str
         "sound": _sound_html(sound),
         "methods": _methods_html(result, plotly_js),
     }
-    return Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
+    page = Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
+    return page, extra_table
 
 
 def _alternatives(
@@ -529,8 +536,7 @@ def _alternatives(
         f"strongest of {len(graph['edges'])} ligand–receptor couplings between cell types (hover an arrow for its "
         "gene pairs). Strongest: "
         + "; ".join(f"{x['source']} to {x['target']} ({', '.join(x['top'][:2])})" for x in edges)
-        + ". Green nodes: the cell types the selected drug acts through; grey: the others. The cell-type "
-        "buttons beside the figure do what clicking a node does.",
+        + ". The cell-type buttons beside the figure do what clicking a node does.",
         "forest": "Scores with 95% intervals of the best drugs: "
         + "; ".join(f"{r['drug']} {fmt(r['score'])} [{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]" for r in rows[:5])
         + ". The table lists them all.",

@@ -44,11 +44,19 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
             for k, v in ctx.scores.items()
         )
         lines.append(
-            f"context: {len(ctx.conditions)} conditions, {len(ctx.medications)} medications, "
-            f"{len(ctx.imaging)} imaging studies, {len(ctx.events)} events; scores: {scores or 'none'}"
+            f"context: {_n(len(ctx.conditions), 'condition')}, {_n(len(ctx.medications), 'medication')}, "
+            f"{_n(len(ctx.imaging), 'imaging study', 'imaging studies')}, {_n(len(ctx.events), 'event')}; "
+            f"scores: {scores or 'none'}"
         )
     lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
+    report = [f for f in files if Path(f).suffix == ".html"]
+    if report:
+        lines.append(f"open {report[0]} in a browser for the interactive report (works offline)")
     return "\n".join(lines)
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 IDENTIFYING = ("data.path", "data.patient_id")

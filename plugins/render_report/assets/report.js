@@ -19,6 +19,7 @@
   var byDrug = {}, byPair = {};
   D.drugs.forEach(function (r) { byDrug[r.drug] = r; });
   (D.pairs || []).forEach(function (p) { byPair[p.scenario] = p; });
+  var lastButton = null;
   var state = { drug: null, compare: [], celltype: null, playDay: null, playing: null, colour: {} };
 
   function $(id) { return document.getElementById(id); }
@@ -77,7 +78,7 @@
       y0: 0, y1: 1, line: { color: "#595959", width: 1, dash: "dot" } }];
     if (state.playDay !== null && shown().indexOf(state.playing) >= 0) {
       out.push({ type: "line", xref: "x", yref: "paper", x0: state.playDay, x1: state.playDay, y0: 0, y1: 1,
-        line: { color: "#D55E00", width: 2 } });
+        line: { color: "#595959", width: 3 }, label: { text: "playing", textposition: "end", font: { size: 11 } } });
     }
     return out;
   }
@@ -85,7 +86,7 @@
     var q = $("quantity").value;
     var names = shown();
     var t = D.course.time, traces = [];
-    names.forEach(function (name) {
+    names.slice(1).concat(["untreated"]).forEach(function (name) {  // untreated on top: the same before treatment
       var s = D.course.series[name][q];
       if (!s) return;
       var base = name === "untreated";
@@ -110,14 +111,18 @@
     names.forEach(function (name) {
       var s = D.course.series[name][q];
       if (!s) return;
-      var n = s.mean.length - 1, lo = n;  // the lowest point after the treatment day
-      s.mean.forEach(function (v, i) { if (t[i] >= D.course.treatment_day && v < s.mean[lo]) lo = i; });
+      var n = s.mean.length - 1, lo = n;  // a treated course's lowest point after the treatment day
+      s.mean.forEach(function (v, i) { if (t[i] > D.course.treatment_day && v < s.mean[lo]) lo = i; });
+      var low = name !== "untreated" && s.mean[n] - s.mean[lo] > 0.005;
       parts.push(label(name) + ": " + s.mean[n].toFixed(2) + " [" + s.lower[n].toFixed(2) + ", " +
-        s.upper[n].toFixed(2) + "] on day " + t[n] + (lo !== n ? " (lowest " + s.mean[lo].toFixed(2) + " on day " + t[lo] + ")" : ""));
+        s.upper[n].toFixed(2) + "] on day " + t[n] + (low ? " (lowest about " + s.mean[lo].toFixed(2) + ", near day " + t[lo] + ")" : ""));
     });
     var missing = [state.drug].concat(state.compare).filter(function (d) { return d && !hasCourse(d); });
     var text = "The " + what + ", mean [95% band over twins]: " + parts.join("; ") + ".";
-    if (missing.length) text += " The course of " + missing.join(", ") + " is not in this report (only the best drugs' are).";
+    if (missing.length) {
+      text += " The course of " + missing.join(", ") + " is not in this report: it holds the best " + D.courses +
+        " drugs' (the option render.html.courses sets how many), or name the drug in simulate.treatments.";
+    }
     setText($("futures-caption"), text);
   }
 
@@ -217,7 +222,7 @@
     return "<p>A scenario of the run.</p>";
   }
 
-  function selectDrug(name, reveal) {
+  function selectDrug(name, reveal, focusPanel) {
     state.drug = name;
     document.querySelectorAll("#drug-table tbody tr").forEach(function (tr) {
       tr.classList.toggle("selected", tr.getAttribute("data-drug") === name);
@@ -235,8 +240,9 @@
     var top = $("drug-panel").getBoundingClientRect().top;
     if (reveal !== false && (top < 0 || top > window.innerHeight - 80)) {  // the panel is off screen (narrow window, pairs, forest)
       $("drug-panel").scrollIntoView({ block: "start" });
-      $("sel-name").focus({ preventScroll: true });
+      focusPanel = true;
     }
+    if (focusPanel) $("sel-name").focus({ preventScroll: true });
   }
 
   function selectCelltype(ct) {
@@ -285,14 +291,19 @@
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest("button");
     if (!b) return;
-    if (b.classList.contains("drug")) selectDrug(b.getAttribute("data-drug"));
+    if (b.classList.contains("drug")) {
+      selectDrug(b.getAttribute("data-drug"), true, ev.detail === 0);  // detail 0: Enter or Space, not a mouse click
+      lastButton = b;
+    } else if (b.id === "back-to-ranking") {
+      (lastButton || document.querySelector("#drug-table button.drug")).focus();
+    }
     else if (b.classList.contains("celltype")) {
       var ct = b.getAttribute("data-celltype");
       selectCelltype(state.celltype === ct ? null : ct);
     } else if (b.id === "clear-celltype") selectCelltype(null);
     else if (b.classList.contains("seek")) {  // a scenario's segment: show that scenario, play it
       var scen = b.getAttribute("data-scenario");
-      if (scen && scen !== "untreated" && hasCourse(scen) && scen !== state.drug) selectDrug(scen);
+      if (scen && scen !== "untreated" && hasCourse(scen) && scen !== state.drug) selectDrug(scen, false);
       var player = $("course-audio");
       player.currentTime = parseFloat(b.getAttribute("data-seconds"));
       player.play();
@@ -334,7 +345,7 @@
       if (k !== lastSegment) {  // announce only a new segment
         lastSegment = k;
         setText($("now-playing"), "Now playing: " + voices.map(label).join(" vs ") +
-          (shown().indexOf(state.playing) >= 0 ? "; the orange line on the course plot follows it." :
+          (shown().indexOf(state.playing) >= 0 ? "; the grey ‘playing’ line on the course plot (Treatments and futures) follows it." :
             "; select it (or its button above) to see its course."));
       }
       if (playDay !== state.playDay) {
