@@ -3,6 +3,7 @@ and style from assets/, Plotly's bundle from the installed ``plotly`` package.""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from importlib.resources import files
@@ -35,6 +36,14 @@ SCORE_NAMES = {
     "charlson_swedish2021": "Charlson index, Swedish adaptation (Ludvigsson 2021)",
     "isaric4c": "ISARIC 4C mortality score",
 }
+
+
+@functools.cache
+def CONDITION_NAMES() -> dict[str, str]:  # noqa: N802 - a constant, read once
+    """Comorbidity keys (Quan's ``rheumd``, ...) to their names, from the shipped Charlson table."""
+    from p4core.scores import table
+
+    return dict(zip(table("charlson_quan2005")["key"], table("charlson_quan2005")["condition"], strict=True))
 
 
 def _dedupe(records: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
@@ -132,7 +141,8 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
             if isinstance(v, dict):
                 value = v.get("index", v.get("score", v.get("total")))
                 detail = v.get("trait") or ", ".join(
-                    str(c).replace("_", " ") for c in (v.get("conditions", []) or [])
+                    CONDITION_NAMES().get(str(c), str(c).replace("_", " "))
+                    for c in (v.get("conditions", []) or [])
                 )
             else:
                 value, detail = v, ""
