@@ -79,23 +79,26 @@ def sonification(result: RunResult, outdir: Path, fmt: str) -> dict[str, Any] | 
     midi_cfg = MidiConfig() if node is None else validate_node(node, MidiConfig, "render.midi")
     mid = compose(result.trajectories, midi_cfg, result.patient.pseudonym)
     wav = outdir / midi_cfg.wav_file
-    with tempfile.TemporaryDirectory(prefix=".p4core-report-", dir=outdir) as tmp:
-        if not wav.is_file():  # the midi renderer did not run (or wrote no audio): same score, built-in synth
-            wav = Path(tmp) / "course.wav"
-            sf.write(wav, synthesise(mid, midi_cfg.sample_rate), midi_cfg.sample_rate, subtype="PCM_16")
-        if fmt == "wav":
-            payload, mime = wav.read_bytes(), "audio/wav"
-        else:
-            audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-            mp3 = Path(tmp) / "course.mp3"
-            sf.write(mp3, audio, rate, format="MP3", subtype="MPEG_LAYER_III")
-            payload, mime = mp3.read_bytes(), "audio/mpeg"
-        info = sf.info(wav)
+    if wav.is_file():  # the midi renderer wrote it in this run: the same score
+        audio, rate = sf.read(wav, dtype="float32", always_2d=True)
+    else:  # it did not run (or wrote no audio): the same score through the built-in synth
+        audio, rate = synthesise(mid, midi_cfg.sample_rate), midi_cfg.sample_rate
+    if fmt == "wav" and wav.is_file():
+        payload, mime = wav.read_bytes(), "audio/wav"
+    else:
+        with tempfile.TemporaryDirectory(prefix=".p4core-report-", dir=outdir) as tmp:
+            out = Path(tmp) / f"course.{fmt}"
+            if fmt == "wav":
+                sf.write(out, audio, rate, subtype="PCM_16")
+            else:
+                sf.write(out, audio, rate, format="MP3", subtype="MPEG_LAYER_III")
+            payload = out.read_bytes()
+        mime = "audio/wav" if fmt == "wav" else "audio/mpeg"
     return {
         "uri": f"data:{mime};base64," + base64.b64encode(payload).decode("ascii"),
         "mime": mime,
         "bytes": len(payload),
-        "seconds": float(info.duration),
+        "seconds": len(audio) / rate,
         "legend": read_legend(mid),
         "tempo": float(midi_cfg.tempo),
         "preset": midi_cfg.preset,

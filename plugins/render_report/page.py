@@ -28,6 +28,21 @@ CREDITS = (
 )
 
 
+def _record_list(
+    title: str, records: list[dict[str, Any]], plain: list[str], code: str, when: tuple[str, str, str]
+) -> str:
+    """Dated records as a list, one line per code (with or without its dot): the code in bold, its
+    description and the earliest date; the bare codes when the context has no dated records."""
+    field, before, after = when
+    recs = _dedupe(records, lambda r: str(r.get(code, "")).replace(".", "").upper())
+    items = [
+        f"<li><strong>{e(r.get(code))}</strong> {e(r.get('display') or '')}"
+        f"{before + e(r.get(field)) + after if r.get(field) else ''}</li>"
+        for r in recs
+    ] or [f"<li>{e(c)}</li>" for c in plain]
+    return f"<h4>{e(title)}</h4><ul>{''.join(items)}</ul>" if items else ""
+
+
 #: readable names of the built-in scores (others are shown by their key)
 SCORE_NAMES = {
     "charlson": "Charlson comorbidity index (the run's weights)",
@@ -47,8 +62,7 @@ def CONDITION_NAMES() -> dict[str, str]:  # noqa: N802 - a constant, read once
 
 
 def _dedupe(records: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
-    """One record per key (a code written with or without its dot, a drug dispensed many times):
-    the first with a description, with the earliest date of them all."""
+    """One record per key: the first with a description, with the earliest date of them all."""
     best: dict[str, dict[str, Any]] = {}
     for rec in records:
         k = key(rec)
@@ -110,30 +124,17 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
     ]
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v not in (None, ""))
     parts = [f'<dl class="facts">{dl}</dl>']
-    diag = _dedupe(ctx.get("diagnoses") or [], lambda d: str(d.get("code", "")).replace(".", "").upper())
-    if diag:
-        items = "".join(
-            f"<li><strong>{e(d.get('code'))}</strong> {e(d.get('display') or '')}"
-            f"{' (' + e(d.get('date')) + ')' if d.get('date') else ''}</li>"
-            for d in diag
-        )
-        parts.append(f"<h4>Diagnoses</h4><ul>{items}</ul>")
-    elif ctx.get("conditions"):
-        parts.append(
-            "<h4>Diagnoses</h4><ul>" + "".join(f"<li>{e(c)}</li>" for c in ctx["conditions"]) + "</ul>"
-        )
-    meds = _dedupe(ctx.get("medication_records") or [], lambda m: str(m.get("atc", "")).upper())
-    if meds:
-        items = "".join(
-            f"<li><strong>{e(m.get('atc'))}</strong> {e(m.get('display') or '')}"
-            f"{' since ' + e(m.get('start')) if m.get('start') else ''}</li>"
-            for m in meds
-        )
-        parts.append(f"<h4>Medications</h4><ul>{items}</ul>")
-    elif ctx.get("medications"):
-        parts.append(
-            "<h4>Medications</h4><ul>" + "".join(f"<li>{e(c)}</li>" for c in ctx["medications"]) + "</ul>"
-        )
+    for title, records, plain, code, when in (
+        ("Diagnoses", ctx.get("diagnoses"), ctx.get("conditions"), "code", ("date", " (", ")")),
+        (
+            "Medications",
+            ctx.get("medication_records"),
+            ctx.get("medications"),
+            "atc",
+            ("start", " since ", ""),
+        ),
+    ):
+        parts.append(_record_list(title, records or [], plain or [], code, when))
     scores = ctx.get("scores") or {}
     if scores:
         score_rows = []
