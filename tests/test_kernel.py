@@ -250,10 +250,13 @@ def test_screen_terms_match_materialised_responses(dtype, self_weight):
     off = np.array([0, 150, 260, n], dtype=np.int64)
     nb = -(-n_cols // kernel.BLOCK)
     tiles = np.array([(p, q) for p in range(nb) for q in range(nb)])
-    num, sq, wsum, g = kernel.screen_terms(
-        a, ptr, rows, vals, w, s, off, 0.8, 6, tiles, self_weight=self_weight
+    probe_rows = np.unique(np.r_[rows, [0, n - 1]]).astype(np.int32)
+    num, sq, wsum, g, probe = kernel.screen_terms(
+        a, ptr, rows, vals, w, s, off, 0.8, 6, tiles, self_weight=self_weight, probe_rows=probe_rows
     )
     x = reference.propagate(a, u.astype(dtype), 0.8, 6).astype(float) - (1 - self_weight) * u
+    assert probe.shape == (len(probe_rows), n_cols)
+    assert rel_err(probe, x[probe_rows]) < 10 * TOL[dtype]  # the responses at the probe rows
     tol = 10 * TOL[dtype]
     ref_num = np.stack([(w * s)[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(3)])
     ref_ws = np.stack([w[off[c] : off[c + 1]] @ x[off[c] : off[c + 1]] for c in range(3)])
@@ -288,7 +291,7 @@ def test_screen_terms_do_not_depend_on_threads_or_neighbours():
     sub_vals = np.concatenate([vals[ptr[j] : ptr[j + 1]] for j in sub])
     snb = -(-len(sub) // kernel.BLOCK)
     stiles = np.array([(p, q) for p in range(snb) for q in range(snb)])
-    num, sq, _, g = kernel.screen_terms(a, sub_ptr, sub_rows, sub_vals, w, s, off, 0.8, 8, stiles)
+    num, sq, _, g, _ = kernel.screen_terms(a, sub_ptr, sub_rows, sub_vals, w, s, off, 0.8, 8, stiles)
     full = _assemble(tiles, one[3], n_cols)
     full = np.where(np.isnan(full), full.T, full)
     assert np.array_equal(num, one[0][:, sub])
@@ -318,6 +321,20 @@ def test_screen_terms_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="tiles"):
         kernel.screen_terms(
             a, np.array([0, 1]), np.array([2]), np.ones(1), w, s, off, 0.5, 2, np.array([[0, 3]])
+        )
+    with pytest.raises(ValueError, match="probe_rows"):
+        kernel.screen_terms(
+            a,
+            np.array([0, 1]),
+            np.array([2]),
+            np.ones(1),
+            w,
+            s,
+            off,
+            0.5,
+            2,
+            np.zeros((0, 2)),
+            probe_rows=np.array([21]),
         )
 
 

@@ -402,9 +402,31 @@ def test_missing_drugcentral_folder(tmp_path):
         K.read_drugcentral(d)
 
 
-def test_mechanism_layer_carries_its_share_of_the_source_weight(public):
+def test_mechanism_facts_carry_their_share_and_leave_other_inputs_alone(public):
+    """NR3C1's curated transrepression facts carry knowledge.mechanism_share of its normalised
+    outgoing weight in the operator; every other input of RELA keeps the weight it has without them."""
+    import pandas as pd
+
+    from p4core.twin import twin_from_signature
+
     e = public.network.edges
     nr = e[e["source"] == "NR3C1"]
-    mech = nr["target"].isin(["RELA", "NFKB1", "JUN", "FOS", "TSC22D3", "DUSP1", "NFKBIA"])
-    assert nr.loc[mech, "weight"].sum() == pytest.approx(nr.loc[~mech, "weight"].sum())  # share 0.5
-    assert (nr.loc[mech & (nr["sign"] < 0), "weight"] > 10).all()
+    facts = ["RELA", "NFKB1", "JUN", "FOS", "TSC22D3", "DUSP1", "NFKBIA"]
+    mech = nr["target"].isin(facts)
+    assert (nr.loc[mech, "share"] == 0.5).all() and nr.loc[~mech, "share"].isna().all()
+    sig = pd.Series(1.0, index=["TNF"])
+    op = twin_from_signature(sig, public, dtype="float64").replicates[0].operator
+    genes = twin_from_signature(sig, public).genes
+    gi = {g: i for i, g in enumerate(genes)}
+    col = abs(op[:, [gi["NR3C1"]]]).toarray().ravel()
+    on_facts = col[[gi[g] for g in facts]].sum()
+    assert on_facts / col.sum() == pytest.approx(0.5)  # the share of what leaves NR3C1
+    without = Knowledge(
+        p4core.model.Network(e[e["share"].isna()].drop(columns="share"), name="no facts"), public.drugs
+    )
+    op0 = twin_from_signature(sig, without, dtype="float64").replicates[0].operator
+    row, row0 = op[[gi["RELA"]], :].toarray()[0], op0[[gi["RELA"]], :].toarray()[0]
+    fact_sources = {gi[g] for g in e.loc[e["share"].notna(), "source"]}  # NR3C1, PPARA, PPARG
+    others = [i for i in np.flatnonzero(row) if i not in fact_sources]
+    assert len(others) > 20
+    assert np.allclose(row[others], row0[others])

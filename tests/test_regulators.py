@@ -29,16 +29,54 @@ def test_regulators_find_the_disease_drivers(arthritis, knowledge):
 
 
 def test_regulator_score_of_down_is_the_negated_up(arthritis, knowledge):
-    """Linearity: lowering a gene is the negated response of raising it."""
+    """Linearity: lowering a gene is the negated response of raising it, in every view."""
     ens, _ = arthritis
-    reg = regulators(ens, knowledge, RegulatorParams(n_twins=2)).set_index("gene")
-    drugs = knowledge.drugs.targets
-    # a single-target inhibitor of TNF scores exactly the 'down' regulator score of TNF
     res = p4core.screen(ens, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0))
-    ada = np.mean(res.scores[:2, res.drugs.index("adalimumab")])
+    reg = regulators(ens, knowledge, RegulatorParams(n_twins=2), scales=res.scales).set_index("gene")
+    drugs = knowledge.drugs.targets
+    # a single-target inhibitor of TNF scores exactly the 'down' regulator scores of TNF
     assert drugs.loc[drugs["drug"] == "adalimumab", "target"].tolist() == ["TNF"]
     assert reg.loc["TNF", "direction"] == "down"
-    assert reg.loc["TNF", "score_mean"] == pytest.approx(ada, abs=1e-5)
+    i = res.drugs.index("adalimumab")
+    for view in ("combined", "marker", "programme"):
+        ada = np.mean(res.views[view][:2, i])
+        assert reg.loc["TNF", f"score_{view}"] == pytest.approx(ada, abs=1e-5), view
+    assert reg.loc["TNF", "score_mean"] == reg.loc["TNF", "score_programme"]  # ranked by the programme
+
+
+def test_regulators_rank_upstream_of_their_outputs(knowledge):
+    """A regulator chain R -> T -> {outputs}: raising R drives the outputs, the outputs drive nothing.
+    Ranked by what they drive (the programme), R and T come before the output genes themselves, even
+    when the outputs are the most changed genes."""
+    import pandas as pd
+
+    from p4core.model import DrugLibrary, Knowledge, Network
+    from p4core.twin import twin_from_signature
+
+    outputs = [f"OUT{i}" for i in range(12)]  # each also feeds an unchanged gene (so it is a candidate)
+    edges = pd.DataFrame(
+        {
+            "source": ["R", "T", *["T"] * len(outputs), *outputs, "X", "Y"],
+            "target": ["T", "T2", *outputs, *["SINK"] * len(outputs), "Y", "X"],
+            "sign": 1,
+            "weight": 1.0,
+            "kind": "transcriptional",
+            "reference": "test",
+        }
+    )
+    lib = DrugLibrary(
+        pd.DataFrame({"drug": ["d"], "target": ["R"], "action": ["inhibitor"], "sign": [-1], "strength": [1.0]})
+    )
+    kn = Knowledge(Network(edges, name="chain"), lib)
+    sig = pd.Series({**{o: 2.0 for o in outputs}, "R": 0.1, "T": 0.3, "X": 0.05})
+    twin = twin_from_signature(sig, kn)
+    reg = regulators(twin, kn, RegulatorParams(n_twins=1, candidates="all")).set_index("gene")
+    assert reg.loc["T", "rank"] < min(reg.loc[o, "rank"] for o in outputs)
+    assert reg.loc["R", "rank"] < min(reg.loc[o, "rank"] for o in outputs)
+    assert (reg.loc[["R", "T"], "direction"] == "down").all()
+    # the outputs are the most changed genes, but they drive nothing the signature measures
+    assert all(abs(reg.loc[o, "score_programme"]) < 1e-9 for o in outputs)
+    assert all(abs(reg.loc[o, "score_marker"]) > abs(reg.loc["T", "score_marker"]) for o in outputs)
 
 
 def test_activation_statistic_sign(arthritis, knowledge):

@@ -19,33 +19,102 @@ def setup(knowledge):
     return ens, res
 
 
-def materialised(ens, knowledge, rep_index, coef):
+def materialised_views(ens, rep_index, coef, rows_of):
+    """Marker and programme view of drugs from dense responses: ``coef`` (targets x drugs) over the
+    targets ``rows_of`` (gene indices); the programme leaves every node of the drug's own targets out."""
     rep = ens.replicates[rep_index]
-    genes, m, names = drug_matrix(ens, knowledge.drugs)
-    x = kernel.propagate(
-        rep.operator, unit_perturbations(ens, rep.active, genes, np.dtype(np.float64)), 0.8, 8
-    )
-    xd = np.ascontiguousarray(x @ coef(m, names))
-    return kernel.reversal_scores(xd, rep.signature, ens.node_weights.astype(np.float64), ens.offsets)
+    u = unit_perturbations(ens, rep.active, rows_of, np.dtype(np.float64))
+    x = kernel.propagate(rep.operator, u, 0.8, 8) - u  # k >= 1
+    w = ens.node_weights.astype(float)
+    s = rep.signature.astype(float)
+    s_norm = np.sqrt(np.sum(w * s**2))
+    n_g = len(ens.genes)
+    marker, programme = [], []
+    for d in range(coef.shape[1]):
+        a = coef[:, d]
+        xd, ud = x @ a, u @ a
+        own = np.zeros(len(s), dtype=bool)
+        for g in rows_of[a != 0]:
+            own[g::n_g] = True
+        xd[own] = 0.0
+        norm = np.sqrt(np.sum(w * xd**2))
+        marker.append(-np.sum(w * s * ud) / s_norm)
+        programme.append(-np.sum(w * s * xd) / (norm * s_norm) if norm > 1e-12 else 0.0)
+    return np.array(marker), np.array(programme)
 
 
-def test_inner_product_scores_equal_materialised_scores(setup, knowledge):
+def test_views_from_inner_products_equal_materialised_views(setup, knowledge):
+    """marker, programme (own target nodes left out, exactly) and their combination, every twin."""
     ens, res = setup
+    genes, m, names = drug_matrix(ens, knowledge.drugs)
+    col = [res.drugs.index(d) for d in names]
+    p = p4core.ScreenParams()
     for t in range(len(ens)):
-        score, parts = materialised(ens, knowledge, t, lambda m, names: m)
-        names = drug_matrix(ens, knowledge.drugs)[2]
-        got = dict(zip(res.drugs, res.scores[t], strict=True))
-        assert np.allclose([got[d] for d in names], score, atol=1e-9)
+        mk, pg = materialised_views(ens, t, m, genes)
+        assert np.allclose(res.views["marker"][t, col], mk, atol=1e-9)
+        assert np.allclose(res.views["programme"][t, col], pg, atol=1e-9)
+        comb = (
+            p.marker_weight * mk / res.scales["marker"] + (1 - p.marker_weight) * pg / res.scales["programme"]
+        )
+        assert np.allclose(res.views["combined"][t, col], comb, atol=1e-9)
+        assert np.array_equal(res.scores[t], res.views[p.ranking][t])
+    t = res.table.set_index("drug")
+    for v in ("combined", "marker", "programme"):
+        assert np.allclose(t.loc[res.drugs, f"score_{v}"], res.views[v].mean(0))
+    assert (res.table["rank_marker"].sort_values().to_numpy() == np.arange(1, len(res.table) + 1)).all()
+
+
+def test_programme_leaves_every_own_target_node_out(knowledge):
+    """A drug on two targets where one drives the other: the driven target's node is left out of the
+    programme (a per-column exclusion would keep it), and a dead-end target has no programme."""
+    import pandas as pd
+
+    from p4core.model import DrugLibrary
+    from p4core.twin import twin_from_signature
+
+    e = knowledge.network.edges
+    pair = e[(e["source"] != e["target"])].iloc[0]
+    src, tgt = pair["source"], pair["target"]
+    lib = DrugLibrary(
+        pd.DataFrame(
+            {
+                "drug": ["both", "both", "source only"],
+                "target": [src, tgt, src],
+                "action": "inhibitor",
+                "sign": -1,
+                "strength": 1.0,
+            }
+        ),
+        name="two",
+    )
+    rng = np.random.default_rng(0)
+    sig = pd.Series(rng.normal(size=len(knowledge.network.genes)), index=knowledge.network.genes)
+    twin = twin_from_signature(sig, knowledge, dtype="float64")
+    res = p4core.screen(twin, lib, p4core.ScreenParams(n_null=0, pairs_top=0))
+    genes, m, names = drug_matrix(twin, lib)
+    mk, pg = materialised_views(twin, 0, m, genes)
+    col = [res.drugs.index(d) for d in names]
+    assert np.allclose(res.views["programme"][0, col], pg, atol=1e-9)
+    assert np.allclose(res.views["marker"][0, col], mk, atol=1e-9)
+    # the source's own response reaches the target node: leaving it out changes the score
+    u = unit_perturbations(twin, twin.replicates[0].active, genes, np.dtype(np.float64))
+    x = kernel.propagate(twin.replicates[0].operator, u, 0.8, 8) - u
+    assert abs(x[twin.genes.index(tgt), list(genes).index(twin.genes.index(src))]) > 0
 
 
 def test_pair_score_is_the_score_of_the_summed_response(setup, knowledge):
     ens, res = setup
     pair = res.pairs.iloc[0]
-
-    def coef(m, names):
-        return (m[:, names.index(pair.drug_a)] + m[:, names.index(pair.drug_b)])[:, None]
-
-    per_twin = [materialised(ens, knowledge, t, coef)[0][0] for t in range(len(ens))]
+    genes, m, names = drug_matrix(ens, knowledge.drugs)
+    coef = (m[:, names.index(pair.drug_a)] + m[:, names.index(pair.drug_b)])[:, None]
+    p = p4core.ScreenParams()
+    per_twin = []
+    for t in range(len(ens)):
+        mk, pg = materialised_views(ens, t, coef, genes)
+        per_twin.append(
+            p.marker_weight * mk[0] / res.scales["marker"]
+            + (1 - p.marker_weight) * pg[0] / res.scales["programme"]
+        )
     assert pair.score_mean == pytest.approx(np.mean(per_twin), abs=1e-9)
     singles = res.table.set_index("drug")["score_mean"]
     assert pair.synergy_mean == pytest.approx(
@@ -59,16 +128,34 @@ def test_pair_score_is_the_score_of_the_summed_response(setup, knowledge):
     )
     assert pair.score_mean > 0 and singles[pair.drug_a] > 0
     assert len(res.pairs) == 15  # 6 distinct-mechanism singles -> 15 pairs
-    assert set(res.pairs.columns) >= {"synergy_mean", "p_synergy", "complementarity"}
+    assert set(res.pairs.columns) >= {"synergy_mean", "p_synergy", "complementarity", "score_marker"}
+
+
+def test_view_scales_are_the_pools_spread(setup):
+    """The combined view's units: root mean square of each view over the pool's single genes."""
+    from p4core.screen import Plan, null_pool, null_task, view_scales
+
+    ens, res = setup
+    p = p4core.ScreenParams(n_null=200, pairs_top=6)
+    pool, _ = null_pool(ens, p)
+    plan = Plan.of(ens, pool, p)
+    terms = null_task(plan, ens.replicates, pool)
+    assert view_scales(terms) == pytest.approx(res.scales)
+    mk, pg = zip(*(materialised_views(ens, t, np.eye(len(pool)), pool) for t in range(len(ens))), strict=True)
+    assert res.scales["marker"] == pytest.approx(np.sqrt(np.mean(np.square(mk))))
+    assert res.scales["programme"] == pytest.approx(np.sqrt(np.mean(np.square(pg))))
 
 
 def test_null_model_columns_and_calibration(setup):
     _, res = setup
     t = res.table
-    assert t["p_value"].between(0, 1).all() or t["p_value"].isna().any()
     scored = t[t["n_targets_in_model"] > 0]
+    assert t.loc[t["n_targets_in_model"] == 0, "p_value"].isna().all()
+    for v in ("combined", "marker", "programme"):
+        assert scored[f"p_{v}"].between(0, 1).all() and scored[f"z_{v}"].notna().any()
+        assert (scored[f"fdr_{v}"] >= scored[f"p_{v}"] - 1e-12).all()
+    assert np.array_equal(scored["p_value"], scored["p_combined"])  # the ranking view's
     assert scored["z"].notna().all()
-    assert (scored["fdr"] >= scored["p_value"] - 1e-12).all()
     # the true mechanism is significant, most of the library is not
     # beyond every draw (its own target, TNF, is left out of its null: a draw of TNF would tie with it)
     p_ada = t.loc[t["drug"] == "adalimumab", "p_value"].iloc[0]
@@ -87,18 +174,3 @@ def test_null_is_calibrated_on_a_random_signature(knowledge):
     res = p4core.screen(twin_from_signature(sig, knowledge), knowledge.drugs, p4core.ScreenParams(n_null=300))
     p = res.table.loc[res.table["n_targets_in_model"] > 0, "p_value"]
     assert 0.0 < (p < 0.05).mean() < 0.15  # about 5% by chance
-
-
-def test_target_weight_scales_the_k0_term(setup, knowledge):
-    """target_weight=0 scores only the propagated consequences: sum_{k>=1} (alpha A)^k u."""
-    ens, _ = setup
-    res = p4core.screen(ens, knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0, target_weight=0.0))
-    rep = ens.replicates[0]
-    genes, m, names = drug_matrix(ens, knowledge.drugs)
-    u = unit_perturbations(ens, rep.active, genes, np.dtype(np.float64))
-    x = kernel.propagate(rep.operator, u, 0.8, 8) - u
-    score, _ = kernel.reversal_scores(
-        np.ascontiguousarray(x @ m), rep.signature, ens.node_weights.astype(float), ens.offsets
-    )
-    got = dict(zip(res.drugs, res.scores[0], strict=True))
-    assert np.allclose([got[d] for d in names], score, atol=1e-9)

@@ -58,7 +58,7 @@ template <class T>
 py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, const py::array& data,
                          const py::array& seed_ptr_, const py::array& seed_row_, const py::array& seed_val_,
                          const py::array& w_, const py::array& s_, const py::array& off_, double alpha, int K,
-                         double self_weight, const py::array& tiles_, int n_threads) {
+                         double self_weight, const py::array& tiles_, const py::array& probe_, int n_threads) {
   auto w = take<T>(w_, "w", 1);
   const std::int64_t N = w.shape(0);
   Csr<T> a(indptr, indices, data, N, "w (one weight per node)");
@@ -84,7 +84,15 @@ py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, cons
   for (std::int64_t k = 0; k < 2 * n_tiles; ++k)
     require(tiles.data()[k] >= 0 && tiles.data()[k] < nb, "tiles name a block outside [0, " + std::to_string(nb) + ")");
   require(K >= 0, "K (propagation steps) must be >= 0, got " + std::to_string(K));
+  auto probe_rows = take<std::int32_t>(probe_, "probe_rows", 1);
+  const std::int64_t n_probe = probe_rows.shape(0);
+  for (std::int64_t k = 0; k < n_probe; ++k)
+    require(probe_rows.data()[k] >= 0 && probe_rows.data()[k] < N,
+            "probe_rows[" + std::to_string(k) + "] is out of range for " + std::to_string(N) + " nodes");
   py::array_t<double, py::array::c_style> num({C, n}), wsum({C, n}), sq({n}), g({n_tiles, kBlock, kBlock});
+  py::array_t<double, py::array::c_style> probe({n_probe, n});
+  double* pr = probe.mutable_data();
+  const std::int32_t* prow = probe_rows.data();
   double *nump = num.mutable_data(), *sqp = sq.mutable_data(), *gp = g.mutable_data(), *wsp = wsum.mutable_data();
   const std::int32_t* rp = seed_row.data();
   const T *vp = seed_val.data(), *wp = w.data(), *spg = s.data();
@@ -92,9 +100,10 @@ py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, cons
   const int nt = resolve_threads(n_threads);
   {
     py::gil_scoped_release release;
-    screen_terms(a.view, sp, rp, vp, n, wp, spg, op, C, T(alpha), K, T(self_weight), tp, n_tiles, nump, sqp, wsp, gp, nt);
+    screen_terms(a.view, sp, rp, vp, n, wp, spg, op, C, T(alpha), K, T(self_weight), tp, n_tiles, nump, sqp, wsp, gp,
+                 prow, n_probe, pr, nt);
   }
-  return py::make_tuple(num, sq, wsum, g);
+  return py::make_tuple(num, sq, wsum, g, probe);
 }
 
 }  // namespace
@@ -127,22 +136,24 @@ void register_propagate(py::module_& m) {
       [](const py::array& indptr, const py::array& indices, const py::array& data, const py::array& seed_ptr,
          const py::array& seed_row, const py::array& seed_val, const py::array& w, const py::array& s,
          const py::array& offsets, double alpha, int K, double self_weight, const py::array& tiles,
-         int n_threads) -> py::tuple {
+         const py::array& probe_rows, int n_threads) -> py::tuple {
         if (has_dtype<float>(data))
           return screen_terms_t<float>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
-                                       self_weight, tiles, n_threads);
+                                       self_weight, tiles, probe_rows, n_threads);
         if (has_dtype<double>(data))
           return screen_terms_t<double>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
-                                        self_weight, tiles, n_threads);
+                                        self_weight, tiles, probe_rows, n_threads);
         throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
       },
       py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("data").noconvert(),
       py::arg("seed_ptr").noconvert(), py::arg("seed_row").noconvert(), py::arg("seed_val").noconvert(),
       py::arg("w").noconvert(), py::arg("s").noconvert(), py::arg("offsets").noconvert(), py::arg("alpha"),
-      py::arg("K"), py::arg("self_weight"), py::arg("tiles").noconvert(), py::arg("n_threads") = 0,
+      py::arg("K"), py::arg("self_weight"), py::arg("tiles").noconvert(), py::arg("probe_rows").noconvert(),
+      py::arg("n_threads") = 0,
       "Propagate sparse unit perturbations in column blocks of 16 and return the inner products a "
       "screen needs: num (C x n) = per-cell-type <x_j, s>_w, sq (n) = |x_j|_w^2, wsum (C x n) = "
-      "per-cell-type sum w x_j, and the Gram tiles (n_tiles x 16 x 16) of the requested block pairs.");
+      "per-cell-type sum w x_j, the Gram tiles (n_tiles x 16 x 16) of the requested block pairs, and "
+      "probe (n_probe x n) = x_j at the rows probe_rows.");
   m.attr("BLOCK") = kBlock;
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import MISSING
 
@@ -41,8 +42,9 @@ class PublicKnowledgeConfig:
     orthologs: str | None = "knowledge/orthologs_human_mouse.tsv"
     #: compose the curated mechanism layer over the public networks
     mechanisms: bool = True
-    #: share of a source gene's outgoing weight carried by its curated mechanism facts (0.5: as much as
-    #: all its edges from the high-throughput resources together; they are the established mechanism)
+    #: share of a source gene's (normalised) outgoing weight carried by its curated mechanism facts (0.5:
+    #: as much as all its edges from the high-throughput resources together). Chosen by
+    #: leave-one-disease-out on the benchmark's dev split (docs/benchmark.md)
     mechanism_share: float = 0.5
     #: which resource's sign wins a conflict, first first
     priority: list[str] = field(default_factory=lambda: list(RESOURCES))
@@ -77,19 +79,20 @@ def _path(cfg: PublicKnowledgeConfig, key: str) -> Path:
     return p
 
 
-def weight_mechanisms(network: Network, mechanisms: Network, share: float) -> None:
-    """Give each source's curated mechanism edges ``share`` of its outgoing weight (in place).
+def mark_mechanisms(network: Network, mechanisms: Network, share: float) -> None:
+    """Mark the curated mechanism edges as *mechanism facts* with ``share`` (in place): when the
+    twin's operator is built, a source's facts carry ``share`` of its normalised outgoing weight
+    and stay out of everyone else's degree normalisation (see :func:`p4core.twin.build_operator`).
 
     Without this, four transrepression edges of NR3C1 weigh as little as four of its ~300 CollecTRI
-    and OmniPath edges, and the model still predicts that glucocorticoids aggravate inflammation."""
+    and OmniPath edges, and the model still predicts that glucocorticoids aggravate inflammation;
+    with the facts as heavy ordinary edges, RELA's in-degree grows so much that every other input to
+    NF-kB (TNF signalling among them) is scaled down."""
     e = network.edges
     key = pd.MultiIndex.from_frame(e[["source", "target"]])
     is_mech = key.isin(pd.MultiIndex.from_frame(mechanisms.edges[["source", "target"]]))
-    other = e.loc[~is_mech].groupby("source")["weight"].sum()
-    n_mech = e.loc[is_mech].groupby("source").size()
-    per_edge = (share / (1 - share)) * other.reindex(n_mech.index).fillna(0.0) / n_mech
-    new = e.loc[is_mech, "source"].map(per_edge)
-    e.loc[is_mech, "weight"] = new.where(new > 0, e.loc[is_mech, "weight"])
+    e["share"] = np.where(is_mech, float(share), np.nan)
+    e.loc[is_mech, "weight"] = 1.0
 
 
 def _version(cfg: PublicKnowledgeConfig, key: str) -> str:
@@ -123,7 +126,7 @@ def load(cfg: PublicKnowledgeConfig) -> Knowledge:
         provenance.append("p4core curated mechanism layer (transrepression; cited per edge)")
     network, conflicts = K.compose_networks([nets[r] for r in cfg.priority if r in nets], name="public")
     if "mechanisms" in nets:
-        weight_mechanisms(network, nets["mechanisms"], cfg.mechanism_share)
+        mark_mechanisms(network, nets["mechanisms"], cfg.mechanism_share)
     drugs = K.read_drugcentral(_path(cfg, "drugcentral"), use_cache=cfg.cache)
     provenance.append(f"DrugCentral 2016 (Ursu et al., NAR 2017; CC BY 4.0): {_version(cfg, 'drugcentral')}")
     orthologs = K.read_orthologs(_path(cfg, "orthologs")) if cfg.orthologs else None

@@ -48,6 +48,12 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "n_measured": int(ens.measured.sum()),
             "seed": ens.params.get("seed"),
         },
+        "screen": {
+            "ranking": scr.params.get("ranking"),
+            "marker_weight": scr.params.get("marker_weight"),
+            "scales": scr.scales,
+            "views": "combined = marker_weight * marker / scales.marker + (1 - marker_weight) * programme / scales.programme",
+        },
         "top_drugs": scr.table.head(cfg.top)
         .drop(columns=[c for c in scr.table.columns if c.startswith("part:")])
         .to_dict("records"),
@@ -66,6 +72,7 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
                 "score_mean",
                 "ci_low",
                 "ci_high",
+                *[c for c in ("score_combined", "score_marker", "score_programme") if c in result.regulators],
                 "activation_z",
                 "activation_fdr",
                 "measured",

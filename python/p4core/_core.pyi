@@ -26,7 +26,7 @@ def reversal_scores(x: numpy.ndarray, s: numpy.ndarray, w: numpy.ndarray, offset
     """
     Reversal score -cos_W(x_b, s) of every column of x, and its part per cell type (offsets).
     """
-def screen_terms(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, seed_ptr: numpy.ndarray, seed_row: numpy.ndarray, seed_val: numpy.ndarray, w: numpy.ndarray, s: numpy.ndarray, offsets: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, self_weight: typing.SupportsFloat | typing.SupportsIndex, tiles: numpy.ndarray, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+def screen_terms(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, seed_ptr: numpy.ndarray, seed_row: numpy.ndarray, seed_val: numpy.ndarray, w: numpy.ndarray, s: numpy.ndarray, offsets: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, self_weight: typing.SupportsFloat | typing.SupportsIndex, tiles: numpy.ndarray, probe_rows: numpy.ndarray, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
     """
     Propagate sparse unit perturbations in column blocks of 16 and return the inner products a screen needs: num (C x n) = per-cell-type <x_j, s>_w, sq (n) = |x_j|_w^2, wsum (C x n) = per-cell-type sum w x_j, and the Gram tiles (n_tiles x 16 x 16) of the requested block pairs.
     """

@@ -91,8 +91,9 @@ def screen_terms(
     tiles: np.ndarray,
     *,
     self_weight: float = 1.0,
+    probe_rows: np.ndarray | None = None,
     n_threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Inner products of propagated sparse perturbations, without materialising the responses.
 
     Column j is ``u_j = sum_e seed_val[e] e_{seed_row[e]}`` for ``e`` in ``seed_ptr[j]:seed_ptr[j+1]``;
@@ -110,6 +111,8 @@ def screen_terms(
     tiles
         (n_tiles, BLOCK, BLOCK): Gram entries ``<x_i, x_j>_w`` of the requested block pairs
         (``tiles[k] = (P, Q)`` covers columns ``P*BLOCK + i`` and ``Q*BLOCK + j``).
+    probe
+        (len(probe_rows), n): every response at the rows ``probe_rows`` (none by default).
 
     Every value depends only on the operator and on its own columns: the same bits for any thread
     count and whichever other columns share the call.
@@ -126,6 +129,7 @@ def screen_terms(
         int(steps),
         float(self_weight),
         np.ascontiguousarray(tiles, dtype=np.int64).reshape(-1, 2),
+        np.ascontiguousarray(np.zeros(0) if probe_rows is None else probe_rows, dtype=np.int32),
         _threads(n_threads),
     )
 

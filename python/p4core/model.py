@@ -29,7 +29,10 @@ class Network:
     """Signed, weighted, directed edges ``source -> target`` (HGNC symbols).
 
     ``edges`` has the columns source, target, sign (+1/-1), weight (> 0), kind
-    (transcriptional, signalling, ligand_receptor) and reference (provenance).
+    (transcriptional, signalling, ligand_receptor) and reference (provenance), and optionally
+    ``share``: a *mechanism fact* (e.g. glucocorticoid-receptor transrepression of NF-kB) carries
+    this share of its source's normalised outgoing weight, split over the source's mechanism
+    facts, and stays out of the degree normalisation of the others (NaN: an ordinary edge).
     """
 
     edges: pd.DataFrame
@@ -271,8 +274,9 @@ class ScreenResult:
     """Scores of every drug in every twin, and their summary.
 
     ``table`` (one row per drug, ranked) has score_mean, ci_low, ci_high, p_topk, rank_low,
-    rank_high, drivers (cell types contributing most), targets and the drug annotations.
-    ``scores`` is twins x drugs, ``parts`` drugs x cell types (mean over twins).
+    rank_high, drivers (cell types contributing most), targets and the drug annotations, and for
+    each view (combined, marker, programme) its score, rank, z, p and FDR (see :func:`p4core.screen`).
+    ``scores`` is twins x drugs of the ranking view, ``parts`` drugs x cell types (mean over twins).
     """
 
     table: pd.DataFrame
@@ -285,6 +289,10 @@ class ScreenResult:
     pairs: pd.DataFrame | None = None
     #: controls (e.g. the same screen on a degree-preserving shuffle of the network)
     control: dict[str, Any] = field(default_factory=dict)
+    #: twins x drugs scores of every view (``combined``, ``marker``, ``programme``; drugs as in ``drugs``)
+    views: dict[str, np.ndarray] = field(default_factory=dict)
+    #: spread of the marker and programme views over random single genes (the combined view's units)
+    scales: dict[str, float] = field(default_factory=dict)
 
     def top(self, n: int = 10) -> pd.DataFrame:
         return self.table.head(n)

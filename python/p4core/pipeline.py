@@ -199,7 +199,15 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     result_screen.table = flag_drugs(result_screen.table, patient.context, rules)
     regs = None
     if typed["regulators"].enabled:
-        regs = timed("regulators", regulators, ensemble, knowledge, typed["regulators"], typed["screen"])
+        regs = timed(
+            "regulators",
+            regulators,
+            ensemble,
+            knowledge,
+            typed["regulators"],
+            typed["screen"],
+            result_screen.scales,
+        )
     traj = timed(
         "simulate",
         simulate,

@@ -18,12 +18,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from .errors import require
 from .model import Knowledge, ScreenResult, TwinEnsemble
 from .progress import progress
-from .screen import ScreenParams, _drivers, _Plan, _terms, screen
+from .screen import (
+    VIEWS,
+    Combos,
+    Plan,
+    ScreenParams,
+    Terms,
+    combine,
+    drivers,
+    null_pool,
+    screen,
+    terms,
+    view_parts,
+    view_scales,
+)
 from .signature import bh_fdr
 
 log = logging.getLogger("p4core")
@@ -43,6 +57,10 @@ class RegulatorParams:
     top_k: int = 20
     #: perturbations propagated at once
     block: int = 512
+    #: the view that ranks the regulators: ``programme`` (what the gene drives, its own nodes left
+    #: out: a regulator upstream of the programme ranks above the programme's outputs), ``combined``
+    #: or ``marker`` (the gene's own change against its own signature)
+    ranking: str = "programme"
 
     def __post_init__(self) -> None:
         require(
@@ -53,6 +71,11 @@ class RegulatorParams:
         require(self.n_twins >= 1, "regulators.n_twins", f"must be >= 1, got {self.n_twins}")
         require(self.top_k >= 1, "regulators.top_k", f"must be >= 1, got {self.top_k}")
         require(self.block >= 1, "regulators.block", f"must be >= 1, got {self.block}")
+        require(
+            self.ranking in VIEWS,
+            "regulators.ranking",
+            f"must be one of {', '.join(VIEWS)}, got {self.ranking!r}",
+        )
 
 
 def activation_statistic(ensemble: TwinEnsemble, knowledge: Knowledge) -> pd.DataFrame:
@@ -93,15 +116,22 @@ def regulators(
     knowledge: Knowledge,
     params: RegulatorParams | None = None,
     screen_params: ScreenParams | None = None,
+    scales: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Rank genes by how well changing them (up or down) reverses the disease, with their activation z.
+
+    Every candidate gets the screen's three views (``marker``: its own change against its own
+    signature; ``programme``: what it drives, its own nodes left out; ``combined``); ``params.ranking``
+    chooses the one that ranks. ``scales`` are the views' units (the screen's, ``result.scales``;
+    computed from the screen's null pool on the first twin when not given).
 
     Returns
     -------
     DataFrame, one row per candidate gene, ranked: ``gene``, ``direction`` (up/down: the change
-    that reverses the disease), ``score_mean`` (reversal score of that change), ``ci_low``,
-    ``ci_high``, ``p_top<k>``, ``drivers`` (cell types), ``measured``, ``activation_z`` (and per
-    cell type), ``activation_p``, ``activation_fdr``, ``n_measured_targets``.
+    that reverses the disease in the ranking view), ``score_mean`` (reversal score of that change),
+    ``ci_low``, ``ci_high``, ``p_top<k>``, ``score_<view>`` and ``rank_<view>`` for every view (same
+    direction), ``drivers`` (cell types), ``measured``, ``activation_z`` (and per cell type),
+    ``activation_p``, ``activation_fdr``, ``n_measured_targets``.
     """
     p = params or RegulatorParams()
     sp_ = screen_params or ScreenParams()
@@ -115,24 +145,26 @@ def regulators(
     genes = np.flatnonzero(cand)
     reps = ensemble.replicates[: p.n_twins]
     n_c = len(ensemble.celltypes)
-    plan = _Plan.of(ensemble, genes, sp_)
+    plan = Plan.of(ensemble, genes, sp_)
     no_tiles = np.zeros((0, 2), dtype=np.int64)
-    scores = np.zeros((len(reps), len(genes)))
-    parts = np.zeros((len(reps), len(genes), n_c))
+    if scales is None:
+        pool, _ = null_pool(ensemble, sp_)
+        scales = view_scales([terms(plan.layout, reps[0], pool, plan.w, sp_, no_tiles)])
+    mk = np.zeros((len(reps), len(genes), n_c))
+    pg = np.zeros((len(reps), len(genes), n_c))
     for t, rep in enumerate(progress(reps, "ranking regulators")):
         for b0 in range(0, len(genes), p.block):  # single genes: products and norms, no Gram entries
             block = genes[b0 : b0 + p.block]
-            tt = _terms(plan.layout, rep, block, plan.w, sp_, no_tiles)
-            norm = np.sqrt(np.clip(np.diag(tt.gram), 0, None)) * tt.s_norm
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pt = np.where(norm > 0, -tt.num / norm, 0.0).T
-            parts[t, b0 : b0 + len(block)] = pt
-            scores[t, b0 : b0 + len(block)] = pt.sum(1)
+            tt = terms(plan.layout, rep, block, plan.w, sp_, no_tiles)
+            mk[t, b0 : b0 + len(block)], pg[t, b0 : b0 + len(block)] = view_parts_single(tt)
+    parts = {"marker": mk, "programme": pg, "combined": combine(mk, pg, scales, sp_.marker_weight)}
+    views = {v: parts[v].sum(2) for v in VIEWS}
+    scores = views[p.ranking]
     # direction: the sign of the ensemble-mean score of raising the gene
     direction = np.where(scores.mean(0) >= 0, 1.0, -1.0)
     signed = scores * direction
     ranks = stats.rankdata(-signed, axis=1, method="min")
-    mean_parts = (parts * direction[None, :, None]).mean(0)
+    mean_parts = (parts[p.ranking] * direction[None, :, None]).mean(0)
     table = pd.DataFrame(
         {
             "gene": np.array(ensemble.genes)[genes],
@@ -141,16 +173,27 @@ def regulators(
             "ci_low": np.quantile(signed, 0.025, axis=0),
             "ci_high": np.quantile(signed, 0.975, axis=0),
             f"p_top{p.top_k}": (ranks <= p.top_k).mean(0),
-            "drivers": [_drivers(mp, ensemble.celltypes, sp_.driver_share) for mp in mean_parts],
+            **{f"score_{v}": (views[v] * direction).mean(0) for v in VIEWS},
+            "drivers": [drivers(mp, ensemble.celltypes, sp_.driver_share) for mp in mean_parts],
             "measured": ensemble.measured[genes],
         }
     )
+    for v in VIEWS:
+        order = np.lexsort((table["gene"].to_numpy(), -table[f"score_{v}"].to_numpy()))
+        rk = np.empty(len(table), dtype=int)
+        rk[order] = np.arange(1, len(table) + 1)
+        table[f"rank_{v}"] = rk
     table = table.merge(activation_statistic(ensemble, knowledge), on="gene", how="left")
     table = table.sort_values(["score_mean", "gene"], ascending=[False, True], kind="mergesort").reset_index(
         drop=True
     )
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
+
+
+def view_parts_single(tt: Terms) -> tuple[np.ndarray, np.ndarray]:
+    """Marker and programme parts (genes x cell types) of single-gene perturbations (+1 each)."""
+    return view_parts(tt, Combos(sp.identity(tt.num.shape[1], format="csc")))
 
 
 def celltype_ranking(ensemble: TwinEnsemble) -> pd.DataFrame:
@@ -202,12 +245,12 @@ def shuffled_network_control(
     not using the network; adds ``score_shuffled_network`` to ``result.table``."""
     from .model import TwinEnsemble as _Ens
     from .model import TwinReplicate
-    from .twin import _edges, build_operator
+    from .twin import build_operator, prior_edges
 
     p = params or ScreenParams()
     rng = np.random.default_rng([seed, 99])
     gi = {g: i for i, g in enumerate(ensemble.genes)}
-    edges = _edges(knowledge, gi)
+    edges = prior_edges(knowledge, gi)
     for kind_mask in (edges.lr, ~edges.lr):
         idx = np.flatnonzero(kind_mask)
         edges.tgt[idx] = edges.tgt[rng.permutation(idx)]

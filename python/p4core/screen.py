@@ -1,8 +1,24 @@
-"""In-silico treatment of every twin with every drug (DESIGN §4, "Performance shape").
+"""In-silico treatment of every twin with every drug (docs/design.md, "The model").
 
 The model is linear in the perturbation, so each distinct drug target is propagated once per
 twin (one column per target gene, set in every cell type where the gene is active), and every
 drug's response is a signed, weighted sum of its targets' responses.
+
+Every drug gets three scores (*views*) per twin:
+
+``marker``
+    reversal at its own targets: ``-<u_d, s>_W / |s|_W``, the projection of the drug's action on
+    its targets onto the disease signature (a drug that inhibits targets up in the disease);
+``programme``
+    reversal downstream of them: ``-cos_W(x_d, s)`` with ``x_d = sum_{k=1..K} (alpha A)^k u_d`` and
+    every node of the drug's own targets left out (the programme the targets drive);
+``combined``
+    ``w marker / sigma_marker + (1 - w) programme / sigma_programme`` with ``w = marker_weight``;
+    each view in units of its spread over single random genes (the null pool), so the weight
+    means the same in every patient.
+
+``ranking`` chooses the view that ranks (``score_mean``, ``rank``, ``z``, ``p_value``, ``fdr``);
+each view has its own mean, null test and FDR in the table.
 """
 
 from __future__ import annotations
@@ -28,10 +44,12 @@ from .signature import bh_fdr
 
 log = logging.getLogger("p4core")
 
+VIEWS = ("combined", "marker", "programme")
+
 
 @dataclass
 class ScreenParams:
-    """Config group ``screen``: propagation, ranking, significance and combinations."""
+    """Config group ``screen``: propagation, the three views, ranking, significance and combinations."""
 
     #: damping of the propagation series sum_k (alpha A)^k u; in (0, 1) keeps it stable
     alpha: float = 0.8
@@ -43,10 +61,12 @@ class ScreenParams:
     driver_share: float = 0.15
     #: weight of latent (unmeasured) genes in the norm of a response (their signature is unknown: 0)
     latent_weight: float = 1.0
-    #: weight of the perturbed targets' own nodes (the k = 0 term) in the response: 1 counts a target
-    #: that is itself dysregulated as evidence; 0 compares only the propagated consequences (an inhibitor
-    #: changes its target's activity, not its transcript)
-    target_weight: float = 1.0
+    #: weight of the marker view (reversal at the drug's own targets) in the combined score; the
+    #: programme view (reversal downstream, own targets left out) gets 1 - marker_weight. Chosen by
+    #: leave-one-disease-out on the benchmark's dev split (docs/benchmark.md)
+    marker_weight: float = 0.75
+    #: the view that ranks the drugs: ``combined``, ``marker`` or ``programme``
+    ranking: str = "combined"
     #: ``cosine`` (-cos_W(x, s)) or ``correlation`` (both centred within each cell type: a response that
     #: moves every gene the same way carries no reversal)
     score: str = "cosine"
@@ -56,7 +76,7 @@ class ScreenParams:
     null_bins: int = 10
     #: degree the null matches: ``out`` (a perturbation spreads along out-edges) or ``total`` (in + out)
     null_degree: str = "out"
-    #: genes per degree bin propagated once per twin to draw the null from
+    #: genes per degree bin propagated once per twin to draw the null from (and to scale the views)
     null_pool: int = 50
     #: twins the null test uses (the first ones; a drug is tested on its mean over the same twins);
     #: 0 = all. The null's cost is per twin, and 20 twins estimate a random set's mean score well
@@ -72,7 +92,7 @@ class ScreenParams:
             "screen.alpha",
             f"must be in (0, 1) for a stable propagation, got {self.alpha}",
         )
-        require(0 <= self.steps <= 100, "screen.steps", f"must be in [0, 100], got {self.steps}")
+        require(1 <= self.steps <= 100, "screen.steps", f"must be in [1, 100], got {self.steps}")
         require(self.top_k >= 1, "screen.top_k", f"must be >= 1, got {self.top_k}")
         require(
             0 <= self.driver_share <= 1, "screen.driver_share", f"must be in [0, 1], got {self.driver_share}"
@@ -81,6 +101,16 @@ class ScreenParams:
             0 <= self.latent_weight <= 1,
             "screen.latent_weight",
             f"must be in [0, 1], got {self.latent_weight}",
+        )
+        require(
+            0 <= self.marker_weight <= 1,
+            "screen.marker_weight",
+            f"must be in [0, 1], got {self.marker_weight}",
+        )
+        require(
+            self.ranking in VIEWS,
+            "screen.ranking",
+            f"must be one of {', '.join(VIEWS)}, got {self.ranking!r}",
         )
         require(
             self.n_null == 0 or self.n_null >= 20, "screen.n_null", f"must be 0 or >= 20, got {self.n_null}"
@@ -139,21 +169,35 @@ def unit_perturbations(
 
 
 @dataclass
-class _Terms:
+class Terms:
     """Inner products of one twin's unit responses: enough to score any linear combination.
 
-    ``num[c, j] = <x_j, s>_W`` over cell type c, ``gram[i, j] = <x_i, x_j>_W``; a drug with
-    coefficients a scores ``-sum_c (num a)_c / (sqrt(a' gram a) |s|_W)``. Only the Gram entries
-    of the requested groups are computed (the others are 0 and must not be used).
+    Column j is the unit perturbation ``u_j`` of one gene (in every cell type where it is active)
+    and ``x_j = sum_{k=1..K} (alpha A)^k u_j`` its propagated response. Per cell type c:
+    ``num[c, j] = <x_j, s>_W``, ``seed[c, j] = <u_j, s>_W`` and ``wsum[c, j] = sum_W x_j``;
+    ``gram[i, j] = <x_i, x_j>_W`` (only the entries of the requested groups: the others are 0 and
+    must not be used). ``probe`` holds every response at the columns' own seed rows
+    (``probe_rows``; ``own`` maps each column to its rows), which is what leaving a drug's own target
+    nodes out of its programme needs. ``s`` is the signature (centred for ``score=correlation``).
     """
 
     num: np.ndarray
+    seed: np.ndarray
+    wsum: np.ndarray
     gram: np.ndarray
     s_norm: float
+    probe: np.ndarray
+    probe_rows: np.ndarray
+    probe_w: np.ndarray
+    probe_ws: np.ndarray
+    probe_ct: np.ndarray
+    own: sp.csr_array
+    w_ct: np.ndarray
+    centred: bool = False
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """Node layout of a twin (cell type-major): all a screen task needs of the ensemble besides twins."""
 
     n_genes: int
@@ -164,13 +208,11 @@ class _Layout:
         return np.arange(self.n_celltypes + 1, dtype=np.int64) * self.n_genes
 
     @classmethod
-    def of(cls, ensemble: TwinEnsemble) -> _Layout:
+    def of(cls, ensemble: TwinEnsemble) -> Layout:
         return cls(len(ensemble.genes), len(ensemble.celltypes))
 
 
-def _seeds(
-    layout: _Layout, active: np.ndarray, genes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seeds(layout: Layout, active: np.ndarray, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse unit perturbations: gene j set to its activity in every cell type where it is active."""
     n_g, n_c = layout.n_genes, layout.n_celltypes
     rows = (np.arange(n_c)[None, :] * n_g + np.asarray(genes)[:, None]).ravel()
@@ -181,7 +223,7 @@ def _seeds(
     return ptr, rows[keep].astype(np.int32), vals[keep]
 
 
-def _tiles(groups: list[np.ndarray], n: int) -> np.ndarray:
+def gram_tiles(groups: list[np.ndarray], n: int) -> np.ndarray:
     """Block pairs (P <= Q) that hold every pairwise entry within each group of columns."""
     nb = -(-n // kernel.BLOCK)
     need = np.zeros((nb, nb), dtype=bool)
@@ -191,32 +233,41 @@ def _tiles(groups: list[np.ndarray], n: int) -> np.ndarray:
     return np.argwhere(np.triu(need))
 
 
-def _terms(
-    layout: _Layout,
+def signature_of(layout: Layout, rep: TwinReplicate, w: np.ndarray, p: ScreenParams) -> np.ndarray:
+    """The twin's signature, centred within each cell type (weighted) for ``score=correlation``."""
+    sig = rep.signature.astype(float)
+    if p.score == "correlation":
+        sig = sig.copy()
+        off = layout.offsets
+        for c in range(layout.n_celltypes):
+            sl = slice(off[c], off[c + 1])
+            sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
+    return sig
+
+
+def terms(
+    layout: Layout,
     rep: TwinReplicate,
     genes: np.ndarray,
     w: np.ndarray,
     p: ScreenParams,
     tiles: np.ndarray,
-) -> _Terms:
-    """Inner products of the unit responses of ``genes``: the signature products of every column
-    and the Gram entries of the block pairs ``tiles`` (see :func:`_tiles`).
+) -> Terms:
+    """Inner products of the unit responses of ``genes``: the signature products of every column,
+    the Gram entries of the block pairs ``tiles`` (see :func:`gram_tiles`) and the responses at the
+    columns' own rows.
 
     The responses are never materialised: the kernel propagates blocks of columns, each over the
-    rows it reaches, and reduces them to these products (DESIGN §4, "Performance shape")."""
+    rows it reaches, and reduces them to these products (docs/design.md, "Performance shape")."""
     a = rep.operator
     dtype = a.dtype
     off = layout.offsets
     n_c = len(off) - 1
-    sig = rep.signature.astype(float)
-    if p.score == "correlation":  # centre the signature within each cell type (weighted)
-        sig = sig.copy()
-        for c in range(n_c):
-            sl = slice(off[c], off[c + 1])
-            sig[sl] -= np.average(sig[sl], weights=w[sl]) if w[sl].sum() > 0 else 0.0
-    ptr, rows, vals = _seeds(layout, rep.active, genes)
+    sig = signature_of(layout, rep, w, p)
+    ptr, rows, vals = seeds(layout, rep.active, genes)
     n = len(genes)
-    num, sq, wsum, g = kernel.screen_terms(
+    probe_rows = np.unique(rows).astype(np.int32)
+    num, sq, wsum, g, probe = kernel.screen_terms(
         a,
         ptr,
         rows,
@@ -227,7 +278,8 @@ def _terms(
         p.alpha,
         p.steps,
         tiles,
-        self_weight=p.target_weight,
+        self_weight=0.0,
+        probe_rows=probe_rows,
     )
     bs = kernel.BLOCK
     nb = -(-n // bs)
@@ -237,15 +289,32 @@ def _terms(
         gram[qq * bs : (qq + 1) * bs, pp * bs : (pp + 1) * bs] = tile.T
     gram = gram[:n, :n]
     gram[np.diag_indices(n)] = sq
-    if p.score == "correlation":  # Gram of the responses centred within each cell type
-        for c in range(n_c):
-            wc = w[off[c] : off[c + 1]].sum()
-            if wc > 0:
-                gram -= np.outer(wsum[c], wsum[c]) / wc
-    return _Terms(num, gram, float(np.sqrt(np.sum(w * sig**2))))
+    col = np.repeat(np.arange(n), np.diff(ptr))
+    ct = np.searchsorted(off, rows, side="right") - 1
+    seed = np.zeros((n_c, n))
+    np.add.at(seed, (ct, col), w[rows] * sig[rows] * vals)
+    own = sp.csr_array(
+        (np.ones(len(rows)), (col, np.searchsorted(probe_rows, rows))), shape=(n, len(probe_rows))
+    )
+    w_ct = np.array([w[off[c] : off[c + 1]].sum() for c in range(n_c)])
+    return Terms(
+        num=num,
+        seed=seed,
+        wsum=wsum,
+        gram=gram,
+        s_norm=float(np.sqrt(np.sum(w * sig**2))),
+        probe=probe,
+        probe_rows=probe_rows,
+        probe_w=w[probe_rows].astype(float),
+        probe_ws=(w[probe_rows] * sig[probe_rows]).astype(float),
+        probe_ct=np.searchsorted(off, probe_rows, side="right") - 1,
+        own=own,
+        w_ct=w_ct,
+        centred=p.score == "correlation",
+    )
 
 
-class _Combos:
+class Combos:
     """Linear combinations of columns (n x D coefficients) with the index of every pair of
     non-zeros within a column: a combination's squared norm needs only the Gram entries between
     its own columns, ``sum_{i, j} c_i c_j G_ij``."""
@@ -262,19 +331,46 @@ class _Combos:
             v.append(np.outer(vals, vals).ravel())
         self.d, self.i, self.j, self.v = (np.concatenate(x) if x else np.zeros(0) for x in (d, i, j, v))
         self.d, self.i, self.j = self.d.astype(np.int64), self.i.astype(np.int64), self.j.astype(np.int64)
+        self.support = sp.csc_array(
+            (np.ones_like(self.c.data), self.c.indices, self.c.indptr), shape=self.c.shape
+        )
 
     def norm2(self, gram: np.ndarray) -> np.ndarray:
         return np.bincount(self.d, weights=self.v * gram[self.i, self.j], minlength=self.c.shape[1])
 
 
-def _score(terms: _Terms, combos: _Combos) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (D,) and parts (D, C) of the combinations ``combos`` of the terms' columns."""
-    num = np.asarray((combos.c.T @ terms.num.T).T)
-    norm2 = combos.norm2(terms.gram)
-    denom = np.sqrt(np.clip(norm2, 0, None)) * terms.s_norm
-    with np.errstate(divide="ignore", invalid="ignore"):
-        parts = np.where(denom > 0, -num / denom, 0.0).T
-    return parts.sum(1), parts
+#: a programme whose squared norm is below this share of its norm before its own nodes were left
+#: out is all on its own nodes (the remainder is rounding): it scores 0
+OWN_ONLY = 1e-6
+
+
+def view_parts(t: Terms, combos: Combos) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-type parts (D, C) of the marker and the programme view of the combinations ``combos``."""
+    c = combos.c
+    n_c = t.num.shape[0]
+    marker = -np.asarray(c.T @ t.seed.T) / t.s_norm if t.s_norm > 0 else np.zeros((c.shape[1], n_c))
+    y = np.asarray(t.probe @ c) if t.probe.size else np.zeros((0, c.shape[1]))  # (R, D) at own rows
+    own = (t.own.T @ combos.support) > 0 if t.probe.size else sp.csc_array((0, c.shape[1]))
+    yo = np.asarray(own.multiply(y).todense()) if t.probe.size else y
+    ct = sp.csr_array(
+        (np.ones(len(t.probe_ct)), (t.probe_ct, np.arange(len(t.probe_ct)))), shape=(n_c, len(t.probe_ct))
+    )
+    num = np.asarray(c.T @ t.num.T).T - ct @ (t.probe_ws[:, None] * yo)
+    full2 = combos.norm2(t.gram)
+    norm2 = full2 - (t.probe_w[:, None] * yo**2).sum(0)
+    if t.centred:  # centre the response within each cell type: subtract its weighted mean
+        wsum = np.asarray(c.T @ t.wsum.T).T - ct @ (t.probe_w[:, None] * yo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm2 = norm2 - np.where(t.w_ct[:, None] > 0, wsum**2 / t.w_ct[:, None], 0.0).sum(0)
+    live = norm2 > OWN_ONLY * np.abs(full2)
+    denom = np.sqrt(np.where(live, norm2, 1.0)) * t.s_norm
+    programme = np.where(live[None, :] & (denom[None, :] > 0), -num / denom[None, :], 0.0).T
+    return marker, programme
+
+
+def combine(marker: np.ndarray, programme: np.ndarray, scales: dict[str, float], weight: float) -> np.ndarray:
+    """The combined view from the two others (same shapes), each divided by its scale."""
+    return weight * marker / scales["marker"] + (1.0 - weight) * programme / scales["programme"]
 
 
 def gene_degree(ensemble: TwinEnsemble, kind: str = "out") -> np.ndarray:
@@ -298,6 +394,37 @@ def degree_bins(degree: np.ndarray, n_bins: int) -> np.ndarray:
     return bins
 
 
+def null_pool(ensemble: TwinEnsemble, p: ScreenParams) -> tuple[np.ndarray, np.ndarray]:
+    """The pool of random genes (``null_pool`` per degree bin, in order of out-degree) and every
+    gene's degree bin."""
+    rng = np.random.default_rng([p.seed, 17])
+    bins = degree_bins(gene_degree(ensemble, p.null_degree), p.null_bins)
+    pool = np.concatenate(
+        [rng.permutation(np.flatnonzero(bins == b))[: p.null_pool] for b in np.unique(bins)]
+    )
+    out_degree = gene_degree(ensemble, "out")
+    return pool[np.argsort(-out_degree[pool], kind="stable")].astype(np.int64), bins
+
+
+def view_scales(pool_terms: list[Terms]) -> dict[str, float]:
+    """Spread (root mean square over the pool's single genes and the twins) of the marker and the
+    programme view: the units in which the combined score adds them."""
+    n = pool_terms[0].num.shape[1] if pool_terms else 0
+    if not n:
+        return {"marker": 1.0, "programme": 1.0}
+    combos = Combos(np.eye(n))
+    sq = {"marker": 0.0, "programme": 0.0}
+    for t in pool_terms:
+        mk, pg = view_parts(t, combos)
+        sq["marker"] += float(np.sum(mk.sum(1) ** 2))
+        sq["programme"] += float(np.sum(pg.sum(1) ** 2))
+    out = {}
+    for v, s in sq.items():
+        rms = np.sqrt(s / (n * len(pool_terms)))
+        out[v] = float(rms) if rms > 0 else 1.0
+    return out
+
+
 def screen(
     ensemble: TwinEnsemble,
     drugs: DrugLibrary,
@@ -305,9 +432,10 @@ def screen(
     engine: LocalEngine | None = None,
     engine_cfg: EngineConfig | None = None,
 ) -> ScreenResult:
-    """Score every drug in every twin, test it against a degree-matched null, rank, and pair the best.
+    """Score every drug in every twin (three views), test it against a degree-matched null, rank,
+    and pair the best.
 
-    Each distinct target gene (and a pool of null genes) is propagated once per twin; every drug,
+    Each distinct target gene (and a pool of random genes) is propagated once per twin; every drug,
     null draw and pair is then scored from inner products of those responses (linearity). The work
     is cut into tasks of (twin block x drug block) that ``engine`` runs (default: this process;
     :class:`~p4core.engine.DaskEngine` for a cluster; ``engine_cfg`` sets the block sizes); the
@@ -315,10 +443,12 @@ def screen(
 
     Returns
     -------
-    :class:`~p4core.model.ScreenResult` whose ``table`` has, per drug: ``rank``, ``score_mean``,
-    ``ci_low``/``ci_high`` (95% over twins), ``p_top<k>`` (share of twins where the drug is in the
-    top k), ``rank_low``/``rank_high`` (95% rank interval), ``z``, ``p_value`` and ``fdr`` (null of
-    random target sets matched in size, degree bin and action; BH over drugs), ``drivers`` (cell
+    :class:`~p4core.model.ScreenResult` whose ``table`` has, per drug: ``rank``, ``score_mean`` (the
+    ``ranking`` view), ``ci_low``/``ci_high`` (95% over twins), ``p_top<k>`` (share of twins where
+    the drug is in the top k), ``rank_low``/``rank_high`` (95% rank interval), ``z``, ``p_value``
+    and ``fdr`` (null of random target sets matched in size, degree bin and action; BH over drugs);
+    for every view ``score_<view>``, ``rank_<view>``, ``z_<view>``, ``p_<view>``, ``fdr_<view>``;
+    ``marker_share`` (share of the combined score carried by the marker view), ``drivers`` (cell
     types carrying the score), ``part:<cell type>``, ``n_targets_in_model`` and the library's
     annotation columns; ``pairs`` has the pair scores, synergy and complementarity.
     """
@@ -327,65 +457,77 @@ def screen(
     p = params or ScreenParams()
     engine = engine or LocalEngine()
     target_genes, m, names = ordered_drug_matrix(ensemble, drugs)
-    out_degree = gene_degree(ensemble, "out")
     n_tw, n_d, n_c = len(ensemble), len(names), len(ensemble.celltypes)
-    rng = np.random.default_rng([p.seed, 17])
-    bins = degree_bins(gene_degree(ensemble, p.null_degree), p.null_bins)
-    pool = (
-        np.concatenate([rng.permutation(np.flatnonzero(bins == b))[: p.null_pool] for b in np.unique(bins)])
-        if p.n_null
-        else np.zeros(0, dtype=np.int64)
-    )
-    pool = pool[np.argsort(-out_degree[pool], kind="stable")].astype(np.int64)
-    plan = engine.put(_Plan.of(ensemble, target_genes, p))
+    pool, bins = null_pool(ensemble, p)
+    plan = engine.put(Plan.of(ensemble, target_genes, p))
     d_block = engine_cfg.drug_block if engine_cfg and engine_cfg.drug_block else n_d
     t_block = engine_cfg.twin_block if engine_cfg and engine.name != "local" else 1
-    drug_blocks = [_DrugBlock.of(m, np.arange(i, min(n_d, i + d_block))) for i in range(0, n_d, d_block)]
+    drug_blocks = [DrugBlock.of(m, np.arange(i, min(n_d, i + d_block))) for i in range(0, n_d, d_block)]
     twin_blocks = [list(range(i, min(n_tw, i + t_block))) for i in range(0, n_tw, t_block)]
     reps = [engine.put([ensemble.replicates[t] for t in tb]) for tb in twin_blocks]
     tasks = [(plan, r, db) for r in reps for db in drug_blocks]
-    scores = np.zeros((n_tw, n_d))
-    parts = np.zeros((n_tw, n_d, n_c))
-    for (tb, db), (sc, pa) in zip(
+    marker = np.zeros((n_tw, n_d, n_c))
+    programme = np.zeros((n_tw, n_d, n_c))
+    for (tb, db), (mk, pg) in zip(
         [(tb, db) for tb in twin_blocks for db in drug_blocks],
-        engine.map(_screen_task, tasks, "screening twins"),
+        engine.map(screen_task, tasks, "screening twins"),
         strict=True,
     ):
         at = np.ix_(np.asarray(tb), db.cols)
-        scores[at], parts[at] = sc, pa
-    n_null_twins = min(n_tw, p.null_twins) if p.null_twins else n_tw
-    null_terms: list[_Terms] = []
-    if p.n_null:
-        null_tasks = [
-            (plan, r, pool) for r, tb in zip(reps, twin_blocks, strict=True) if tb[0] < n_null_twins
-        ]
-        for tb, block in zip(twin_blocks, engine.map(_null_task, null_tasks, "null model"), strict=False):
-            null_terms += [tt for t, tt in zip(tb, block, strict=True) if t < n_null_twins]
-
-    mean_parts = parts.mean(0)
-    table = ensemble_summary(scores, names, p.top_k)
+        marker[at], programme[at] = mk, pg
+    # the pool: random single genes in the null twins, for the null test and the views' scales
+    n_null_twins = (min(n_tw, p.null_twins) if p.null_twins else n_tw) if p.n_null else 1
+    null_terms: list[Terms] = []
+    null_tasks = [(plan, r, pool) for r, tb in zip(reps, twin_blocks, strict=True) if tb[0] < n_null_twins]
+    label = "null model" if p.n_null else "scaling the views"
+    for tb, block in zip(twin_blocks, engine.map(null_task, null_tasks, label), strict=False):
+        null_terms += [tt for t, tt in zip(tb, block, strict=True) if t < n_null_twins]
+    scales = view_scales(null_terms)
+    parts = {
+        "marker": marker,
+        "programme": programme,
+        "combined": combine(marker, programme, scales, p.marker_weight),
+    }
+    views = {v: parts[v].sum(2) for v in VIEWS}
+    rank_by = p.ranking
+    table = ensemble_summary(views[rank_by], names, p.top_k)
+    for v in VIEWS:
+        table[f"score_{v}"] = views[v].mean(0)
     if p.n_null:
         table = pd.concat(
             [
                 table,
-                _null_test(
+                null_test(
                     null_terms,
                     m,
                     target_genes,
                     bins[target_genes],
                     pool,
                     bins[pool],
-                    scores[:n_null_twins].mean(0),
+                    {v: views[v][:n_null_twins].mean(0) for v in VIEWS},
                     p,
+                    scales,
                 ),
             ],
             axis=1,
+        )
+        table["z"], table["p_value"], table["fdr"] = (table[f"{k}_{rank_by}"] for k in ("z", "p", "fdr"))
+    mean_parts = parts[rank_by].mean(0)
+    cm, cp = (
+        (p.marker_weight * views["marker"] / scales["marker"]).mean(0),
+        ((1 - p.marker_weight) * views["programme"] / scales["programme"]).mean(0),
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["marker_share"] = np.where(
+            np.abs(cm) + np.abs(cp) > 0, np.abs(cm) / (np.abs(cm) + np.abs(cp)), 0.0
         )
     table["drivers"] = [_drivers(mp, ensemble.celltypes, p.driver_share) for mp in mean_parts]
     table["n_targets_in_model"] = (m != 0).sum(0)
     for c, ct in enumerate(ensemble.celltypes):
         table[f"part:{ct}"] = mean_parts[:, c]
     table = table.join(drugs.info(), on="drug")
+    for v in VIEWS:
+        table[f"rank_{v}"] = _ranks(table[f"score_{v}"].to_numpy(), table["drug"].to_numpy())
     table = table.sort_values(["score_mean", "drug"], ascending=[False, True], kind="mergesort")
     table.insert(0, "rank", np.arange(1, n_d + 1))
     table = table.reset_index(drop=True)
@@ -395,91 +537,96 @@ def screen(
         log.info("%d drug(s) have no signed target in the model and score 0", no_target)
     result = ScreenResult(
         table=table,
-        scores=scores[:, order],
+        scores=views[rank_by][:, order],
         parts=mean_parts[order],
         drugs=list(table["drug"]),
         celltypes=list(ensemble.celltypes),
         params=dict(vars(p)),
+        views={v: views[v][:, order] for v in VIEWS},
+        scales=scales,
     )
     if p.pairs_top:
         result.pairs = _pairs(
-            engine, plan, reps, twin_blocks, n_tw, m[:, order], scores[:, order], result, drugs, p.pairs_top
+            engine, plan, reps, twin_blocks, n_tw, m[:, order], result, drugs, p.pairs_top, scales
         )
     return result
 
 
+def _ranks(scores: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Rank positions (1 = best; ties broken by name, as the table is sorted)."""
+    order = np.lexsort((names, -scores))
+    ranks = np.empty(len(scores), dtype=int)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
 @dataclass
-class _Plan:
+class Plan:
     """What every task of a screen shares: layout, ordered target genes, node weights, parameters."""
 
-    layout: _Layout
+    layout: Layout
     target_genes: np.ndarray
     w: np.ndarray
     p: ScreenParams
 
     @classmethod
-    def of(cls, ensemble: TwinEnsemble, target_genes: np.ndarray, p: ScreenParams) -> _Plan:
+    def of(cls, ensemble: TwinEnsemble, target_genes: np.ndarray, p: ScreenParams) -> Plan:
         n_c = len(ensemble.celltypes)
         w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, p.latent_weight)
-        return cls(_Layout.of(ensemble), target_genes, w, p)
+        return cls(Layout.of(ensemble), target_genes, w, p)
 
 
 @dataclass
-class _DrugBlock:
+class DrugBlock:
     """A block of drugs (columns ``cols`` of the drug matrix): the target rows they use (in the
     global order, so every drug sums its targets in the same order in every block), their
     coefficients and the Gram tiles they need."""
 
     cols: np.ndarray
     rows: np.ndarray
-    combos: _Combos
+    combos: Combos
     tiles: np.ndarray
 
     @classmethod
-    def of(cls, m: np.ndarray, cols: np.ndarray, full_gram: bool = False) -> _DrugBlock:
+    def of(cls, m: np.ndarray, cols: np.ndarray, full_gram: bool = False) -> DrugBlock:
         rows = np.flatnonzero((m[:, cols] != 0).any(1))
         mb = m[np.ix_(rows, cols)]
         if full_gram:  # pairs: every entry among the block's targets
             groups = [np.arange(len(rows))]
         else:  # single drugs: entries between a drug's own targets
             groups = [r for r in (np.flatnonzero(mb[:, j]) for j in range(mb.shape[1])) if len(r) > 1]
-        return cls(np.asarray(cols), rows, _Combos(mb), _tiles(groups, len(rows)))
+        return cls(np.asarray(cols), rows, Combos(mb), gram_tiles(groups, len(rows)))
 
 
-def _screen_task(plan: _Plan, reps: list[TwinReplicate], block: _DrugBlock) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (twins x drugs) and cell-type parts of one block of drugs in one block of twins."""
+def screen_task(plan: Plan, reps: list[TwinReplicate], block: DrugBlock) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-type parts of the marker and the programme view (twins x drugs x cell types) of one
+    block of drugs in one block of twins."""
     d, c = len(block.cols), plan.layout.n_celltypes
-    scores, parts = np.zeros((len(reps), d)), np.zeros((len(reps), d, c))
+    mk, pg = np.zeros((len(reps), d, c)), np.zeros((len(reps), d, c))
     genes = plan.target_genes[block.rows]
     for t, rep in enumerate(reps):
-        tt = _terms(plan.layout, rep, genes, plan.w, plan.p, block.tiles)
+        tt = terms(plan.layout, rep, genes, plan.w, plan.p, block.tiles)
         with deterministic_blas():
-            scores[t], parts[t] = _score(tt, block.combos)
-    return scores, parts
+            mk[t], pg[t] = view_parts(tt, block.combos)
+    return mk, pg
 
 
-def _null_task(plan: _Plan, reps: list[TwinReplicate], pool: np.ndarray) -> list[_Terms]:
+def null_task(plan: Plan, reps: list[TwinReplicate], pool: np.ndarray) -> list[Terms]:
     """The null pool's products in each twin of a block (every Gram entry among the pool)."""
-    tiles = _tiles([np.arange(len(pool))], len(pool))
-    return [_terms(plan.layout, rep, pool, plan.w, plan.p, tiles) for rep in reps]
+    tiles = gram_tiles([np.arange(len(pool))], len(pool))
+    return [terms(plan.layout, rep, pool, plan.w, plan.p, tiles) for rep in reps]
 
 
-def _pairs_task(plan: _Plan, reps: list[TwinReplicate], block: _DrugBlock) -> np.ndarray:
-    """Scores of every pair of the block's drugs (upper triangle, row-major) in each twin."""
-    c = block.combos.c.toarray()
-    k = c.shape[1]
-    ia, ib = np.triu_indices(k, 1)
-    out = np.zeros((len(reps), len(ia)))
+def _pairs_task(plan: Plan, reps: list[TwinReplicate], block: DrugBlock, combos: Combos) -> tuple:
+    """Marker and programme parts of every pair (``combos``: the pairs' coefficients over the
+    block's targets) in each twin."""
+    n_pairs, c = combos.c.shape[1], plan.layout.n_celltypes
+    mk, pg = np.zeros((len(reps), n_pairs, c)), np.zeros((len(reps), n_pairs, c))
     for t, rep in enumerate(reps):
-        tt = _terms(plan.layout, rep, plan.target_genes[block.rows], plan.w, plan.p, block.tiles)
+        tt = terms(plan.layout, rep, plan.target_genes[block.rows], plan.w, plan.p, block.tiles)
         with deterministic_blas():
-            num = (tt.num @ c).sum(0)
-            g = c.T @ tt.gram @ c  # (k, k): <x_a, x_b>
-        norm2 = np.diag(g)[ia] + np.diag(g)[ib] + 2 * g[ia, ib]
-        denom = np.sqrt(np.clip(norm2, 0, None)) * tt.s_norm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[t] = np.where(denom > 0, -(num[ia] + num[ib]) / denom, 0.0)
-    return out
+            mk[t], pg[t] = view_parts(tt, combos)
+    return mk, pg
 
 
 def ensemble_summary(scores: np.ndarray, names: list[str], top_k: int) -> pd.DataFrame:
@@ -499,42 +646,107 @@ def ensemble_summary(scores: np.ndarray, names: list[str], top_k: int) -> pd.Dat
     )
 
 
-def _null_test(
-    terms: list[_Terms],
+class _PoolViews:
+    """Scores of random target sets drawn from the pool, in every null twin, for the three views.
+
+    A draw is a set of pool genes with coefficients; its programme leaves out its own genes' nodes
+    exactly as a drug's does (the responses at those nodes come from the pool's probes)."""
+
+    def __init__(self, terms_: list[Terms], pool_size: int) -> None:
+        self.num = np.stack([t.num.sum(0) for t in terms_])  # twins x pool
+        self.seed = np.stack([t.seed.sum(0) for t in terms_])
+        self.gram = np.stack([t.gram for t in terms_])  # twins x pool x pool
+        self.s_norm = np.array([t.s_norm for t in terms_])
+        self.centred = bool(terms_ and terms_[0].centred)
+        n_c = terms_[0].num.shape[0] if terms_ else 0
+        self.n_c = n_c
+        if self.centred:
+            self.wsum = np.stack([t.wsum for t in terms_])  # twins x C x pool
+            self.w_ct = np.stack([t.w_ct for t in terms_])
+        # per twin, per pool gene g and cell type c: the probe row of (c, g) (-1: not active there)
+        self.rows = []
+        for t in terms_:
+            r = np.full((pool_size, n_c), -1, dtype=np.int64)
+            own = t.own.tocoo()
+            r[own.row, t.probe_ct[own.col]] = own.col
+            self.rows.append(r)
+        self.terms = terms_
+
+    def scores(self, draws: list[np.ndarray], coef: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Marker and programme scores (twins x n draws) of the draws (one array of pool positions
+        per target slot, each of n draws) with the slots' coefficients."""
+        n = len(draws[0])
+        n_t = len(self.terms)
+        mk = np.zeros((n_t, n))
+        pg = np.zeros((n_t, n))
+        for ti, t in enumerate(self.terms):
+            total = sum(c * self.num[ti, j] for c, j in zip(coef, draws, strict=True))
+            seed = sum(c * self.seed[ti, j] for c, j in zip(coef, draws, strict=True))
+            g = self.gram[ti]
+            full2 = sum(
+                ci * cj * g[ji, jj]
+                for ci, ji in zip(coef, draws, strict=True)
+                for cj, jj in zip(coef, draws, strict=True)
+            )
+            corr_num = np.zeros(n)
+            corr_sq = np.zeros(n)
+            corr_ws = np.zeros((self.n_c, n)) if self.centred else None
+            for m_, jm in enumerate(draws):
+                dup = np.zeros(n, dtype=bool)  # a gene drawn twice: its rows count once
+                for jp in draws[:m_]:
+                    dup |= jp == jm
+                rows = self.rows[ti][jm]  # n x C probe rows of this slot's gene
+                ok = (rows >= 0) & ~dup[:, None]
+                safe = np.where(ok, rows, 0)
+                y = sum(c * t.probe[safe, j[:, None]] for c, j in zip(coef, draws, strict=True))
+                y = np.where(ok, y, 0.0)
+                corr_num += (t.probe_ws[safe] * y).sum(1)
+                corr_sq += (t.probe_w[safe] * y**2).sum(1)
+                if corr_ws is not None:
+                    corr_ws += (t.probe_w[safe] * y).T
+            norm2 = full2 - corr_sq
+            if corr_ws is not None:
+                wsum = sum(c * self.wsum[ti][:, j] for c, j in zip(coef, draws, strict=True)) - corr_ws
+                w_ct = self.w_ct[ti][:, None]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    norm2 = norm2 - np.where(w_ct > 0, wsum**2 / w_ct, 0.0).sum(0)
+            live = norm2 > OWN_ONLY * np.abs(full2)
+            denom = np.sqrt(np.where(live, norm2, 1.0)) * self.s_norm[ti]
+            pg[ti] = np.where(live & (denom > 0), -(total - corr_num) / denom, 0.0)
+            mk[ti] = -seed / self.s_norm[ti] if self.s_norm[ti] > 0 else 0.0
+        return mk, pg
+
+
+def null_test(
+    terms_: list[Terms],
     m: np.ndarray,
     target_genes: np.ndarray,
     target_bins: np.ndarray,
     pool: np.ndarray,
     pool_bins: np.ndarray,
-    observed: np.ndarray,
+    observed: dict[str, np.ndarray],
     p: ScreenParams,
+    scales: dict[str, float],
 ) -> pd.DataFrame:
-    """z, empirical p and BH-FDR of each drug's mean score over the null twins (``terms``: the
-    pool's products in each) against random target sets drawn from the same degree bins with the
-    same actions. Drugs sharing a target profile (bins and actions) share the draws; each drug's
-    own target genes are left out of its null (a draw that hits them is not a random target set)."""
-    num = np.stack([t.num.sum(0) for t in terms])  # twins x pool
-    gram = np.stack([t.gram for t in terms])  # twins x pool x pool
-    s_norm = np.array([t.s_norm for t in terms])
+    """z, empirical p and BH-FDR of each drug's mean score over the null twins (``terms_``: the
+    pool's products in each), for every view, against random target sets drawn from the same
+    degree bins with the same actions. Drugs sharing a target profile (bins and actions) share the
+    draws; each drug's own target genes are left out of its null (a draw that hits them is not a
+    random target set). A drug beyond every draw of the ranking view gets 9x more draws."""
+    pv = _PoolViews(terms_, len(pool))
     by_bin = {b: np.flatnonzero(pool_bins == b) for b in np.unique(pool_bins)}
     keys: dict[tuple, int] = {}
-    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # key -> (scores, draws: n x k pool positions)
+    cache: dict[tuple, tuple[dict[str, np.ndarray], np.ndarray]] = {}
 
-    def draw(key: tuple, n: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    def draw(key: tuple, n: int, block: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         rng = np.random.default_rng([p.seed, keys.setdefault(key, len(keys)), block, *[b for b, _ in key]])
         draws = [rng.choice(by_bin[b], size=n) for b, _ in key]
-        coef = [c for _, c in key]
-        total = sum(c * num[:, j] for c, j in zip(coef, draws, strict=True))
-        norm2 = sum(
-            ci * cj * gram[:, ji, jj]
-            for ci, ji in zip(coef, draws, strict=True)
-            for cj, jj in zip(coef, draws, strict=True)
-        )
-        denom = np.sqrt(np.clip(norm2, 0, None)) * s_norm[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(denom > 0, -total / denom, 0.0).mean(0), np.stack(draws, axis=1)
+        mk, pg = pv.scores(draws, [c for _, c in key])
+        views = {"marker": mk.mean(0), "programme": pg.mean(0)}
+        views["combined"] = combine(views["marker"], views["programme"], scales, p.marker_weight)
+        return views, np.stack(draws, axis=1)
 
-    out = np.full((m.shape[1], 4), np.nan)
+    out = {v: np.full((m.shape[1], 4), np.nan) for v in VIEWS}
     extended = 0
     for d in range(m.shape[1]):
         rows = np.flatnonzero(m[:, d])
@@ -543,49 +755,62 @@ def _null_test(
         key = tuple(sorted((int(target_bins[r]), round(float(m[r, d]), 9)) for r in rows))
         if key not in cache:
             cache[key] = draw(key, p.n_null, 0)
-        own = np.flatnonzero(np.isin(pool, target_genes[rows]))
-
-        def null_of(entry: tuple[np.ndarray, np.ndarray], own: np.ndarray = own) -> np.ndarray:
-            scores, draws = entry
-            return np.sort(scores[~np.isin(draws, own).any(axis=1)])
-
-        null = null_of(cache[key])
-        n_ge = len(null) - np.searchsorted(null, observed[d], side="left")
-        if n_ge == 0 and len(cache[key][0]) == p.n_null:
+        keep = np.asarray(
+            ~np.isin(cache[key][1], np.flatnonzero(np.isin(pool, target_genes[rows]))).any(axis=1)
+        )
+        null = np.sort(cache[key][0][p.ranking][keep])
+        if len(null) and observed[p.ranking][d] > null[-1] and len(keep) == p.n_null:
             # beyond every draw: sharpen the p-value with 9x more draws (sequential permutation)
             more = draw(key, 9 * p.n_null, 1)
-            cache[key] = (np.concatenate([cache[key][0], more[0]]), np.concatenate([cache[key][1], more[1]]))
-            null = null_of(cache[key])
-            n_ge = len(null) - np.searchsorted(null, observed[d], side="left")
+            cache[key] = (
+                {v: np.concatenate([cache[key][0][v], more[0][v]]) for v in VIEWS},
+                np.concatenate([cache[key][1], more[1]]),
+            )
+            keep = np.asarray(
+                ~np.isin(cache[key][1], np.flatnonzero(np.isin(pool, target_genes[rows]))).any(axis=1)
+            )
             extended += 1
-        if len(null) < 2:
-            continue
-        mu, sd = float(null.mean()), float(null.std(ddof=1))
-        out[d] = (mu, sd, (observed[d] - mu) / sd if sd > 0 else np.nan, (1 + n_ge) / (len(null) + 1))
-    df = pd.DataFrame(out, columns=["null_mean", "null_sd", "z", "p_value"])
-    df["fdr"] = bh_fdr(df["p_value"].to_numpy())
+        for v in VIEWS:
+            null = np.sort(cache[key][0][v][keep])
+            if len(null) < 2:
+                continue
+            n_ge = len(null) - np.searchsorted(null, observed[v][d], side="left")
+            mu, sd = float(null.mean()), float(null.std(ddof=1))
+            out[v][d] = (
+                mu,
+                sd,
+                (observed[v][d] - mu) / sd if sd > 0 else np.nan,
+                (1 + n_ge) / (len(null) + 1),
+            )
+    cols = {}
+    for v in VIEWS:
+        cols[f"z_{v}"] = out[v][:, 2]
+        cols[f"p_{v}"] = out[v][:, 3]
+        cols[f"fdr_{v}"] = bh_fdr(out[v][:, 3])
+        cols[f"null_mean_{v}"] = out[v][:, 0]
+        cols[f"null_sd_{v}"] = out[v][:, 1]
     log.info(
         "null model: %d draws for each of %d target profiles (%d extended to %d draws), %d twins",
         p.n_null,
         len(cache),
         extended,
         10 * p.n_null,
-        len(terms),
+        len(terms_),
     )
-    return df[["z", "p_value", "fdr", "null_mean", "null_sd"]]
+    return pd.DataFrame(cols)
 
 
 def _pairs(
     engine: LocalEngine,
-    plan: _Plan,
+    plan: Plan,
     reps: list,
     twin_blocks: list[list[int]],
     n_tw: int,
     m: np.ndarray,
-    scores: np.ndarray,
     result: ScreenResult,
     drugs: DrugLibrary,
     top: int,
+    scales: dict[str, float],
 ) -> pd.DataFrame:
     """Pairs of the ``top`` best drugs without a shared main target: x_pair = x_a + x_b.
 
@@ -596,11 +821,18 @@ def _pairs(
     if len(chosen) < 2:
         return pd.DataFrame()
     ia, ib = np.triu_indices(len(chosen), 1)
-    block = _DrugBlock.of(m, chosen, full_gram=True)
-    pair_scores = np.zeros((n_tw, len(ia)))
-    tasks = [(plan, r, block) for r in reps]
-    for tb, ps in zip(twin_blocks, engine.map(_pairs_task, tasks, "pairs"), strict=True):
-        pair_scores[tb] = ps
+    block = DrugBlock.of(m, chosen, full_gram=True)
+    c = block.combos.c.toarray()
+    combos = Combos(c[:, ia] + c[:, ib])
+    n_c = len(result.celltypes)
+    mk, pg = np.zeros((n_tw, len(ia), n_c)), np.zeros((n_tw, len(ia), n_c))
+    tasks = [(plan, r, block, combos) for r in reps]
+    for tb, (a_, b_) in zip(twin_blocks, engine.map(_pairs_task, tasks, "pairs"), strict=True):
+        mk[tb], pg[tb] = a_, b_
+    views = {"marker": mk.sum(2), "programme": pg.sum(2)}
+    views["combined"] = combine(views["marker"], views["programme"], scales, result.params["marker_weight"])
+    pair_scores = views[result.params["ranking"]]
+    scores = result.scores
     a, b = chosen[ia], chosen[ib]
     syn = pair_scores - np.maximum(scores[:, a], scores[:, b])
     pa, pb = np.clip(result.parts[a], 0, None), np.clip(result.parts[b], 0, None)
@@ -619,6 +851,8 @@ def _pairs(
         "p_synergy": (syn > 0).mean(0),
         "complementarity": complementarity,
     }
+    for v in VIEWS:
+        rows[f"score_{v}"] = views[v].mean(0)
     pairs = pd.DataFrame(rows)
     pairs = pairs.sort_values("score_mean", ascending=False, kind="mergesort").reset_index(drop=True)
     pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
@@ -647,3 +881,6 @@ def _drivers(parts: np.ndarray, celltypes: list[str], share: float) -> str:
         return ""
     order = np.argsort(-parts, kind="stable")
     return ", ".join(celltypes[c] for c in order if parts[c] > 0 and parts[c] >= share * total)
+
+
+drivers = _drivers

@@ -27,7 +27,18 @@ from .errors import InputError
 from .io import atomic_path, write_text
 from .model import DrugLibrary, TwinEnsemble
 from .progress import progress
-from .screen import ScreenParams, _DrugBlock, _Plan, _screen_task, ensemble_summary, ordered_drug_matrix
+from .screen import (
+    DrugBlock,
+    Plan,
+    ScreenParams,
+    combine,
+    ensemble_summary,
+    null_pool,
+    null_task,
+    ordered_drug_matrix,
+    screen_task,
+    view_scales,
+)
 
 log = logging.getLogger("p4core")
 
@@ -49,7 +60,8 @@ def _fingerprint(ensemble: TwinEnsemble, names: list[str], p: ScreenParams, twin
         "params": {
             k: v
             for k, v in vars(p).items()
-            if k in ("alpha", "steps", "latent_weight", "target_weight", "score")
+            if k
+            in ("alpha", "steps", "latent_weight", "marker_weight", "ranking", "score", "null_pool", "seed")
         },
     }
 
@@ -102,11 +114,11 @@ def screen_to_parquet(
             )
     else:
         write_text(manifest, json.dumps(fp, indent=2) + "\n")
-    plan = _Plan.of(ensemble, target_genes, p)
+    plan = Plan.of(ensemble, target_genes, p)
+    # the views' units: the null pool's spread on the first twin (a streamed screen has no null test)
+    scales = view_scales(null_task(plan, [ensemble.replicates[0]], null_pool(ensemble, p)[0]))
     n_tw, n_d = len(ensemble), len(names)
-    drug_blocks = [
-        _DrugBlock.of(m, np.arange(i, min(n_d, i + drug_block))) for i in range(0, n_d, drug_block)
-    ]
+    drug_blocks = [DrugBlock.of(m, np.arange(i, min(n_d, i + drug_block))) for i in range(0, n_d, drug_block)]
     blocks = [(i, min(n_tw, i + twin_block)) for i in range(0, n_tw, twin_block)]
     todo = [(a, b) for a, b in blocks if not (out / PARTS / _part_name(a, b)).is_file()]
     if len(todo) < len(blocks):
@@ -115,7 +127,9 @@ def screen_to_parquet(
         reps = [ensemble.replicates[t] for t in range(a, b)]
         scores = np.zeros((b - a, n_d))
         for db in drug_blocks:
-            scores[:, db.cols] = _screen_task(plan, reps, db)[0]
+            mk, pg = screen_task(plan, reps, db)
+            views = {"marker": mk, "programme": pg, "combined": combine(mk, pg, scales, p.marker_weight)}
+            scores[:, db.cols] = views[p.ranking].sum(2)
         table = pa.table(
             {
                 "twin": pa.array(np.repeat(np.arange(a, b, dtype=np.int32), n_d)),

@@ -76,22 +76,25 @@ class TwinParams:
 
 
 @dataclass
-class _Edges:
+class PriorEdges:
     """Edge index arrays of the prior network over the twin's genes."""
 
     src: np.ndarray
     tgt: np.ndarray
     w: np.ndarray  # signed prior weight
     lr: np.ndarray  # bool: ligand -> receptor (crosses cell types)
+    share: np.ndarray  # mechanism facts: share of the source's normalised out-weight (NaN: ordinary edge)
 
 
-def _edges(knowledge: Knowledge, gene_index: dict[str, int]) -> _Edges:
+def prior_edges(knowledge: Knowledge, gene_index: dict[str, int]) -> PriorEdges:
     e = knowledge.network.edges
-    return _Edges(
+    share = e["share"].to_numpy(dtype=float) if "share" in e else np.full(len(e), np.nan)
+    return PriorEdges(
         src=e["source"].map(gene_index).to_numpy(dtype=np.int64),
         tgt=e["target"].map(gene_index).to_numpy(dtype=np.int64),
         w=(e["sign"].to_numpy(dtype=float) * e["weight"].to_numpy(dtype=float)),
         lr=(e["kind"] == "ligand_receptor").to_numpy(),
+        share=share,
     )
 
 
@@ -123,7 +126,7 @@ def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
 
 
 def build_operator(
-    edges: _Edges,
+    edges: PriorEdges,
     active: np.ndarray,
     *,
     lr_weight: float,
@@ -137,11 +140,18 @@ def build_operator(
     ``weights[c, e]`` when given (fitted strengths), else the prior; a ligand -> receptor
     edge joins (c1, L) -> (c2, R) for every pair of cell types where L is active in c1 and R in
     c2. Weights are then normalised by sqrt(in-degree x out-degree) so the series is stable.
+
+    Mechanism facts (edges with a ``share``) are not part of that normalisation: once the others
+    are normalised, a source's mechanism facts get together ``share / (1 - share)`` times its
+    normalised outgoing weight (so they carry ``share`` of what leaves it), split equally. A curated
+    fact thus sets how much of its source's influence takes that route without changing how much
+    reaches its target from anywhere else.
     """
     n_ct, n_g = active.shape
     w = edges.w * (noise if noise is not None else 1.0)
+    fact = np.isfinite(edges.share)
     rows, cols, vals = [], [], []
-    intra = ~edges.lr
+    intra = ~edges.lr & ~fact
     for c in range(n_ct):
         m = intra & active[c, edges.src] & active[c, edges.tgt]
         rows.append(c * n_g + edges.tgt[m])
@@ -166,7 +176,41 @@ def build_operator(
     inv_in = np.where(d_in > 0, 1.0 / np.sqrt(np.where(d_in > 0, d_in, 1)), 0.0)
     inv_out = np.where(d_out > 0, 1.0 / np.sqrt(np.where(d_out > 0, d_out, 1)), 0.0)
     a = sp.diags_array(inv_in) @ a @ sp.diags_array(inv_out)
+    if fact.any():
+        a = a + _mechanism_facts(edges, fact, active, w, np.asarray(abs(a).sum(axis=0)).ravel(), d_in)
     return kernel.as_operator(a, dtype=dtype)
+
+
+def _mechanism_facts(
+    edges: PriorEdges,
+    fact: np.ndarray,
+    active: np.ndarray,
+    w: np.ndarray,
+    out_w: np.ndarray,
+    d_in: np.ndarray,
+) -> sp.csr_array:
+    """The mechanism facts of every cell type, each with its share of its source's normalised
+    out-weight ``out_w`` (a source with no other active out-edge: 1/sqrt(in-degree x facts))."""
+    n_ct, n_g = active.shape
+    f = np.flatnonzero(fact)
+    rows, cols, vals = [], [], []
+    for c in range(n_ct):
+        m = f[active[c, edges.src[f]] & active[c, edges.tgt[f]]]
+        if not len(m):
+            continue
+        src, tgt = c * n_g + edges.src[m], c * n_g + edges.tgt[m]
+        n_f = np.bincount(src, minlength=n_ct * n_g)[src].astype(float)
+        share = np.clip(edges.share[m], 0.0, 0.999)
+        base = np.where(out_w[src] > 0, out_w[src], 1.0 / np.sqrt(np.maximum(d_in[tgt], 1.0)))
+        rows.append(tgt)
+        cols.append(src)
+        vals.append(w[m] * share / (1 - share) * base / n_f)  # w: sign x weight (x the twin's jitter)
+    n = n_ct * n_g
+    if not rows:
+        return sp.csr_array((n, n))
+    return sp.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    ).tocsr()
 
 
 def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | None = None) -> TwinEnsemble:
@@ -218,7 +262,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         ]
         for ct, idx in ct_cells.items()
     }
-    edges = _edges(knowledge, gene_index)
+    edges = prior_edges(knowledge, gene_index)
     n_ct, n_g = len(celltypes), len(genes)
 
     def signatures(cells: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[pd.DataFrame]]:
@@ -245,10 +289,10 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     mcol[measured] = np.arange(int(measured.sum()))
     fit_stats: list[float] = []
 
-    def fitted_weights(edges: _Edges, act: np.ndarray, cells: dict[str, np.ndarray]) -> np.ndarray:
+    def fitted_weights(edges: PriorEdges, act: np.ndarray, cells: dict[str, np.ndarray]) -> np.ndarray:
         """Signed edge weights per cell type: ridge-fitted where both genes are measured and active."""
         weights = np.tile(edges.w, (n_ct, 1))
-        fittable = ~edges.lr & (mcol[edges.src] >= 0) & (mcol[edges.tgt] >= 0)
+        fittable = ~edges.lr & ~np.isfinite(edges.share) & (mcol[edges.src] >= 0) & (mcol[edges.tgt] >= 0)
         for c, ct in enumerate(celltypes):
             e = np.flatnonzero(fittable & act[c, edges.src] & act[c, edges.tgt])
             if not len(e):
@@ -344,7 +388,7 @@ def twin_from_signature(
         )
     active = np.ones((1, len(genes)), dtype=bool)
     op = build_operator(
-        _edges(knowledge, gene_index), active, lr_weight=1.0, noise=None, dtype=np.dtype(dtype)
+        prior_edges(knowledge, gene_index), active, lr_weight=1.0, noise=None, dtype=np.dtype(dtype)
     )
     de = pd.DataFrame({"celltype": celltype, "gene": genes, "logfc": s, "signature": s})
     return TwinEnsemble(

@@ -438,14 +438,16 @@ P4CORE_CLONES inline void gram_chunk(const double* xp, const double* xq, std::in
 // Everything a screen needs from one twin, for n columns given as sparse seeds:
 // column j is u_j = sum_{e in seed_ptr[j]..seed_ptr[j+1]} seed_val[e] * e_{seed_row[e]}.
 // The response keeps `self_weight` of the k = 0 term (the seeds themselves).
-// Outputs: num, wsum (C x n), sq (n) (see block_products), and for every requested block pair
+// Outputs: num, wsum (C x n), sq (n) (see block_products), for every requested block pair
 // (P, Q) the kBlock x kBlock Gram tile between columns [P*kBlock, ...) and [Q*kBlock, ...)
-// (columns past n are zero).
+// (columns past n are zero), and probe (n_probe x n): every response at the rows `probe_rows`
+// (what a screen needs to leave a drug's own target nodes out of its programme).
 template <class T>
 void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::int32_t* seed_row,
                   const T* seed_val, std::int64_t n_cols, const T* w, const T* sig, const std::int64_t* offsets,
                   std::int64_t C, T alpha, int K, T self_weight, const std::int64_t* tile_pairs,
-                  std::int64_t n_tiles, double* num, double* sq, double* wsum, double* tiles, int n_threads) {
+                  std::int64_t n_tiles, double* num, double* sq, double* wsum, double* tiles,
+                  const std::int32_t* probe_rows, std::int64_t n_probe, double* probe, int n_threads) {
   const std::int64_t N = a.n_rows;
   const std::int64_t nb = (n_cols + kBlock - 1) / kBlock;
   const OutEdges t = out_edges(a);
@@ -476,6 +478,10 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
           for (std::int64_t e = seed_ptr[c]; e < seed_ptr[c + 1]; ++e)
             out[static_cast<std::size_t>(static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0))] -=
                 (T(1) - self_weight) * seed_val[e];
+      for (std::int64_t k = 0; k < n_probe; ++k) {  // the responses at the probe rows (before clearing)
+        const T* oi = out.data() + static_cast<std::int64_t>(probe_rows[k]) * kBlock;
+        for (std::int64_t c = c0; c < c1; ++c) probe[k * n_cols + c] = double(oi[c - c0]);
+      }
       std::vector<T>& x = xc[static_cast<std::size_t>(blk)];
       x.resize(r.sorted.size() * kBlock);
       for (std::size_t f = 0; f < r.sorted.size(); ++f) {

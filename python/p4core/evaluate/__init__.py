@@ -1,0 +1,113 @@
+"""The built-in benchmark: recovery of known disease-modifying drugs from disease signatures.
+
+``python -m p4core benchmark signatures=... indications=... knowledge_root=...`` builds, for every
+disease of a signature table (gene -> meta-analytic log fold change), a one-cell-type twin on the
+public knowledge, screens every drug of the library, and asks how high the disease's known
+disease-modifying (DM) drugs rank among all drugs with targets, against baselines that see the same
+inputs and rank the same candidates. ``protocol=lodo`` fits every data-driven choice on the other
+diseases. See docs/benchmark.md.
+
+Modules: :mod:`.metrics` (tie-aware metrics, bootstrap, paired tests), :mod:`.data` (inputs),
+:mod:`.baselines`, :mod:`.protocol` (p4core's settings and leave-one-disease-out), :mod:`.run`
+(the run and its outputs), :mod:`.cli`.
+"""
+
+from .baselines import (
+    NetworkProximity,
+    degree_scores,
+    direct_scores,
+    direction_filtered,
+    popularity_scores,
+    undirected_degree,
+)
+from .cli import USAGE, main, parse_args
+from .data import (
+    INDICATION_COLUMNS,
+    SIGNATURE_COLUMNS,
+    Signatures,
+    candidate_drugs,
+    dm_positives,
+    drugbank_index,
+    load_public_knowledge,
+    map_indications,
+    read_indications,
+    read_signature_table,
+    read_signatures,
+)
+from .metrics import (
+    EF_FPR,
+    METRICS,
+    PRECISION_KS,
+    auroc,
+    average_precision,
+    bootstrap_ci,
+    enrichment_at_fpr,
+    paired_test,
+    precision_at_k,
+    random_metrics,
+    ranking_metrics,
+    roc_points,
+)
+from .protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from .run import (
+    CREDITS,
+    METHODS,
+    SIGNATURE_BASELINES,
+    BenchmarkConfig,
+    FitGrid,
+    run_benchmark,
+    score_table,
+    summary_table,
+    tidy,
+    write_outputs,
+)
+
+__all__ = [
+    "CREDITS",
+    "EF_FPR",
+    "INDICATION_COLUMNS",
+    "METHODS",
+    "METRICS",
+    "PRECISION_KS",
+    "SIGNATURE_BASELINES",
+    "SIGNATURE_COLUMNS",
+    "USAGE",
+    "BenchmarkConfig",
+    "FitGrid",
+    "NetworkProximity",
+    "Setting",
+    "Signatures",
+    "Views",
+    "auroc",
+    "average_precision",
+    "bootstrap_ci",
+    "candidate_drugs",
+    "degree_scores",
+    "direct_scores",
+    "direction_filtered",
+    "dm_positives",
+    "drugbank_index",
+    "enrichment_at_fpr",
+    "grid_settings",
+    "load_public_knowledge",
+    "lodo_choice",
+    "lodo_weight",
+    "main",
+    "map_indications",
+    "paired_test",
+    "parse_args",
+    "popularity_scores",
+    "precision_at_k",
+    "random_metrics",
+    "ranking_metrics",
+    "read_indications",
+    "read_signature_table",
+    "read_signatures",
+    "roc_points",
+    "run_benchmark",
+    "score_table",
+    "summary_table",
+    "tidy",
+    "undirected_degree",
+    "write_outputs",
+]
