@@ -32,3 +32,24 @@ def knowledge():
 @pytest.fixture(scope="session")
 def kang_path() -> Path:
     return shared("scrna", "kang2018_ifnb_pbmc.h5ad")
+
+
+def activating_network(sources: list[str], targets: list[str], name: str = "test"):
+    """A small network of activating transcriptional edges ``sources[i] -> targets[i]``."""
+    import pandas as pd
+
+    from p4core.model import Network
+
+    return Network(
+        pd.DataFrame(
+            {
+                "source": sources,
+                "target": targets,
+                "sign": 1,
+                "weight": 1.0,
+                "kind": "transcriptional",
+                "reference": name,
+            }
+        ),
+        name=name,
+    )

@@ -430,3 +430,60 @@ def test_mechanism_facts_carry_their_share_and_leave_other_inputs_alone(public):
     others = [i for i in np.flatnonzero(row) if i not in fact_sources]
     assert len(others) > 20
     assert np.allclose(row[others], row0[others])
+
+
+def test_drug_target_corrections(public, tmp_path):
+    """The curated corrections (one citation per row): in-vivo antagonists DrugCentral calls (partial)
+    agonists, and JAK inhibitors newer than DrugCentral 2016; knowledge.corrections=false leaves them out."""
+    t = public.drugs.targets
+    row = lambda d, g: t[(t["drug"] == d) & (t["target"] == g)].iloc[0]  # noqa: E731
+    assert row("plerixafor", "CXCR4")["sign"] == -1 and "Mozobil" in row("plerixafor", "CXCR4")["correction"]
+    assert row("fingolimod", "S1PR1")["sign"] == -1 and row("fingolimod", "S1PR3")["sign"] == 1
+    for drug, genes in {
+        "baricitinib": {"JAK1", "JAK2"},
+        "upadacitinib": {"JAK1"},
+        "filgotinib": {"JAK1"},
+    }.items():
+        got = t[t["drug"] == drug]
+        assert set(got["target"]) == genes and (got["sign"] == -1).all(), drug
+        assert got["approval"].astype(str).str.match(r"20(1[7-9]|2\d)").all()
+    applied = public.corrections
+    assert applied is not None and (applied["reference"].str.len() > 20).all()
+    assert set(applied["status"]) <= {"corrected", "added (new drug)", "added (target the drug lacked)"}
+    assert (
+        applied.set_index(["drug", "target"])
+        .loc[("plerixafor", "CXCR4"), "was"]
+        .startswith("partial_agonist")
+    )
+    info = public.drugs.info()
+    assert "Mozobil" in info.loc["plerixafor", "correction"]
+    assert any("corrections" in p for p in public.provenance)
+
+    root = shared()
+    cfg = p4core.compose(["knowledge=public", f"knowledge.root={root}", "knowledge.corrections=false"])
+    plain = p4core.load_knowledge(cfg.knowledge)
+    pt = plain.drugs.targets
+    assert pt.loc[(pt["drug"] == "plerixafor") & (pt["target"] == "CXCR4"), "sign"].iloc[0] == 1
+    assert "baricitinib" not in set(pt["drug"]) and plain.corrections is None
+
+
+def test_corrections_in_the_match_report(kang_twin):
+    rows = kang_twin.match_report["corrections"]
+    assert {(r["drug"], r["target"]) for r in rows} >= {("plerixafor", "CXCR4"), ("baricitinib", "JAK1")}
+    assert all(r["reference"] and r["status"] and r["now"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("x\tTNF\tinhibitor\t-1\t1.0\tcorrect\t2000\t\n", "no reference"),
+        ("x\tTNF\tinhibitor\t2\t1.0\tcorrect\t2000\tref\n", "'sign'"),
+        ("x\tTNF\tinhibitor\t-1\t1.0\treplace\t2000\tref\n", "correct or add"),
+        ("x\tTNF\tinhibitor\t-1\t-3\tadd\t2000\tref\n", "strength"),
+    ],
+)
+def test_bad_corrections_are_clear(tmp_path, line, words):
+    path = tmp_path / "c.tsv"
+    path.write_text("# comment\ndrug\ttarget\taction\tsign\tstrength\tchange\tapproval\treference\n" + line)
+    with pytest.raises(InputError, match=words):
+        K.read_corrections(path)

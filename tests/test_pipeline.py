@@ -188,34 +188,46 @@ def test_twin_to_anndata(ensemble, tmp_path):
     assert back.var["gene"].iloc[0] == ensemble.genes[0]
 
 
-def test_pseudobulk_covariates_pair_the_donors(kang_path):
-    """Kang: 2 donors x (ctrl, stim). With donor as a covariate the design is paired (OLS, 1 df);
-    the log fold changes equal the mean within-donor differences."""
+def test_kang_paired_design_is_recognised_and_tested_as_paired(kang_path):
+    """Kang: 2 donors x (ctrl, stim). The sample names pair up (ctrl101/stim101), so the design is
+    paired: with two donors the signature comes from the donor-stratified rank test, and the canonical
+    ISGs are significant in every cell type. Unpaired (data.pair_samples=false) it is the 2-vs-2
+    pseudo-bulk Welch test, where they are not; with the donor as a covariate, OLS."""
     import anndata as ad
 
+    from p4core.datasets import curated_knowledge
     from p4core.io import read_patient_h5ad
 
-    a = ad.read_h5ad(kang_path)
-    a.obs["donor"] = a.obs["sample_id"].astype(str).str[-3:]
-    p = read_patient_h5ad(
-        kang_path,
-        cell_type_key="cluster_id",
-        condition_key="group_id",
-        reference="ctrl",
-        sample_key="sample_id",
+    keys = dict(
+        cell_type_key="cluster_id", condition_key="group_id", reference="ctrl", sample_key="sample_id"
     )
-    p.adata.obs["donor"] = a.obs.loc[p.adata.obs_names, "donor"].to_numpy()
-    from p4core.datasets import curated_knowledge
-
     k = curated_knowledge()
-    plain = p4core.build_twins(p, k, p4core.TwinParams(n_twins=1, bootstrap=False)).de
-    paired = p4core.build_twins(p, k, p4core.TwinParams(n_twins=1, bootstrap=False, covariates=["donor"])).de
-    assert set(plain["method"]) == {"pseudobulk_welch"} and set(paired["method"]) == {"pseudobulk_ols"}
+    paired_patient = read_patient_h5ad(kang_path, **keys)
+    design = paired_patient.adata.uns["p4core_source"]["design"]
+    assert design["paired"] and design["n_donors_in_both_conditions"] == 2
+    ens = p4core.build_twins(paired_patient, k, p4core.TwinParams(n_twins=1, bootstrap=False))
+    assert set(ens.params["signature_tests"].values()) == {"cell_stratified_rank"}
+    de = ens.de
+    for gene in ("ISG15", "MX1", "IFIT1"):
+        g = de[de["gene"] == gene]
+        assert len(g) == 5 and (g["fdr"] < 0.05).all() and (g["logfc"] > 1).all(), gene
+    unpaired = read_patient_h5ad(kang_path, **keys, pair_samples_by_name=False)
+    plain = p4core.build_twins(unpaired, k, p4core.TwinParams(n_twins=1, bootstrap=False)).de
+    assert set(plain["method"]) == {"pseudobulk_welch"}
+    assert (plain.loc[plain["gene"] == "ISG15", "fdr"] > 0.05).any()  # 2 vs 2: no power
+    a = ad.read_h5ad(kang_path)
+    unpaired.adata.obs["donor"] = (
+        a.obs.loc[unpaired.adata.obs_names, "sample_id"].astype(str).str[-3:].to_numpy()
+    )
+    ols = p4core.build_twins(
+        unpaired, k, p4core.TwinParams(n_twins=1, bootstrap=False, covariates=["donor"])
+    ).de
+    assert set(ols["method"]) == {"pseudobulk_ols"}
     # balanced design: the adjusted log fold change equals the unadjusted one, the test differs
-    assert np.allclose(plain["logfc"], paired["logfc"], atol=1e-9)
-    assert not np.allclose(plain["pval"], paired["pval"])
-    isg = paired[(paired["gene"] == "ISG15")]
-    assert (isg["logfc"] > 1).all()
+    assert np.allclose(plain["logfc"], ols["logfc"], atol=1e-9)
+    assert not np.allclose(plain["pval"], ols["pval"])
+    donors = read_patient_h5ad(kang_path, **keys, donor_key="sample_id")  # a sample per donor: not paired
+    assert not donors.adata.uns["p4core_source"]["design"]["paired"]
 
 
 def test_unknown_covariate_is_clear(arthritis, knowledge):

@@ -49,25 +49,23 @@ def test_regulators_rank_upstream_of_their_outputs(knowledge):
     Ranked by what they drive (the programme), R and T come before the output genes themselves, even
     when the outputs are the most changed genes."""
     import pandas as pd
+    from conftest import activating_network
 
-    from p4core.model import DrugLibrary, Knowledge, Network
+    from p4core.model import DrugLibrary, Knowledge
     from p4core.twin import twin_from_signature
 
     outputs = [f"OUT{i}" for i in range(12)]  # each also feeds an unchanged gene (so it is a candidate)
-    edges = pd.DataFrame(
-        {
-            "source": ["R", "T", *["T"] * len(outputs), *outputs, "X", "Y"],
-            "target": ["T", "T2", *outputs, *["SINK"] * len(outputs), "Y", "X"],
-            "sign": 1,
-            "weight": 1.0,
-            "kind": "transcriptional",
-            "reference": "test",
-        }
+    net = activating_network(
+        ["R", "T", *["T"] * len(outputs), *outputs, "X", "Y"],
+        ["T", "T2", *outputs, *["SINK"] * len(outputs), "Y", "X"],
+        "chain",
     )
     lib = DrugLibrary(
-        pd.DataFrame({"drug": ["d"], "target": ["R"], "action": ["inhibitor"], "sign": [-1], "strength": [1.0]})
+        pd.DataFrame(
+            {"drug": ["d"], "target": ["R"], "action": ["inhibitor"], "sign": [-1], "strength": [1.0]}
+        )
     )
-    kn = Knowledge(Network(edges, name="chain"), lib)
+    kn = Knowledge(net, lib)
     sig = pd.Series({**{o: 2.0 for o in outputs}, "R": 0.1, "T": 0.3, "X": 0.05})
     twin = twin_from_signature(sig, kn)
     reg = regulators(twin, kn, RegulatorParams(n_twins=1, candidates="all")).set_index("gene")

@@ -22,6 +22,11 @@ class H5adSourceConfig:
     #: value of condition_key for the disease cells (default: every other value)
     disease: str | None = None
     sample_key: str | None = None
+    #: obs column with the donor (a donor measured in both conditions makes the design paired);
+    #: default: derived when the sample names pair up across the conditions (ctrl101/stim101)
+    donor_key: str | None = None
+    #: derive the donors from sample names that pair up across the conditions (false: unpaired)
+    pair_samples: bool = True
     #: layer with raw counts (default: X)
     layer: str | None = None
     use_raw: bool = False
@@ -43,9 +48,12 @@ def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
         reference=cfg.reference,
         disease=cfg.disease,
         sample_key=cfg.sample_key,
+        donor_key=cfg.donor_key,
+        pair_samples_by_name=cfg.pair_samples,
         layer=cfg.layer,
         use_raw=cfg.use_raw,
         gene_symbols=cfg.gene_symbols,
+        organism=cfg.organism,
         patient_id=cfg.patient_id,
         pseudonym_key=pseudonym_key,
         tissue=cfg.tissue,

@@ -42,6 +42,10 @@ class PublicKnowledgeConfig:
     orthologs: str | None = "knowledge/orthologs_human_mouse.tsv"
     #: compose the curated mechanism layer over the public networks
     mechanisms: bool = True
+    #: apply p4core's drug-target corrections (p4core/data/corrections.tsv: signs DrugCentral gets wrong
+    #: in vivo, such as plerixafor and fingolimod, and approved drugs newer than DrugCentral 2016, such as
+    #: the JAK inhibitors baricitinib, upadacitinib and filgotinib; one citation per row)
+    corrections: bool = True
     #: share of a source gene's (normalised) outgoing weight carried by its curated mechanism facts (0.5:
     #: as much as all its edges from the high-throughput resources together). Chosen by
     #: leave-one-disease-out on the benchmark's dev split (docs/benchmark.md)
@@ -129,10 +133,19 @@ def load(cfg: PublicKnowledgeConfig) -> Knowledge:
         mark_mechanisms(network, nets["mechanisms"], cfg.mechanism_share)
     drugs = K.read_drugcentral(_path(cfg, "drugcentral"), use_cache=cfg.cache)
     provenance.append(f"DrugCentral 2016 (Ursu et al., NAR 2017; CC BY 4.0): {_version(cfg, 'drugcentral')}")
+    applied = None
+    if cfg.corrections:
+        with resources.as_file(resources.files("p4core") / "data" / "corrections.tsv") as path:
+            drugs, applied = K.apply_corrections(drugs, K.read_corrections(path))
+        provenance.append(
+            f"p4core drug-target corrections ({len(applied)} rows, cited per row; listed in match_report.json)"
+        )
     orthologs = K.read_orthologs(_path(cfg, "orthologs")) if cfg.orthologs else None
     if cfg.orthologs:
         provenance.append(f"Ensembl human-mouse orthologs: {_version(cfg, 'orthologs')}")
-    return Knowledge(network, drugs, provenance=provenance, conflicts=conflicts, orthologs=orthologs)
+    return Knowledge(
+        network, drugs, provenance=provenance, conflicts=conflicts, orthologs=orthologs, corrections=applied
+    )
 
 
 @hookimpl

@@ -48,6 +48,10 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "n_measured": int(ens.measured.sum()),
             "seed": ens.params.get("seed"),
         },
+        "signature": {
+            "design": ens.params.get("signature_design", {}),
+            "tests": ens.params.get("signature_tests", {}),
+        },
         "screen": {
             "ranking": scr.params.get("ranking"),
             "marker_weight": scr.params.get("marker_weight"),

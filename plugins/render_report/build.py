@@ -140,6 +140,7 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
                 for c in range(len(ens.celltypes))
             ],
         }
+    explained = _explanations(result, tab)
     rows = []
     for r in tab.to_dict("records"):
         targets = lib[lib["drug"] == r["drug"]]
@@ -168,9 +169,50 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
                 "indications": [i for i in (_text(r.get("indications")) or "").split(";") if i],
                 "already_taken": bool(r.get("already_taken", False)),
                 "avoid": _text(r.get("avoid")),
+                "views": {
+                    v: {
+                        "score": _num(r.get(f"score_{v}")),
+                        "rank": _num(r.get(f"rank_{v}")),
+                        "fdr": _num(r.get(f"fdr_{v}")),
+                        "z": _num(r.get(f"z_{v}")),
+                        "p": _num(r.get(f"p_{v}")),
+                    }
+                    for v in ("combined", "marker", "programme")
+                },
+                "marker_share": _num(r.get("marker_share")),
+                "evidence": [f for f in (_text(r.get("evidence_flags")) or "").split("; ") if f],
+                "explain": explained.get(str(r["drug"])),
             }
         )
     return rows, ptop
+
+
+def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """For the drugs of ``result.explain`` (the run's ``explain.top`` best): the genes carrying their
+    score on twin 0 and a sentence on their neighbours in the ranking (p4core.explain)."""
+    from p4core.explain import competitor_note
+
+    ex = result.explain
+    if ex is None or not len(ex):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for drug, grp in ex.groupby("drug", sort=False):
+        out[str(drug)] = {
+            "genes": [
+                {
+                    "gene": str(g.gene),
+                    "celltype": str(g.celltype),
+                    "target": bool(g.is_target),
+                    "signature": _num(g.signature),
+                    "change": _num(g.change),
+                    "contribution": _num(g.contribution),
+                    "share": _num(g.share_of_score),
+                }
+                for g in grp.itertuples(index=False)
+            ],
+            "neighbours": competitor_note(result.screen.table, str(drug)),
+        }
+    return out
 
 
 def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[str, Any]:
@@ -312,9 +354,16 @@ def plain_summary(
         best = named[0]
         lo, hi = best["ci"]
         sure.append(
-            f"The score of {best['drug']} is {best['score']:.2f} (1 would be a perfect reversal, 0 no effect on "
-            f"the disease pattern); across the twins it lies between {lo:.2f} and {hi:.2f}."
+            f"The score of {best['drug']} is {best['score']:.2f} (0 is no effect on the disease pattern; the score "
+            "counts in units of what a random gene does, so 2 is twice a typical random gene's effect); across the "
+            f"twins it lies between {lo:.2f} and {hi:.2f}."
         )
+        if "marker-driven" in best.get("evidence", []):
+            sure.append(
+                f"Most of {best['drug']}'s score comes from its own targets being changed in the disease (they are "
+                "disease markers), not from reversing what those targets drive; read it as ‘acts on a marker’, "
+                "which is weaker evidence of reversing the disease itself."
+            )
         if best["p_top"] is not None:
             sure.append(f"It is among the best {top_k} drugs in {100 * best['p_top']:.0f}% of the twins.")
         if best["fdr"] is not None:

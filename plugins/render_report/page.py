@@ -174,13 +174,13 @@ def _drug_table(
         "<thead><tr><th scope='col'>Rank</th><th scope='col'><span class='sr-only'>Compare</span>"
         "<span aria-hidden='true' title='compare'>+</span></th><th scope='col'>Drug</th>"
         "<th scope='col'>Score [95% interval]</th>"
-        f"<th scope='col'>FDR</th><th scope='col'>P(top {e(k)})</th>"
+        f"<th scope='col'>FDR</th><th scope='col'>Rank: own targets · downstream</th><th scope='col'>P(top {e(k)})</th>"
         f"<th scope='col'>Burden on day {horizon:g}</th><th scope='col'>Acts through</th>"
         "<th scope='col'>Targets</th><th scope='col'>Known indications</th></tr></thead>"
     )
     body = []
     for r in rows:
-        flags = []
+        flags = [f"<span class='flag evidence'>{e(f)}</span>" for f in r.get("evidence", [])]
         if r["already_taken"]:
             flags.append("<span class='flag taken'>already taken</span>")
         if r["avoid"]:
@@ -209,13 +209,18 @@ def _drug_table(
             f"{'<br>' + ''.join(flags) if flags else ''}</td>"
             f"<td class='num'>{fmt(r['score'])} <span class='ci'>[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]</span></td>"
             f"<td class='num{' sig' if sig else ''}'>{fmt_p(r['fdr'])}</td>"
+            f"<td class='num'>{_view_ranks(r)}</td>"
             f"<td class='num'>{fmt(r['p_top'], 2)}</td><td class='num'>{burden}</td>"
             f"<td class='drivers'><span title='{e(', '.join(r['drivers']))}'>{e(', '.join(r['drivers']) or '–')}</span></td>"
             f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td></tr>"
         )
     caption = (
         f"The first {len(rows)} of {n_total} drugs (drugs.csv lists all). Score: reversal of the disease "
-        "signature, mean over twins with its 95% interval; “1=” marks drugs with the same score (same targets). "
+        "signature, mean over twins with its 95% interval, in units of a random gene's effect; it adds the "
+        "reversal at the drug's own targets (they are changed in the disease: acting on markers) and the reversal "
+        "of what they drive downstream, and the two have their own ranks. “1=” marks drugs with the same score "
+        "(same targets). “marker-driven”: mostly its own targets, nothing downstream significant; “same on a "
+        "shuffled network”: the network's wiring adds nothing to its score. "
         "FDR: Benjamini–Hochberg over the degree-matched null. Burden: the simulated disease burden at the "
         f"horizon with the drug (without a new drug: {fmt(base['mean'] if base else None, 2)}); – where the course was "
         "not simulated."
@@ -227,6 +232,14 @@ def _drug_table(
         "<table id='drug-table' class='ranking' aria-describedby='ranking-note'>"
         f"{head}<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _view_ranks(r: dict[str, Any]) -> str:
+    v = r.get("views") or {}
+    m, p = (v.get("marker") or {}).get("rank"), (v.get("programme") or {}).get("rank")
+    if m is None and p is None:
+        return "–"
+    return f"{int(m) if m is not None else '–'} · {int(p) if p is not None else '–'}"
 
 
 def r_action(action: str) -> str:
@@ -389,9 +402,13 @@ def _methods_html(result: RunResult, plotly_js: str) -> str:
 <li>Twins: {len(ens)} resampled twins (seed {e(ens.params.get("seed"))}); each has its own network weights fitted to
 its cells and its own disease signature. Intervals and P(top-k) are over these twins.</li>
 <li>Screen: {len(scr.drugs):,} drugs; each drug's signed effect on its targets is propagated through the twin's
-network (damped series, {e(scr.params.get("steps", conf.get("screen", {}).get("steps")))} steps); the score is
-−cos between the response and the disease signature, weighted by cell type. Null: random target sets matched in size,
-degree and action; FDR by Benjamini–Hochberg.</li>
+network (damped series, {e(scr.params.get("steps", conf.get("screen", {}).get("steps")))} steps). Two views: at the
+drug's own targets (−⟨u, s⟩/|s|: are its targets changed in the disease, the way it counteracts?) and downstream
+(−cos between the propagated response, the drug's own target nodes left out, and the disease signature); the score
+adds them with weight {e(scr.params.get("marker_weight"))} on the first, each in units of a random gene's effect
+(the view's spread over the null pool), weighted by cell type. Null: random target sets matched in size, degree
+and action, scored the same way; FDR by Benjamini–Hochberg, for each view. The genes listed for a drug carry its
+score on the first twin (explain.csv).</li>
 <li>Course: dx/dt = γ(tanh(βAx + r(t)d + e(t)u) − x) per twin, calibrated to the observed disease state at day 0;
 bands are the 2.5–97.5% quantiles over twins.</li>
 {ctrl}

@@ -30,6 +30,7 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
         "pairs": result.screen.pairs,
         "regulators": result.regulators,
         "celltypes": result.celltypes,
+        "explain": result.explain,
     }
     for stem, df in tables.items():
         if df is None:
@@ -51,5 +52,5 @@ def p4core_register_renderers(register):
         "table",
         render,
         schema=TableConfig,
-        description="drugs, pairs, regulators, cell types, trajectories and signatures as CSV/Parquet",
+        description="drugs, pairs, regulators, cell types, trajectories, signatures and explain as CSV/Parquet",
     )

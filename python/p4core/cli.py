@@ -168,6 +168,10 @@ def entry() -> None:
         from .benchmark import main as benchmark_main
 
         raise SystemExit(benchmark_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "explain":
+        from .explain import main as explain_main
+
+        raise SystemExit(explain_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "midi":
         raise SystemExit(midi_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "plugins":

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import InputError, require
+from .explain import ExplainParams
 from .regulators import RegulatorParams
 from .screen import ScreenParams
 from .simulate import SimulateParams
@@ -68,6 +69,7 @@ class Config:
     screen: ScreenParams = field(default_factory=ScreenParams)
     simulate: SimulateParams = field(default_factory=SimulateParams)
     regulators: RegulatorParams = field(default_factory=RegulatorParams)
+    explain: ExplainParams = field(default_factory=ExplainParams)
     render: Any = field(default_factory=dict)
     context: Any = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)

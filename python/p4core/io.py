@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from .model import (
     CELL_TYPE,
     CONDITION,
     DISEASE,
+    DONOR,
     EDGE_KINDS,
     REFERENCE,
     SAMPLE,
@@ -230,6 +232,39 @@ def _available(obs: pd.DataFrame) -> str:
     return ", ".join(map(repr, obs.columns)) or "(none)"
 
 
+def pair_samples(samples: pd.Series, labels: pd.Series, is_reference: pd.Series) -> dict[str, str] | None:
+    """Donors from sample names that pair up across the two conditions, or None.
+
+    A sample's donor token is its name without its condition's label (``ctrl101`` with label ``ctrl``
+    -> ``101``), else without a leading run of letters (``A7``/``B7`` -> ``7``), separators stripped.
+    The samples pair up when every token names exactly one reference and one disease sample, for at
+    least two tokens."""
+    per = pd.DataFrame({"sample": samples.astype(str), "label": labels.astype(str), "ref": is_reference})
+    per = per.drop_duplicates("sample")
+    if per.groupby("sample")["ref"].nunique().max() > 1:
+        return None  # a sample with cells of both conditions is not a condition's sample
+
+    def attempt(token_of) -> dict[str, str] | None:
+        tokens = {row.sample: token_of(row.sample, row.label) for row in per.itertuples()}
+        if any(not t for t in tokens.values()):
+            return None
+        ref = [tokens[s] for s in per.loc[per["ref"], "sample"]]
+        dis = [tokens[s] for s in per.loc[~per["ref"], "sample"]]
+        if len(set(ref)) == len(ref) == len(dis) == len(set(dis)) >= 2 and set(ref) == set(dis):
+            return tokens
+        return None
+
+    sep = "_-. :/"
+
+    def without_label(name: str, label: str) -> str:
+        return re.sub(re.escape(label), "", name, flags=re.IGNORECASE).strip(sep) if label else ""
+
+    def without_prefix(name: str, _label: str) -> str:
+        return re.sub(r"^[A-Za-z]+", "", name).strip(sep)
+
+    return attempt(without_label) or attempt(without_prefix)
+
+
 def read_patient_h5ad(
     path: str | os.PathLike[str],
     *,
@@ -238,6 +273,8 @@ def read_patient_h5ad(
     reference: str,
     disease: str | None = None,
     sample_key: str | None = None,
+    donor_key: str | None = None,
+    pair_samples_by_name: bool = True,
     layer: str | None = None,
     use_raw: bool = False,
     gene_symbols: str | None = None,
@@ -254,6 +291,11 @@ def read_patient_h5ad(
         The AnnData file.
     cell_type_key, condition_key, sample_key
         ``obs`` columns with the cell type, the condition and (optionally) the sample.
+    donor_key
+        ``obs`` column with the donor (optional). A donor with cells in both conditions makes the
+        design paired; without it, donors are derived when the sample names pair up across the
+        conditions (``ctrl101``/``stim101``: donor ``101``; :func:`pair_samples`) unless
+        ``pair_samples_by_name`` is false.
     reference, disease
         Values of ``condition_key`` for reference cells and disease cells (default: every other value).
     layer, use_raw
@@ -284,10 +326,11 @@ def read_patient_h5ad(
             raise InputError(
                 f"{where}: obs has no column {key!r} ({field_name}); available: {_available(obs)}"
             )
-    if sample_key is not None and sample_key not in obs.columns:
-        raise InputError(
-            f"{where}: obs has no column {sample_key!r} (data.sample_key); available: {_available(obs)}"
-        )
+    for opt, field_name in ((sample_key, "data.sample_key"), (donor_key, "data.donor_key")):
+        if opt is not None and opt not in obs.columns:
+            raise InputError(
+                f"{where}: obs has no column {opt!r} ({field_name}); available: {_available(obs)}"
+            )
 
     if use_raw:
         if adata.raw is None:
@@ -325,7 +368,7 @@ def read_patient_h5ad(
             "set data.disease to the label of the patient's disease cells"
         )
     keep = (is_ref | is_dis).to_numpy()
-    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE)]
+    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE, DONOR)]
     new_obs = obs.loc[keep, others].copy()  # kept for covariates
     new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
     new_obs[CONDITION] = np.where(is_ref.to_numpy()[keep], REFERENCE, DISEASE)
@@ -333,6 +376,28 @@ def read_patient_h5ad(
         new_obs[SAMPLE] = obs[sample_key].astype(str).to_numpy()[keep]
     else:
         new_obs[SAMPLE] = new_obs[CONDITION]
+    design: dict[str, Any] = {"paired": False, "donors_from": None, "n_donors_in_both_conditions": 0}
+    if donor_key is not None:
+        new_obs[DONOR] = obs[donor_key].astype(str).to_numpy()[keep]
+        design["donors_from"] = "data.donor_key"
+    elif sample_key is not None and pair_samples_by_name:
+        tokens = pair_samples(
+            new_obs[SAMPLE], cond[keep], pd.Series(is_ref.to_numpy()[keep], index=new_obs.index)
+        )
+        if tokens is not None:
+            new_obs[DONOR] = new_obs[SAMPLE].map(tokens).to_numpy()
+            design["donors_from"] = "sample names that pair up across the conditions"
+    if DONOR in new_obs:
+        ref_d = set(new_obs.loc[new_obs[CONDITION] == REFERENCE, DONOR])
+        dis_d = set(new_obs.loc[new_obs[CONDITION] == DISEASE, DONOR])
+        design["n_donors_in_both_conditions"] = len(ref_d & dis_d)
+        design["paired"] = len(ref_d & dis_d) >= 2
+        if design["paired"]:
+            log.info(
+                "paired design: %d donors measured in both conditions (donors from %s)",
+                len(ref_d & dis_d),
+                design["donors_from"],
+            )
     xs = x[np.flatnonzero(keep)]
     out = ad.AnnData(
         X=sp.csr_matrix(xs, dtype=np.float32),
@@ -346,6 +411,7 @@ def read_patient_h5ad(
         "condition_key": condition_key,
         "reference": reference,
         "disease": disease or "(all others)",
+        "design": design,
     }
     ident = patient_id if patient_id else path.stem
     ctx = Context(pseudonym=pseudonymise(ident, pseudonym_key))

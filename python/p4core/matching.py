@@ -118,6 +118,21 @@ def match_report(
             "no_target_in_network": len(no_target_in_net),
             "no_target_in_network_examples": _examples(no_target_in_net),
         },
+        "corrections": []
+        if knowledge.corrections is None
+        else [
+            {
+                "drug": r.drug,
+                "target": r.target,
+                "change": r.change,
+                "status": r.status,
+                "was": r.was,
+                "now": f"{r.action} (sign {int(r.sign)}, strength {float(r.strength):g})",
+                "approval": int(r.approval) if str(r.approval).isdigit() else r.approval,
+                "reference": r.reference,
+            }
+            for r in knowledge.corrections.itertuples(index=False)
+        ],
     }
 
 

@@ -21,6 +21,8 @@ DRUG_COLUMNS = ("drug", "target", "action", "sign", "strength")
 
 # obs columns every Patient has after loading (the loader maps the user's keys onto these)
 CELL_TYPE, CONDITION, SAMPLE = "p4_cell_type", "p4_condition", "p4_sample"
+#: optional obs column: the donor of each cell (a paired design measures a donor in both conditions)
+DONOR = "p4_donor"
 REFERENCE, DISEASE = "reference", "disease"
 
 
@@ -85,7 +87,9 @@ class DrugLibrary:
         """One row per drug: targets joined with '+', and the optional annotation columns."""
         t = self.targets
         extra = [c for c in t.columns if c not in DRUG_COLUMNS]
-        agg = {c: "first" for c in extra}
+        agg: dict[str, Any] = {c: "first" for c in extra}
+        if "correction" in agg:  # every target's citation, not only the first row's
+            agg["correction"] = lambda x: " | ".join(dict.fromkeys(v for v in x if v))
         info = (
             t.groupby("drug", sort=False).agg(agg)
             if extra
@@ -117,6 +121,9 @@ class Knowledge:
     conflicts: pd.DataFrame | None = None
     #: human-mouse ortholog pairs (hgnc_symbol, mgi_symbol), when the knowledge provides them
     orthologs: pd.DataFrame | None = None
+    #: drug-target corrections applied to the library (p4core.knowledge.apply_corrections): the rows,
+    #: what each did (``status``, ``was``) and its citation
+    corrections: pd.DataFrame | None = None
 
 
 @dataclass
@@ -241,6 +248,7 @@ class TwinEnsemble:
             }
         )
         var.index = var["celltype"] + ":" + var["gene"]
+        var = var.astype({"celltype": "category", "gene": "category"})
         x = np.stack([r.signature for r in self.replicates])
         adata = ad.AnnData(X=x.astype(np.float32), var=var)
         adata.obs_names = [f"twin{i}" for i in range(len(self))]
@@ -329,3 +337,5 @@ class RunResult:
     #: cell types ranked by how much they drive the disease (see p4core.celltype_ranking())
     celltypes: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: the genes carrying the best drugs' scores (see p4core.explain.explain_table; explain.csv)
+    explain: pd.DataFrame | None = None

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from .config import EngineConfig, PrivacyConfig, validate_node
 from .engine import make_engine
 from .errors import InputError
+from .explain import TWIN_FILE, ExplainParams, explain_table, save_twin
 from .flags import flag_drugs, read_rules
 from .io import atomic_path, write_text
 from .knowledge import file_digest
@@ -63,6 +64,7 @@ CORE_GROUPS = {
     "simulate": SimulateParams,
     "engine": EngineConfig,
     "privacy": PrivacyConfig,
+    "explain": ExplainParams,
 }
 
 
@@ -218,6 +220,21 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         None,
         patient.context.events,
     )
+    ex = typed["explain"]
+    explained = (
+        timed(
+            "explain",
+            explain_table,
+            ensemble,
+            knowledge.drugs,
+            result_screen,
+            typed["screen"],
+            ex.top,
+            ex.genes,
+        )
+        if ex.top
+        else None
+    )
     result = RunResult(
         patient,
         knowledge,
@@ -228,6 +245,7 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         timings=timings,
         regulators=regs,
         celltypes=celltype_ranking(ensemble),
+        explain=explained,
     )
     plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
     files = timed("render", render, result, outdir, cfg.render, plugins)
@@ -235,6 +253,8 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
     files.append(
         write_text(Path(outdir) / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n")
     )
+    if ex.save_twin:
+        files.append(save_twin(Path(outdir) / TWIN_FILE, ensemble, knowledge.drugs, result_screen))
     if knowledge.conflicts is not None and len(knowledge.conflicts):
         with atomic_path(Path(outdir) / "knowledge_conflicts.csv") as tmp:
             knowledge.conflicts.to_csv(tmp, index=False)

@@ -196,6 +196,47 @@ def view_parts_single(tt: Terms) -> tuple[np.ndarray, np.ndarray]:
     return view_parts(tt, Combos(sp.identity(tt.num.shape[1], format="csc")))
 
 
+#: a drug's score is marker-driven when its marker view carries more than this share of the combined
+#: score and its programme view alone is not significant (FDR at least FLAG_FDR)
+MARKER_DRIVEN = 0.5
+FLAG_FDR = 0.25
+
+
+def evidence_flags(result: ScreenResult) -> None:
+    """Flag what a drug's score rests on (columns added to ``result.table``, in place):
+
+    ``marker_driven``
+        its marker view (acting on disease markers: its own targets are changed in the disease)
+        carries more than half of the combined score, and nothing downstream backs it: its programme
+        view has FDR >= 0.25 (without a null: a programme score <= 0);
+    ``network_independent``
+        on twin 0, the real network beats a degree-preserving shuffle of it by less than one SD of
+        the drug's null (10% of its score when there is no null): the score does not come from the
+        network's wiring;
+    ``evidence_flags``
+        both, in words (drugs with a positive score only).
+    """
+    t = result.table
+    col = {d: i for i, d in enumerate(result.drugs)}
+    real0 = result.scores[0][t["drug"].map(col).to_numpy()]
+    rank_by = result.params.get("ranking", "combined")
+    sd = t.get(f"null_sd_{rank_by}", pd.Series(np.nan, index=t.index)).to_numpy(dtype=float)
+    margin = np.where(np.isfinite(sd), sd, 0.1 * np.abs(real0))
+    positive = t["score_mean"].to_numpy() > 0
+    if "fdr_programme" in t:
+        weak = ~(t["fdr_programme"].to_numpy(dtype=float) < FLAG_FDR)
+    else:
+        weak = t["score_programme"].to_numpy(dtype=float) <= 0
+    t["marker_driven"] = positive & (t["marker_share"].to_numpy() > MARKER_DRIVEN) & weak
+    shuffled = t["score_shuffled_network"].to_numpy(dtype=float)
+    t["network_independent"] = positive & np.isfinite(shuffled) & (real0 - shuffled < margin)
+    words = [
+        "; ".join(w for w, on in (("marker-driven", m), ("same on a shuffled network", n)) if on)
+        for m, n in zip(t["marker_driven"], t["network_independent"], strict=True)
+    ]
+    t["evidence_flags"] = words
+
+
 def celltype_ranking(ensemble: TwinEnsemble) -> pd.DataFrame:
     """How much each cell type drives the disease, and its place in the cell-type graph.
 
@@ -274,6 +315,7 @@ def shuffled_network_control(
     alt = screen(shuffled, knowledge.drugs, ScreenParams(**{**vars(p), "n_null": 0, "pairs_top": 0}))
     alt_scores = alt.table.set_index("drug")["score_mean"]
     result.table["score_shuffled_network"] = result.table["drug"].map(alt_scores).to_numpy()
+    evidence_flags(result)
     real = result.table.set_index("drug")["score_mean"]
     top = list(real.index[:10])
     rho = stats.spearmanr(real.to_numpy(), alt_scores.reindex(real.index).to_numpy()).statistic

@@ -1,10 +1,17 @@
 """Per-cell-type disease signatures: patient (disease) cells against reference cells.
 
-Two tests, chosen per cell type by the design:
+The test follows the design of each cell type:
 
+* **paired** (donors measured in both conditions: ``data.donor_key``, or sample names that pair up):
+  with at least three donors, a pseudo-bulk paired t-test of the per-donor log2-CPM differences
+  (``pseudobulk_paired``); with fewer, a cell-level rank test stratified by donor — van Elteren's
+  test, Wilcoxon rank sums within each donor combined with weights ``1/(n_donor + 1)``
+  (``cell_stratified_rank``) — so a donor's own baseline never counts as a disease effect;
 * **pseudo-bulk** when each condition has at least two samples: counts summed per sample,
-  log2-CPM, Welch t-test across samples (the sample, not the cell, is the unit of replication);
-* **rank test** otherwise: a two-sided Mann-Whitney U test over cells on log-normalised values.
+  log2-CPM, Welch t-test across samples (the sample, not the cell, is the unit of replication;
+  ``pseudobulk_welch``, or OLS with ``twin.covariates``: ``pseudobulk_ols``);
+* **rank test** otherwise: a two-sided Mann-Whitney U test over cells on log-normalised values
+  (``cell_mannwhitney``).
 
 The signature is the log2 fold change weighted by its evidence, ``s = logfc * (1 - p)``: genes
 with no evidence of change shrink to zero, clear changes keep their size.
@@ -45,6 +52,8 @@ def differential_expression(
     samples: np.ndarray,
     min_samples: int = 2,
     covariates: pd.DataFrame | None = None,
+    donors: np.ndarray | None = None,
+    min_pairs: int = 3,
 ) -> pd.DataFrame:
     """Disease vs reference for one cell type.
 
@@ -61,7 +70,12 @@ def differential_expression(
     covariates
         Per-cell covariates (obs columns, constant within a sample) adjusted for in the
         pseudo-bulk design ``log2CPM ~ disease + covariates`` (OLS; the disease coefficient is
-        the log fold change). Ignored by the cell-level rank test.
+        the log fold change). Ignored by the cell-level rank tests; they take precedence over a
+        paired design (put the donor among them to model it).
+    donors, min_pairs
+        Donor label per cell. When at least two donors have cells in both conditions, the design
+        is paired: ``min_pairs`` or more such donors give the pseudo-bulk paired t-test, fewer the
+        donor-stratified rank test (cells of donors seen in one condition only are left out).
 
     Returns
     -------
@@ -74,8 +88,20 @@ def differential_expression(
     detected = counts > 0
     frac_ref = detected[~is_disease].mean(0)
     frac_dis = detected[is_disease].mean(0)
+    paired = _paired_donors(donors, is_disease) if donors is not None and covariates is None else []
     with np.errstate(invalid="ignore", divide="ignore"):
-        if len(dis_samples) >= min_samples and len(ref_samples) >= min_samples:
+        if donors is not None and len(paired) >= 2:
+            keep = np.isin(donors, paired)
+            if len(paired) >= min_pairs:
+                method = "pseudobulk_paired"
+                logfc, stat, pval = _paired_pseudobulk(
+                    counts[keep], library_size[keep], is_disease[keep], np.asarray(donors)[keep], paired
+                )
+            else:
+                method = "cell_stratified_rank"
+                x = lognorm(counts[keep], library_size[keep])
+                logfc, stat, pval = stratified_rank_test(x, is_disease[keep], np.asarray(donors)[keep])
+        elif len(dis_samples) >= min_samples and len(ref_samples) >= min_samples:
             method = "pseudobulk_welch"
             labels = list(ref_samples) + list(dis_samples)
             bulk = np.stack([counts[samples == s].sum(0) for s in labels])
@@ -121,6 +147,62 @@ def differential_expression(
             "method": method,
         }
     )
+
+
+def _paired_donors(donors: np.ndarray, is_disease: np.ndarray) -> list:
+    """Donors with cells in both conditions (sorted)."""
+    d = np.asarray(donors)
+    return sorted(set(d[is_disease]) & set(d[~is_disease]))
+
+
+def _paired_pseudobulk(
+    counts: np.ndarray, library_size: np.ndarray, is_disease: np.ndarray, donors: np.ndarray, paired: list
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paired t-test over donors of log2-CPM(disease) - log2-CPM(reference), counts summed per
+    donor and condition. Returns (mean difference, t, two-sided p)."""
+    diffs = []
+    for d in paired:
+        sides = []
+        for cond in (True, False):
+            at = (donors == d) & (is_disease == cond)
+            lib = float(library_size[at].sum())
+            sides.append(np.log2(counts[at].sum(0) / (lib if lib > 0 else 1.0) * 1e6 + 1.0))
+        diffs.append(sides[0] - sides[1])
+    diff = np.stack(diffs)
+    n = diff.shape[0]
+    mean, sd = diff.mean(0), diff.std(0, ddof=1)
+    t = np.where(sd > 0, mean / (sd / np.sqrt(n)), 0.0)
+    return mean, t, 2 * stats.t.sf(np.abs(t), n - 1)
+
+
+def stratified_rank_test(
+    x: np.ndarray, is_disease: np.ndarray, strata: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """van Elteren's stratified Wilcoxon test, disease vs reference cells within each stratum.
+
+    Per stratum h: the rank sum ``W_h`` of the disease cells (mid-ranks), its mean
+    ``n1 (N + 1) / 2`` and its exact variance under permutation within the stratum,
+    ``n1 n2 / (N (N - 1)) * sum_i (r_i - mean r)^2`` (which corrects for ties); the strata are
+    combined with van Elteren's weights ``1 / (N_h + 1)``. Returns (log2 fold change averaged over
+    the strata, z, two-sided normal p)."""
+    num = np.zeros(x.shape[1])
+    var = np.zeros(x.shape[1])
+    lfc, n_strata = np.zeros(x.shape[1]), 0
+    for h in np.unique(strata):
+        at = strata == h
+        xh, dh = x[at], is_disease[at]
+        n1, n2 = int(dh.sum()), int((~dh).sum())
+        if n1 == 0 or n2 == 0:
+            continue
+        n = n1 + n2
+        r = stats.rankdata(xh, axis=0)
+        w = 1.0 / (n + 1)
+        num += w * (r[dh].sum(0) - n1 * (n + 1) / 2)
+        var += w**2 * n1 * n2 / (n * (n - 1)) * ((r - r.mean(0)) ** 2).sum(0)
+        lfc += (xh[dh].mean(0) - xh[~dh].mean(0)) / LN2
+        n_strata += 1
+    z = np.where(var > 0, num / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    return lfc / max(n_strata, 1), z, 2 * stats.norm.sf(np.abs(z))
 
 
 _WARNED: set[str] = set()

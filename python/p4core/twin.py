@@ -12,7 +12,17 @@ import scipy.sparse as sp
 from . import kernel
 from .errors import InputError, require
 from .matching import check_targets_reach_network, gene_columns, match_report
-from .model import CELL_TYPE, CONDITION, DISEASE, SAMPLE, Knowledge, Patient, TwinEnsemble, TwinReplicate
+from .model import (
+    CELL_TYPE,
+    CONDITION,
+    DISEASE,
+    DONOR,
+    SAMPLE,
+    Knowledge,
+    Patient,
+    TwinEnsemble,
+    TwinReplicate,
+)
 from .progress import progress
 from .signature import differential_expression
 from .signature import lognorm as signature_lognorm
@@ -264,6 +274,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     }
     edges = prior_edges(knowledge, gene_index)
     n_ct, n_g = len(celltypes), len(genes)
+    donors = obs[DONOR].astype(str).to_numpy() if DONOR in obs.columns else None
 
     def signatures(cells: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[pd.DataFrame]]:
         s = np.zeros((n_ct, n_g))
@@ -277,6 +288,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
                 (obs[CONDITION].to_numpy()[idx] == DISEASE),
                 obs[SAMPLE].to_numpy()[idx],
                 covariates=obs.iloc[idx][p.covariates].reset_index(drop=True) if p.covariates else None,
+                donors=donors[idx] if donors is not None else None,
             )
             s[c, measured] = de["signature"].to_numpy()
             act[c, measured] = np.maximum(de["frac_ref"], de["frac_dis"]).to_numpy() >= p.min_expr_frac
@@ -316,6 +328,13 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
 
     _, _, de_tables = signatures(ct_cells)
     de_all = pd.concat(de_tables, ignore_index=True)
+    tests = {str(t["celltype"].iloc[0]): str(t["method"].iloc[0]) for t in de_tables}
+    design = dict(adata.uns.get("p4core_source", {}).get("design", {}))
+    log.info(
+        "signatures: %s; tests: %s",
+        "paired design" if design.get("paired") else "unpaired design",
+        ", ".join(f"{ct} {m}" for ct, m in tests.items()),
+    )
     if p.celltype_weight == "abundance":
         n_dis = np.array(
             [(obs[CONDITION].to_numpy()[ct_cells[ct]] == DISEASE).sum() for ct in celltypes], float
@@ -354,7 +373,7 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         celltype_weights=cw.astype(dtype),
         de=de_all,
         measured=measured,
-        params={**vars(p), **p_fit},
+        params={**vars(p), **p_fit, "signature_design": design, "signature_tests": tests},
         pseudonym=patient.pseudonym,
         match_report=report,
     )

@@ -211,7 +211,8 @@
           esc(t.gene) + "</span>"; }).join(" ") + (r.atc ? " · ATC " + esc(r.atc) : "") +
         (r.approval ? " · " + esc(r.approval) : "") + "</p>" +
         "<p>Known indications: " + esc(r.indications.join("; ") || "–") + "</p>" +
-        (flags.length ? "<p><strong class='flag avoid'>" + esc(flags.join("; ")) + "</strong></p>" : "");
+        (flags.length ? "<p><strong class='flag avoid'>" + esc(flags.join("; ")) + "</strong></p>" : "") +
+        whyHtml(r);
     }
     if (p) {
       return "<p><strong>Pair " + p.rank + "</strong> · score " + f3(p.score) + " [" + f3(p.ci[0]) + ", " + f3(p.ci[1]) +
@@ -220,6 +221,27 @@
         esc(actingOn(name).join(", ") || "–") + "</p>";
     }
     return "<p>A scenario of the run.</p>";
+  }
+
+  function whyHtml(r) {  // the two views, the flags and the genes that carry the score (p4core explain)
+    var v = r.views || {}, m = v.marker || {}, g = v.programme || {};
+    function rk(x) { return x === null || x === undefined ? "–" : String(Math.round(x)); }
+    var out = "<h4>Why it ranks here</h4><p>At its own targets (acting on disease markers): " + f3(m.score) +
+      ", rank " + rk(m.rank) + ", FDR " + fp(m.fdr) + " · downstream (the programme its targets drive): " +
+      f3(g.score) + ", rank " + rk(g.rank) + ", FDR " + fp(g.fdr) +
+      (r.marker_share === null ? "" : " · own targets carry " + Math.round(100 * r.marker_share) + "% of the score") + "</p>";
+    if (r.evidence && r.evidence.length) out += "<p><strong class='flag evidence'>" + esc(r.evidence.join("; ")) + "</strong></p>";
+    if (!r.explain) return out + "<p class='muted'>Gene-level explanation: for the best drugs of the run (explain.top).</p>";
+    if (r.explain.neighbours) out += "<p class='muted'>" + esc(r.explain.neighbours) + "</p>";
+    var rows = r.explain.genes.map(function (x) {
+      return "<tr><td>" + esc(x.gene) + (x.target ? " <span class='muted'>(target)</span>" : "") + "</td><td>" +
+        esc(x.celltype) + "</td><td class='num'>" + f3(x.signature) + "</td><td class='num'>" + f3(x.change) +
+        "</td><td class='num'>" + (x.share === null ? "–" : Math.round(100 * x.share) + "%") + "</td></tr>";
+    }).join("");
+    return out + "<table class='small'><caption>Genes carrying the score (first twin): disease change, the drug's " +
+      "predicted change, share of the score (negative: works against it)</caption><thead><tr><th scope='col'>gene</th>" +
+      "<th scope='col'>cell type</th><th scope='col'>disease</th><th scope='col'>drug</th><th scope='col'>share</th>" +
+      "</tr></thead><tbody>" + rows + "</tbody></table>";
   }
 
   function selectDrug(name, reveal, focusPanel) {
