@@ -6,7 +6,7 @@ Two right-hand sides: a dense random block, and unit perturbations (one seed per
 screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
 GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), next to
 this machine's measured memory bandwidth (numpy copy) and float32 GEMM peak (numpy/OpenBLAS, 1
-thread and all); writes JSON (benchmarks/results/propagate.json).
+thread and all); writes JSON (benchmarks/results/propagate[_<operator>].json).
 """
 
 from __future__ import annotations
@@ -32,6 +32,19 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
+def skewed_operator(n: int, nnz: int, rng: np.random.Generator) -> sp.csr_array:
+    """n x n with about ``nnz`` edges whose endpoints are drawn with Pareto(1.2) weights (heavy-tailed
+    degrees, a few hubs with thousands of edges), rows scaled to sum |a| = 0.9 as a twin's operator."""
+    w_out, w_in = rng.pareto(1.2, n) + 1, rng.pareto(1.2, n) + 1
+    rows = rng.choice(n, size=nnz, p=w_in / w_in.sum())
+    cols = rng.choice(n, size=nnz, p=w_out / w_out.sum())
+    a = sp.coo_array((rng.uniform(-1, 1, nnz), (rows, cols)), shape=(n, n)).tocsr()
+    a.sum_duplicates()
+    scale = np.asarray(abs(a).sum(axis=1)).ravel()
+    a = sp.diags_array(0.9 / np.maximum(scale, 1e-12)) @ a
+    return sp.csr_array(a)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cells", type=int, default=10)
@@ -44,9 +57,10 @@ def main() -> None:
     ap.add_argument(
         "--operator",
         default="random",
-        choices=["random", "kang"],
-        help="random (cells x genes, --nnz) or the operator of a Kang 2018 twin with the public networks "
-        "(needs ../shared/data or $P4CORE_SHARED_DATA)",
+        choices=["random", "skewed", "kang"],
+        help="random (cells x genes nodes, --nnz uniform edges), skewed (the same size with heavy-tailed "
+        "in- and out-degrees, as in a gene network: hubs gather from and feed many nodes) or the operator "
+        "of a Kang 2018 twin with the public networks (needs ../shared/data or $P4CORE_SHARED_DATA)",
     )
     args = ap.parse_args()
     rng = np.random.default_rng(0)
@@ -65,6 +79,8 @@ def main() -> None:
 
         targets = ordered_drug_matrix(ensemble, drugs)[0]
         screen_u = unit_perturbations(ensemble, ensemble.replicates[0].active, targets, np.dtype(args.dtype))
+    elif args.operator == "skewed":
+        op = kernel.as_operator(skewed_operator(args.cells * args.genes, args.nnz, rng), dtype=args.dtype)
     else:
         n = args.cells * args.genes
         a = sp.random_array((n, n), density=args.nnz / n / n, rng=rng, format="csr", dtype=np.float64)
@@ -130,7 +146,8 @@ def main() -> None:
             )
         results[case] = {"max_abs_difference": check, "runs": rows}
 
-    out = Path(__file__).parent / "results" / "propagate.json"
+    name = "propagate.json" if args.operator == "random" else f"propagate_{args.operator}.json"
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(

@@ -39,24 +39,27 @@ def shared_data() -> Path:
     return Path(os.environ.get("P4CORE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+def kang_overrides(n_twins: int) -> list[str]:
+    """The README's Kang 2018 run with the public knowledge and ``n_twins`` twins."""
+    data = shared_data()
+    return [
+        "knowledge=public",
+        f"knowledge.root={data}",
+        "data=h5ad",
+        f"data.path={data / 'scrna' / 'kang2018_ifnb_pbmc.h5ad'}",
+        "data.cell_type_key=cluster_id",
+        "data.condition_key=group_id",
+        "data.reference=ctrl",
+        "data.sample_key=sample_id",
+        f"twin.n_twins={n_twins}",
+    ]
+
+
 def build(n_twins: int, path: Path) -> None:
     from p4core.pipeline import check_config, compose, load_knowledge, load_patient
     from p4core.twin import build_twins
 
-    data = shared_data()
-    cfg = compose(
-        [
-            "knowledge=public",
-            f"knowledge.root={data}",
-            "data=h5ad",
-            f"data.path={data / 'scrna' / 'kang2018_ifnb_pbmc.h5ad'}",
-            "data.cell_type_key=cluster_id",
-            "data.condition_key=group_id",
-            "data.reference=ctrl",
-            "data.sample_key=sample_id",
-            f"twin.n_twins={n_twins}",
-        ]
-    )
+    cfg = compose(kang_overrides(n_twins))
     typed = check_config(cfg)
     knowledge = load_knowledge(cfg.knowledge)
     ensemble = build_twins(load_patient(cfg.data), knowledge, typed["twin"])
@@ -90,38 +93,50 @@ def child(args: argparse.Namespace) -> None:
     if args.dump_scores:
         np.save(args.dump_scores, result.scores[:2])
         with open(args.dump_scores + ".json", "w") as f:
-            json.dump(result.drugs, f)
+            json.dump({"drugs": result.drugs, "scales": result.scales}, f)
     print(json.dumps(out))
 
 
-def reference(args: argparse.Namespace) -> dict:
-    """The per-drug scipy implementation on a sample of drugs x 2 twins."""
+def reference(args: argparse.Namespace, scales: dict[str, float]) -> dict:
+    """The per-drug scipy implementation (:func:`p4core.reference.drug_views`: perturbation, K sparse
+    products, the marker, programme and combined views) on a sample of drugs x 2 twins."""
+    with open(args.twins_file, "rb") as f:
+        ensemble, drugs, params = pickle.load(f)
+    rng = np.random.default_rng(0)
+    timing, names, scores = plain_screen(ensemble, drugs, params, args.sample, rng, scales)
+    return {"per_drug_twin_s": timing, "sample": names, "scores": scores.tolist()}
+
+
+def plain_screen(ensemble, drugs, params, sample: int, rng, scales) -> tuple[float, list[str], np.ndarray]:
+    """Seconds per (drug, twin) of the plain per-drug screen, the sampled drugs and their ranking
+    view's score in the first two twins."""
     import importlib
 
     from p4core import reference as ref
 
     screen_mod = importlib.import_module("p4core.screen")
-    with open(args.twins_file, "rb") as f:
-        ensemble, drugs, params = pickle.load(f)
     target_genes, m, names = screen_mod.drug_matrix(ensemble, drugs)
-    n_c = len(ensemble.celltypes)
+    n_c, n_g = len(ensemble.celltypes), len(ensemble.genes)
     w = ensemble.node_weights * np.where(np.tile(ensemble.measured, n_c), 1.0, params.latent_weight)
-    rng = np.random.default_rng(0)
     has_target = np.flatnonzero((m != 0).any(0))
-    sample = np.sort(rng.choice(has_target, size=min(args.sample, len(has_target)), replace=False))
-    scores = np.zeros((2, len(sample)))
+    pick = np.sort(rng.choice(has_target, size=min(sample, len(has_target)), replace=False))
+    scores = np.zeros((2, len(pick)))
     t0 = time.perf_counter()
     for t in range(2):
         rep = ensemble.replicates[t]
         u_all = screen_mod.unit_perturbations(ensemble, rep.active, target_genes, np.dtype(np.float64))
         a = rep.operator.astype(np.float64)
-        for k, d in enumerate(sample):
-            u = u_all @ m[:, d]
-            x = ref.propagate(a, u[:, None], params.alpha, params.steps)
-            s, _ = ref.reversal_scores(x, rep.signature.astype(float), w, ensemble.offsets)
-            scores[t, k] = s[0]
-    per_unit = (time.perf_counter() - t0) / (2 * len(sample))
-    return {"per_drug_twin_s": per_unit, "sample": [names[d] for d in sample], "scores": scores.tolist()}
+        s = rep.signature.astype(float)
+        for k, d in enumerate(pick):
+            own = np.zeros(len(s), dtype=bool)
+            for g in target_genes[m[:, d] != 0]:
+                own[g::n_g] = True
+            v = ref.drug_views(
+                a, u_all @ m[:, d], s, w, own, params.alpha, params.steps, scales, params.marker_weight
+            )
+            scores[t, k] = v[params.ranking]
+    per_unit = (time.perf_counter() - t0) / (2 * len(pick))
+    return per_unit, [names[d] for d in pick], scores
 
 
 def run_child(args: argparse.Namespace, threads: int, null: bool, pairs_top: int, dump: str = "") -> dict:
@@ -169,9 +184,10 @@ def main() -> None:
                 args, cores, True, args.pairs_top
             ),
         }
-        ref = reference(args)
+        dumped = json.loads(Path(dump + ".json").read_text())
+        names = dumped["drugs"]
+        ref = reference(args, dumped["scales"])
         ours = np.load(dump)
-        names = json.loads(Path(dump + ".json").read_text())
         idx = [names.index(d) for d in ref["sample"]]
         check = float(np.abs(ours[:, idx] - np.array(ref["scores"])).max())
     full = next(iter(runs.values()))

@@ -2,10 +2,12 @@
 
     python benchmarks/run.py [--quick]
 
-Runs bench_propagate.py (kernel vs scipy.sparse, machine bandwidth and GEMM peak), bench_screen.py
-(Kang 2018 twins: full screen vs per-drug scipy reference, threads, peak memory) and
-bench_stream.py (10,000 drugs x 1,000 synthetic twins streamed to Parquet), each printing its
-table; their JSON lands in benchmarks/results/. --quick uses smaller sizes (a smoke run).
+Runs bench_propagate.py (kernel vs scipy.sparse, machine bandwidth and GEMM peak; a random and a
+skewed-degree operator), bench_screen.py (Kang 2018 twins: full screen vs per-drug scipy reference,
+threads, peak memory), bench_end_to_end.py (the Kang run with its report, stage by stage against the
+previous release's course and null and the plain scipy screen) and bench_stream.py (10,000 drugs x
+1,000 synthetic twins streamed to Parquet), each printing its table; their JSON lands in
+benchmarks/results/. --quick uses smaller sizes (a smoke run, under 3 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ def main() -> None:
     args = ap.parse_args()
     runs = [
         ["bench_propagate.py"] + (["--rhs", "64", "--repeat", "1"] if args.quick else []),
+        ["bench_propagate.py", "--operator", "skewed", "--cells", "8", "--genes", "6000", "--nnz", "450000"]
+        + (["--rhs", "64", "--repeat", "1"] if args.quick else ["--rhs", "64"]),
         ["bench_screen.py"] + (["--twins", "10", "--pairs-top", "20", "--sample", "5"] if args.quick else []),
+        ["bench_end_to_end.py"]
+        + (
+            ["--twins", "5", "--sample", "4", "--fine-dt", "0.5", "--null-draws", "20000"]
+            if args.quick
+            else []
+        ),
         ["bench_stream.py"] + (["--drugs", "1000", "--twins", "100"] if args.quick else []),
     ]
     for script, *rest in runs:

@@ -310,7 +310,7 @@ def test_bad_override(tmp_path, override, needle):
     "override,needle",
     [
         ("+twin.n_twinz=3", "twin.n_twinz"),
-        ("simulate.dt=0", "simulate.dt"),
+        ("simulate.tolerance=0", "simulate.tolerance"),
         ("screen.alpha=-1", "screen.alpha"),
         ("twin.dtype=float16", "twin.dtype"),
         ("simulate.horizon_days=-10", "simulate.horizon_days"),

@@ -268,8 +268,33 @@ def test_all_zero_genes_give_zero_signature_not_nan(knowledge):
     assert np.isfinite(res.scores).all()
 
 
+def test_extra_courses_join_the_batch_and_equal_run_courses(ensemble, knowledge, monkeypatch):
+    """A renderer's extra drug is integrated in the run's one batch (one kernel call) and its course
+    is the one the drug gets as a scenario of the run (to the integrator's tolerance)."""
+    import importlib
+
+    sim = importlib.import_module("p4core.simulate")
+    res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(n_null=0))
+    a, b = sim.distinct_top(res.table, knowledge.drugs, 2)
+    params = p4core.SimulateParams(pair=False, horizon_days=90)
+    calls = []
+    real = sim.kernel.course_twins
+    monkeypatch.setattr(sim.kernel, "course_twins", lambda *x, **k: calls.append(1) or real(*x, **k))
+    with_extra = sim.simulate(ensemble, res, knowledge.drugs, params, treatments=[a], extra_drugs=[b, a])
+    assert len(calls) == 1 and with_extra.extra_scenarios == [b]  # a is a scenario already
+    both = sim.simulate(ensemble, res, knowledge.drugs, params, treatments=[a, b]).table
+    got = with_extra.extra.set_index(["time", "celltype"])
+    want = both[both["scenario"] == b].set_index(["time", "celltype"])
+    assert set(with_extra.table["scenario"]) == {"untreated", a}
+    np.testing.assert_allclose(got["mean"], want.loc[got.index, "mean"], atol=2e-3)
+    assert (
+        np.abs(got["mean"].to_numpy() - got.xs(-params.onset_days, level="time")["mean"].mean()).max() > 0.05
+    )
+
+
 def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
-    """Nodes that cannot reach the signature are left out of the ODE; the course is unchanged."""
+    """Nodes that cannot reach the signature are left out of the ODE; the course is unchanged (to the
+    integrator's tolerance: the left-out nodes no longer take part in choosing the step)."""
     import importlib
 
     sim = importlib.import_module("p4core.simulate")
@@ -284,7 +309,10 @@ def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
     pruned = sim.simulate(twin, res, knowledge.drugs, params).table
     monkeypatch.setattr(sim, "relevant_nodes", lambda a, support: np.ones(a.shape[0], dtype=bool))
     full = sim.simulate(twin, res, knowledge.drugs, params).table
-    pd.testing.assert_frame_equal(pruned, full)
+    cols = ["scenario", "time", "celltype"]
+    pd.testing.assert_frame_equal(pruned[cols], full[cols])
+    for c in ("mean", "lower", "upper"):
+        np.testing.assert_allclose(pruned[c], full[c], atol=5 * params.tolerance)
 
 
 def test_plugin_config_keeps_values_its_schema_derives():

@@ -174,3 +174,40 @@ def test_null_is_calibrated_on_a_random_signature(knowledge):
     res = p4core.screen(twin_from_signature(sig, knowledge), knowledge.drugs, p4core.ScreenParams(n_null=300))
     p = res.table.loc[res.table["n_targets_in_model"] > 0, "p_value"]
     assert 0.0 < (p < 0.05).mean() < 0.15  # about 5% by chance
+
+
+@pytest.mark.parametrize("score", ["cosine", "correlation"])
+def test_null_draws_score_as_drugs_on_the_same_targets(setup, score):
+    """The compiled null (kernel.null_views) scores a random target set exactly as the screen scores a
+    drug with those targets and actions (view_parts, itself checked against materialised responses),
+    a gene drawn twice included; and the same bits on 1 and 2 threads."""
+    from p4core.screen import Combos, Plan, _PoolTwin, null_pool, null_task, view_parts
+
+    ens, _ = setup
+    p = p4core.ScreenParams(n_null=200, score=score)
+    pool, _ = null_pool(ens, p)
+    plan = Plan.of(ens, pool, p)
+    rng = np.random.default_rng(11)
+    draws = rng.choice(len(pool), size=(300, 3))
+    draws[:20, 2] = draws[:20, 0]  # the same gene twice: its coefficients add (1 + 0.5)
+    coef = np.array([1.0, -1.0, 0.5])
+    as_drugs = np.zeros((len(pool), len(draws)))
+    for k in range(draws.shape[1]):
+        np.add.at(as_drugs, (draws[:, k], np.arange(len(draws))), coef[k])
+    for t in null_task(plan, ens.replicates, pool):
+        mk, pg = view_parts(t, Combos(as_drugs))
+        pt = _PoolTwin(t, len(pool))
+        got_mk, got_pg = pt.views(draws, coef)
+        assert np.allclose(got_mk, mk.sum(1), atol=1e-12) and np.allclose(got_pg, pg.sum(1), atol=1e-10)
+        assert np.abs(got_pg).max() > 0.01
+        one = kernel.null_views(*_pool_args(pt), draws, coef, n_threads=1, **_centring(pt))
+        two = kernel.null_views(*_pool_args(pt), draws, coef, n_threads=2, **_centring(pt))
+        assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+def _pool_args(pt):
+    return pt.num, pt.seed, pt.gram, pt.q, pt.w, pt.ws, pt.t.s_norm
+
+
+def _centring(pt):
+    return {"wsum": pt.t.wsum, "w_ct": pt.t.w_ct} if pt.t.centred else {}

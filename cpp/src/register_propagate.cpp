@@ -1,6 +1,7 @@
 // Bindings of the propagation and scoring kernels (float32 and float64).
 #include "binding_utils.hpp"
 #include "p4core/blocks.hpp"
+#include "p4core/null_draws.hpp"
 #include "p4core/propagate.hpp"
 
 namespace p4core::bind {
@@ -106,9 +107,65 @@ py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, cons
   return py::make_tuple(num, sq, wsum, g, probe);
 }
 
+py::tuple null_views_t(const py::array& num_, const py::array& seed_, const py::array& gram_, const py::array& q_,
+                       const py::array& w_, const py::array& ws_, double s_norm, const py::array& draws_,
+                       const py::array& coef_, const py::object& wsum_, const py::object& w_ct_, double own_only,
+                       int n_threads) {
+  auto num = take<double>(num_, "num", 1);
+  const std::int64_t P = num.shape(0);
+  auto seed = take<double>(seed_, "seed", 1);
+  auto gram = take<double>(gram_, "gram", 2);
+  auto q = take<double>(q_, "q", 3);
+  auto w = take<double>(w_, "w", 2);
+  auto ws = take<double>(ws_, "ws", 2);
+  auto draws = take<std::int64_t>(draws_, "draws", 2);
+  auto coef = take<double>(coef_, "coef", 1);
+  const std::int64_t C = q.shape(1), n = draws.shape(0), k = draws.shape(1);
+  require(seed.shape(0) == P && gram.shape(0) == P && gram.shape(1) == P, "seed (P) and gram (P x P) must match num (P)");
+  require(q.shape(0) == P && q.shape(2) == P, "q must be P x C x P");
+  require(w.shape(0) == P && w.shape(1) == C && ws.shape(0) == P && ws.shape(1) == C, "w and ws must be P x C");
+  require(coef.shape(0) == k, "coef must have one entry per column of draws");
+  const std::int64_t* dp = draws.data();
+  for (std::int64_t e = 0; e < n * k; ++e) require(dp[e] >= 0 && dp[e] < P, "draws index a gene outside the pool");
+  PoolProducts pp;
+  pp.P = P;
+  pp.C = C;
+  pp.num = num.data();
+  pp.seed = seed.data();
+  pp.gram = gram.data();
+  pp.q = q.data();
+  pp.w = w.data();
+  pp.ws = ws.data();
+  pp.s_norm = s_norm;
+  pp.own_only = own_only;
+  py::array_t<double, py::array::c_style> wsum, w_ct;
+  if (!wsum_.is_none()) {
+    wsum = take<double>(wsum_.cast<py::array>(), "wsum", 2);
+    w_ct = take<double>(w_ct_.cast<py::array>(), "w_ct", 1);
+    require(wsum.shape(0) == C && wsum.shape(1) == P && w_ct.shape(0) == C, "wsum must be C x P and w_ct C");
+    pp.wsum = wsum.data();
+    pp.w_ct = w_ct.data();
+  }
+  py::array_t<double, py::array::c_style> mk({n}), pg({n});
+  double *mp = mk.mutable_data(), *gp = pg.mutable_data();
+  const double* cp = coef.data();
+  const int nt = resolve_threads(n_threads);
+  {
+    py::gil_scoped_release release;
+    null_draw_views(pp, dp, n, k, cp, mp, gp, nt);
+  }
+  return py::make_tuple(mk, pg);
+}
+
 }  // namespace
 
 void register_propagate(py::module_& m) {
+  m.def("null_views", &null_views_t, py::arg("num").noconvert(), py::arg("seed").noconvert(),
+        py::arg("gram").noconvert(), py::arg("q").noconvert(), py::arg("w").noconvert(), py::arg("ws").noconvert(),
+        py::arg("s_norm"), py::arg("draws").noconvert(), py::arg("coef").noconvert(), py::arg("wsum") = py::none(),
+        py::arg("w_ct") = py::none(), py::arg("own_only") = 1e-6, py::arg("n_threads") = 0,
+        "Marker and programme scores of random target sets (draws: n x k pool positions, coef: k) from one "
+        "twin's pool products; see p4core/null_draws.hpp.");
   m.def(
       "propagate",
       [](const py::array& indptr, const py::array& indices, const py::array& data, const py::array& u,

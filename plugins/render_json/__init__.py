@@ -89,7 +89,7 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "burden_at_horizon": end,
             "events": traj.events.to_dict("records"),
         },
-        "timings_s": result.timings,
+        "timings_s": {**result.timings, "total (to this summary)": round(sum(result.timings.values()), 3)},
     }
     return [
         write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
@@ -103,4 +103,5 @@ def p4core_register_renderers(register):
         render,
         schema=JsonConfig,
         description="summary.json: patient (pseudonymised), twins, top drugs, course, timings",
+        last=True,
     )

@@ -63,33 +63,43 @@ def notes_of(mid: mido.MidiFile) -> list[tuple[float, float, int, int, int, floa
     return sorted(out)
 
 
+def _tone(note: int, n: int, dur: float, percussion: bool, sample_rate: int) -> np.ndarray:
+    """One note's waveform (before velocity and pan): ``n`` samples."""
+    t = np.arange(n) / sample_rate
+    if percussion:  # a short pitched click, decaying in 15 ms
+        return np.sin(2 * np.pi * midi_hz(note + 24) * t) * np.exp(-t / 0.015)
+    f = midi_hz(note)
+    # sin(k*w*t) for k = 1, 2, ... by the Chebyshev recurrence s_k = 2 cos(wt) s_(k-1) - s_(k-2):
+    # one sin and one cos per note instead of one sin per partial
+    s1 = np.sin(2 * np.pi * f * t)
+    two_c = 2 * np.cos(2 * np.pi * f * t)
+    prev, cur = np.zeros_like(s1), s1
+    tone = np.zeros_like(s1)
+    for k, a in enumerate(PARTIALS, start=1):
+        if k * f >= sample_rate / 2:
+            break
+        tone += a * cur
+        prev, cur = cur, two_c * cur - prev
+    env = np.interp(t, [0, ATTACK, ATTACK + DECAY, dur, dur + RELEASE], [0, 1, SUSTAIN, SUSTAIN, 0])
+    return tone * env
+
+
 def synthesise(mid: mido.MidiFile, sample_rate: int = 22050) -> np.ndarray:
-    """Stereo float audio (n, 2) of the MIDI file, peak-normalised to 0.9."""
+    """Stereo float audio (n, 2) of the MIDI file, peak-normalised to 0.9. A score repeats its
+    notes (same pitch, same length), so each distinct tone is computed once."""
     notes = notes_of(mid)
     length = max((end for _, end, *_ in notes), default=0.0) + RELEASE + 0.5
     audio = np.zeros((int(length * sample_rate) + 1, 2))
+    tones: dict[tuple[int, int, bool], np.ndarray] = {}
     for start, end, note, vel, ch, pan in notes:
         i0 = int(round(start * sample_rate))
-        if ch == 9:  # percussion: a short pitched click, decaying in 80 ms
-            n = int(0.08 * sample_rate)
-            t = np.arange(n) / sample_rate
-            tone = np.sin(2 * np.pi * midi_hz(note + 24) * t) * np.exp(-t / 0.015)
-        else:
-            dur = max(end - start, ATTACK + DECAY)
-            n = int((dur + RELEASE) * sample_rate)
-            t = np.arange(n) / sample_rate
-            f = midi_hz(note)
-            tone = sum(
-                a * np.sin(2 * np.pi * k * f * t)
-                for k, a in enumerate(PARTIALS, start=1)
-                if k * f < sample_rate / 2
-            )
-            env = np.interp(
-                t,
-                [0, ATTACK, ATTACK + DECAY, dur, dur + RELEASE],
-                [0, 1, SUSTAIN, SUSTAIN, 0],
-            )
-            tone = tone * env
+        percussion = ch == 9
+        dur = 0.08 if percussion else max(end - start, ATTACK + DECAY)
+        n = int(dur * sample_rate) if percussion else int((dur + RELEASE) * sample_rate)
+        key = (note, n, percussion)
+        tone = tones.get(key)
+        if tone is None:
+            tone = tones[key] = _tone(note, n, dur, percussion, sample_rate)
         amp = vel / 127
         left, right = np.cos(pan * np.pi / 2), np.sin(pan * np.pi / 2)
         seg = audio[i0 : i0 + len(tone)]

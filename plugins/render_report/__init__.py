@@ -36,9 +36,8 @@ class ReportConfig:
     rows: int = 200
     #: drugs shown in the interval plot
     forest: int = 30
-    #: the best drugs whose disease course is simulated for the report (same twins and parameters as
-    #: the run's own scenarios), so that selecting any of them draws its course; 0 = the run's only.
-    #: Each costs about what one of the run's scenarios costs (Kang 2018, 20 twins: ~3 s)
+    #: the best drugs whose disease course the course stage simulates for the report (in its own batch,
+    #: same twins and parameters), so that selecting any of them draws its course; 0 = the run's only
     courses: int = 10
     #: the sonification in the page: ``mp3`` (about 70 kbit/s), ``wav`` (as rendered; ~10x larger)
     #: or ``none``
@@ -127,4 +126,5 @@ def p4core_register_renderers(register):
         render,
         schema=ReportConfig,
         description="report.html: self-contained interactive report (Plotly, offline, with the sound)",
+        courses=lambda node: int(node.courses),
     )

@@ -6,15 +6,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from p4core.model import RunResult, Trajectories
+from p4core.model import RunResult
 from p4core.screen import distinct_top
-from p4core.simulate import SimulateParams, simulate
 
 log = logging.getLogger("p4core")
 
@@ -216,28 +214,19 @@ def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, A
 
 
 def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[str, Any]:
-    """The disease course of every scenario of the run, plus single-drug courses for ``drugs``
-    that the run did not simulate (same twins, same parameters). Times are thinned to at most
-    ``max_points`` per curve; values rounded to 4 decimals."""
+    """The disease course of every scenario of the run, plus the single-drug courses of ``drugs`` that
+    the course stage simulated for the report (``result.trajectories.extra``, same twins and
+    parameters, same batch). Times are thinned to at most ``max_points`` per curve; values rounded to
+    4 decimals."""
     traj = result.trajectories
     tables = [traj.table]
     scenarios = list(traj.scenarios)
-    missing = [d for d in dict.fromkeys(drugs) if d not in set(scenarios)]
-    if missing:
-        log.info("html: simulating the courses of %d more drugs for the report", len(missing))
-        p = SimulateParams(
-            **{k: v for k, v in traj.params.items() if k in SimulateParams.__dataclass_fields__}
-        )
-        extra: Trajectories = simulate(
-            result.ensemble,
-            result.screen,
-            result.knowledge.drugs,
-            replace(p, treatments=[], pair=False),
-            missing,
-            [],
-        )
-        tables.append(extra.table[extra.table["scenario"] != "untreated"].reset_index(drop=True))
-        scenarios += [s for s in extra.scenarios if s != "untreated"]
+    wanted = [d for d in dict.fromkeys(drugs) if d not in set(scenarios) and d in set(traj.extra_scenarios)]
+    extra = None
+    if wanted and traj.extra is not None:
+        extra = traj.extra[traj.extra["scenario"].isin(wanted)].reset_index(drop=True)
+        tables.append(extra)
+        scenarios += [d for d in traj.extra_scenarios if d in set(wanted)]
     tab = pd.concat(tables, ignore_index=True)
     times = np.sort(tab["time"].unique())
     step = max(1, math.ceil(len(times) / max_points))
@@ -256,9 +245,7 @@ def courses(result: RunResult, drugs: list[str], max_points: int = 240) -> dict[
         for e in traj.events.itertuples(index=False)
     ]
     return {
-        "extra_table": tables[1]
-        if len(tables) > 1
-        else None,  # written beside the report (every number traceable)
+        "extra_table": extra,  # written beside the report (every number traceable)
         "time": [float(t) for t in sorted(keep)],
         "scenarios": scenarios,
         "run_scenarios": list(traj.scenarios),

@@ -5,10 +5,14 @@ p4core compiled kernel (private: use p4core.kernel)
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'propagate', 'reversal_scores', 'screen_terms', 'simulate_twins']
+__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'null_views', 'propagate', 'reversal_scores', 'screen_terms', 'simulate_twins', 'course_twins']
 def fit_ridge_signed(expr: numpy.ndarray, targets: numpy.ndarray, indptr: numpy.ndarray, indices: numpy.ndarray, signs: numpy.ndarray, lam: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     Sign-constrained ridge coefficients of every target (row) on its regulators; expr is genes x cells.
+    """
+def course_twins(twins: list, onset: float, progression: float, start: list[float], stop: list[float], lam: list[float], tau: list[float], t0: float, t1: float, record_every: float, tol: float, max_step: float, first_step: float, beta: float, gamma: float, breakpoints: list[float], n_threads: int = 0) -> tuple[list, list]:
+    """
+    The disease course of every scenario of every twin with error control (Bogacki-Shampine 3(2)); returns (activity per twin, (steps, rejected, rhs) per twin).
     """
 def has_openmp() -> bool:
     """
@@ -17,6 +21,10 @@ def has_openmp() -> bool:
 def max_threads() -> int:
     """
     Threads the kernel uses by default.
+    """
+def null_views(num: numpy.ndarray, seed: numpy.ndarray, gram: numpy.ndarray, q: numpy.ndarray, w: numpy.ndarray, ws: numpy.ndarray, s_norm: float, draws: numpy.ndarray, coef: numpy.ndarray, wsum: numpy.ndarray | None = None, w_ct: numpy.ndarray | None = None, own_only: float = 1e-06, n_threads: int = 0) -> tuple:
+    """
+    Marker and programme scores of random target sets (draws: n x k pool positions, coef: k) from one twin's pool products; see p4core/null_draws.hpp.
     """
 def propagate(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, u: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """

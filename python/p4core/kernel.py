@@ -7,6 +7,8 @@ floating dtype as the perturbations (:func:`as_operator` prepares one once).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -134,6 +136,44 @@ def screen_terms(
     )
 
 
+def null_views(
+    num: np.ndarray,
+    seed: np.ndarray,
+    gram: np.ndarray,
+    q: np.ndarray,
+    w: np.ndarray,
+    ws: np.ndarray,
+    s_norm: float,
+    draws: np.ndarray,
+    coef: np.ndarray,
+    *,
+    wsum: np.ndarray | None = None,
+    w_ct: np.ndarray | None = None,
+    own_only: float = 1e-6,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Marker and programme scores of random target sets from one twin's pool products (see
+    ``cpp/include/p4core/null_draws.hpp``): ``draws`` (n x k pool positions) with coefficients ``coef``;
+    ``q`` (P x C x P) every pool gene's response at every pool gene's nodes, ``w``/``ws`` (P x C) the
+    weight and weighted signature there; ``wsum``/``w_ct`` to centre within cell types."""
+    f = np.ascontiguousarray
+    return _core.null_views(
+        f(num, dtype=float),
+        f(seed, dtype=float),
+        f(gram, dtype=float),
+        f(q, dtype=float),
+        f(w, dtype=float),
+        f(ws, dtype=float),
+        float(s_norm),
+        f(draws, dtype=np.int64),
+        f(coef, dtype=float),
+        None if wsum is None else f(wsum, dtype=float),
+        None if w_ct is None else f(w_ct, dtype=float),
+        float(own_only),
+        _threads(n_threads),
+    )
+
+
 def simulate(
     a: sp.csr_array,
     x0: FloatArray,
@@ -150,7 +190,8 @@ def simulate(
     record_every: int = 1,
     n_threads: int | None = None,
 ) -> FloatArray:
-    """Integrate the disease-course ODE for every scenario (see ``cpp/include/p4core/simulate.hpp``).
+    """Integrate the disease-course ODE for every scenario with classical RK4 on a fixed step (see
+    ``cpp/include/p4core/simulate.hpp``): the fine reference of :func:`course_twins`.
 
     Returns the disease activity per cell type, shape (n_scenarios, n_records, n_celltypes).
     """
@@ -193,6 +234,67 @@ def simulate_twins(
             _threads(n_threads),
         )
     )
+
+
+@dataclass(frozen=True)
+class CourseSchedules:
+    """The schedules of :func:`course_twins` in closed form.
+
+    ``r(t)``: a smooth ramp from 0 at ``-onset`` to 1 at 0, then ``1 + progression t / 365``.
+    ``e_s(t)`` per scenario: 0 until just after ``start[s]`` (``-inf``: never, the untreated course),
+    then 1 until ``stop[s]`` (``inf``: never stops) or, with ``lam[s] > 0``, a one-compartment train of
+    doses every ``tau[s]`` days with elimination rate ``lam[s]``, scaled to a steady-state mean of 1.
+    """
+
+    onset: float
+    progression: float
+    start: tuple[float, ...]
+    stop: tuple[float, ...]
+    lam: tuple[float, ...]
+    tau: tuple[float, ...]
+
+
+def course_twins(
+    twins: list[tuple],
+    schedules: CourseSchedules,
+    *,
+    t0: float,
+    t1: float,
+    record_every: float,
+    tol: float,
+    beta: float,
+    gamma: float,
+    breakpoints: list[float],
+    max_step: float = 60.0,
+    first_step: float = 0.5,
+    n_threads: int | None = None,
+) -> tuple[list[FloatArray], list[tuple[int, int, int]]]:
+    """The disease course of every scenario of every twin, with the step chosen by error control
+    (Bogacki-Shampine 3(2); see ``cpp/include/p4core/course.hpp``). ``twins``: tuples ``(indptr,
+    indices, data, x0, drive, inputs, projection, offsets)`` with ``inputs`` (n_scenarios, n_nodes).
+    The step never crosses a ``breakpoint``. Returns the activity per twin, shape (n_scenarios,
+    n_records, n_celltypes), and (accepted steps, rejected steps, right-hand sides) per twin. One
+    twin per thread; the numbers do not depend on the thread count."""
+    acts, stats = _core.course_twins(
+        list(twins),
+        float(schedules.onset),
+        float(schedules.progression),
+        [float(v) for v in schedules.start],
+        [float(v) for v in schedules.stop],
+        [float(v) for v in schedules.lam],
+        [float(v) for v in schedules.tau],
+        float(t0),
+        float(t1),
+        float(record_every),
+        float(tol),
+        float(max_step),
+        float(first_step),
+        float(beta),
+        float(gamma),
+        [float(b) for b in breakpoints],
+        _threads(n_threads),
+    )
+    return list(acts), [tuple(s) for s in stats]
 
 
 def fit_ridge_signed(

@@ -320,6 +320,10 @@ class Trajectories:
     scenarios: list[str]
     celltypes: list[str]
     params: dict[str, Any] = field(default_factory=dict)
+    #: the courses simulated for renderers beyond the run's scenarios (single drugs from the
+    #: treatment day; same columns as ``table``), and their scenario names
+    extra: pd.DataFrame | None = None
+    extra_scenarios: list[str] = field(default_factory=list)
 
 
 @dataclass

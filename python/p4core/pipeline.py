@@ -114,12 +114,17 @@ def render(
     staging = Path(tempfile.mkdtemp(prefix=".p4core-staging-", dir=outdir))
     try:
         written: list[Path] = []
-        for name in render_cfg or {}:
-            comp = plugins.get("renderers", str(name))
+        names = [str(n) for n in render_cfg or {}]
+        # renderers that summarise the run (summary.json with every stage's timing) go last
+        names.sort(key=lambda n: plugins.get("renderers", n).last)
+        for name in names:
+            comp = plugins.get("renderers", name)
             node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
             t0 = time.perf_counter()
             files = comp.factory(result, staging, node)
-            log.info("render %s: %d file(s) in %.2fs", name, len(files), time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            result.timings[f"render {name}"] = round(seconds, 3)
+            log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
             written += [Path(f) for f in files]
         final = []
         for f in written:
@@ -152,12 +157,30 @@ def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
     return out
 
 
-def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> tuple[RunResult, list[Path]]:
-    """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir``."""
+def course_requests(
+    cfg: DictConfig, typed: dict[str, Any], plugins: Plugins, screen_result: Any
+) -> list[str]:
+    """The best drugs whose courses the active renderers ask for (the most any one asks for: the first n
+    of the ranking, those with a target in the model): simulated in the course stage's own batch."""
+    n = 0
+    for name in cfg.render or {}:
+        comp = plugins.get("renderers", str(name))
+        if comp.courses is not None:
+            n = max(n, int(comp.courses(typed[f"render.{name}"])))
+    t = screen_result.table
+    top = t.head(n)
+    return list(top.loc[top["n_targets_in_model"] > 0, "drug"]) if n else []
+
+
+def run(
+    cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None, startup_s: float | None = None
+) -> tuple[RunResult, list[Path]]:
+    """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir`` (``startup_s``: the
+    command's start-up before this call, recorded with the stages' timings)."""
     plugins = plugins or get_plugins()
     typed = check_config(cfg, plugins)
     settings.n_threads = typed["engine"].n_threads
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {} if startup_s is None else {"start-up": round(float(startup_s), 3)}
 
     def timed(label: str, fn: Any, *args: Any) -> Any:
         t0 = time.perf_counter()
@@ -219,6 +242,7 @@ def run(cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None) -> 
         typed["simulate"],
         None,
         patient.context.events,
+        course_requests(cfg, typed, plugins, result_screen),
     )
     ex = typed["explain"]
     explained = (

@@ -46,6 +46,11 @@ class Component:
     factory: Callable[..., Any]
     schema: type | None = None
     description: str = ""
+    #: renderers: how many of the best drugs' courses the renderer needs with its config node (the
+    #: course stage simulates them in its batch, into ``result.trajectories.extra``)
+    courses: Callable[[Any], int] | None = None
+    #: renderers: run after the others (a summary that reports their timings)
+    last: bool = False
 
 
 @dataclass
@@ -111,6 +116,8 @@ class Plugins:
                 *,
                 schema: type | None = None,
                 description: str = "",
+                courses: Callable[[Any], int] | None = None,
+                last: bool = False,
                 _plugin: str = plugin,
             ) -> None:
                 if name in self.components[kind]:
@@ -118,7 +125,9 @@ class Plugins:
                     raise PluginError(
                         f"{SINGULAR[kind]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
-                self.components[kind][name] = Component(kind, name, _plugin, factory, schema, description)
+                self.components[kind][name] = Component(
+                    kind, name, _plugin, factory, schema, description, courses, last
+                )
                 self.plugins[_plugin].provides.append(f"{SINGULAR[kind].replace(' ', '_')}:{name}")
 
             try:

@@ -38,6 +38,40 @@ def reversal_scores(
     return parts.sum(1), parts
 
 
+def drug_views(
+    a: sp.csr_array,
+    u: np.ndarray,
+    s: np.ndarray,
+    w: np.ndarray,
+    own: np.ndarray,
+    alpha: float,
+    steps: int,
+    scales: dict[str, float] | None = None,
+    marker_weight: float = 0.75,
+) -> dict[str, float]:
+    """The screen's views of one perturbation ``u`` (the drug's signed targets, every cell type):
+    ``marker`` = -<u, s>_W / |s|_W; ``programme`` = -cos_W(x, s) of the downstream response
+    x = sum_{k>=1} (alpha a)^k u with every node of the drug's own targets (``own``) set to 0;
+    ``combined`` = w marker / scale_m + (1 - w) programme / scale_p when ``scales`` are given."""
+    s = np.asarray(s, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64).ravel()
+    s_norm = np.sqrt(np.sum(w * s * s))
+    x = propagate(a, u[:, None], alpha, steps)[:, 0] - u
+    x[own] = 0.0
+    norm = np.sqrt(np.sum(w * x * x))
+    out = {
+        "marker": float(-np.sum(w * s * u) / s_norm) if s_norm > 0 else 0.0,
+        "programme": float(-np.sum(w * s * x) / (norm * s_norm)) if norm > 1e-12 and s_norm > 0 else 0.0,
+    }
+    if scales is not None:
+        out["combined"] = (
+            marker_weight * out["marker"] / scales["marker"]
+            + (1 - marker_weight) * out["programme"] / scales["programme"]
+        )
+    return out
+
+
 def simulate(
     a: sp.csr_array,
     x0: np.ndarray,

@@ -51,8 +51,8 @@ class RegulatorParams:
     enabled: bool = True
     #: candidates: ``tf_or_measured`` (transcription factors and measured genes with outgoing edges) or ``all``
     candidates: str = "tf_or_measured"
-    #: twins used (the first n of the ensemble)
-    n_twins: int = 10
+    #: twins used (the first n of the ensemble; on Kang 2018, 5 give the top 20 of 10, Spearman 0.986)
+    n_twins: int = 5
     #: k of P(top k)
     top_k: int = 20
     #: perturbations propagated at once

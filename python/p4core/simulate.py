@@ -11,6 +11,11 @@ treatment enters as the drug's perturbation ``u`` with exposure ``e(t)`` (on fro
 ``treatment_day``). Disease activity of a cell type is the projection of x on its block of x*
 (1 = the observed disease state, 0 = the reference); the burden is the weighted projection over
 all cell types.
+
+The kernel integrates every scenario of a twin together (one column each of one sparse x dense
+block; all the untreated course until the first treatment starts), with the step chosen by error
+control (Bogacki-Shampine 3(2), ``simulate.tolerance``) and never across a schedule's jump, twins in
+parallel. Renderers can ask for the courses of more drugs (``extra_drugs``): they join the same batch.
 """
 
 from __future__ import annotations
@@ -43,8 +48,10 @@ class SimulateParams:
     horizon_days: float = 180.0
     #: day the treatments start
     treatment_day: float = 14.0
-    #: RK4 step (days)
-    dt: float = 1.0
+    #: local error tolerance of the integrator (per step, relative to 1 + |x|; the step is chosen by it)
+    tolerance: float = 1e-4
+    #: longest step (days)
+    max_step_days: float = 60.0
     #: spacing of the recorded course (days)
     record_days: float = 1.0
     #: coupling through the network
@@ -77,24 +84,20 @@ class SimulateParams:
             "simulate.treatment_day",
             f"must be in [0, simulate.horizon_days={self.horizon_days}), got {self.treatment_day}",
         )
-        require(0 < self.dt <= 10, "simulate.dt", f"must be in (0, 10] days, got {self.dt}")
         require(
-            self.record_days >= self.dt,
-            "simulate.record_days",
-            f"must be >= simulate.dt={self.dt}, got {self.record_days}",
+            1e-10 <= self.tolerance <= 1e-1,
+            "simulate.tolerance",
+            f"must be in [1e-10, 0.1], got {self.tolerance}",
         )
+        require(self.max_step_days > 0, "simulate.max_step_days", f"must be > 0, got {self.max_step_days}")
+        require(self.record_days > 0, "simulate.record_days", f"must be > 0, got {self.record_days}")
         require(
-            (self.onset_days + self.horizon_days) / self.dt <= 1e6,
-            "simulate.dt",
-            "is too small for the simulated period (more than a million steps)",
+            (self.onset_days + self.horizon_days) / self.record_days <= 1e6,
+            "simulate.record_days",
+            "is too small for the simulated period (more than a million records)",
         )
         require(self.beta >= 0, "simulate.beta", f"must be >= 0, got {self.beta}")
         require(0 < self.gamma <= 10, "simulate.gamma", f"must be in (0, 10] per day, got {self.gamma}")
-        require(
-            self.gamma * self.dt <= 1,
-            "simulate.dt",
-            f"* simulate.gamma must be <= 1 for a stable step, got {self.dt * self.gamma}",
-        )
         require(self.drug_gain >= 0, "simulate.drug_gain", f"must be >= 0, got {self.drug_gain}")
         require(
             0 < self.state_scale < 1, "simulate.state_scale", f"must be in (0, 1), got {self.state_scale}"
@@ -174,17 +177,47 @@ def exposure(half: np.ndarray, start: float, p: SimulateParams, stop: float | No
     return np.where(on, conc * lam * tau, 0.0)
 
 
-def _time_grid(p: SimulateParams) -> tuple[np.ndarray, int]:
-    n_steps = int(round((p.horizon_days + p.onset_days) / p.dt))
-    half = -p.onset_days + np.arange(2 * n_steps + 1) * (p.dt / 2)
-    return half, n_steps
+def record_times(p: SimulateParams) -> np.ndarray:
+    """The recorded course's times: every ``record_days`` from ``-onset_days`` to ``horizon_days``."""
+    n = int(np.floor((p.horizon_days + p.onset_days) / p.record_days + 1e-9))
+    return -p.onset_days + np.arange(n + 1) * p.record_days
 
 
 def drive_schedule(half: np.ndarray, p: SimulateParams) -> np.ndarray:
-    """r(t): smooth onset from -onset_days to 0, then linear progression per year."""
+    """r(t): smooth onset from -onset_days to 0, then linear progression per year (as the kernel's)."""
     z = np.clip((half + p.onset_days) / max(p.onset_days, 1e-9), 0, 1)
     ramp = z * z * (3 - 2 * z)
     return np.where(half <= 0, ramp, 1.0 + p.progression * half / 365.0)
+
+
+def schedules(
+    plan: list[tuple[str, list[str], float, float | None]], p: SimulateParams
+) -> tuple[kernel.CourseSchedules, list[float]]:
+    """The kernel's closed-form schedules of the untreated course and of every planned scenario, and
+    the breakpoints the step must not cross (t = 0, every start and stop, every dose)."""
+    lam = np.log(2) / p.half_life_days if p.half_life_days is not None else 0.0
+    start, stop, lams, taus = [-np.inf], [np.inf], [0.0], [1.0]
+    breaks = {0.0}
+    for _, _, day, end in plan:
+        start.append(float(day))
+        stop.append(float(end) if end is not None else np.inf)
+        lams.append(float(lam))
+        taus.append(float(p.dose_interval_days))
+        breaks.add(float(day))
+        if end is not None:
+            breaks.add(float(end))
+        if lam:
+            last = min(p.horizon_days, end if end is not None else p.horizon_days)
+            breaks.update(float(t) for t in np.arange(day, last, p.dose_interval_days))
+    sch = kernel.CourseSchedules(
+        onset=p.onset_days,
+        progression=p.progression,
+        start=tuple(start),
+        stop=tuple(stop),
+        lam=tuple(lams),
+        tau=tuple(taus),
+    )
+    return sch, sorted(b for b in breaks if -p.onset_days < b < p.horizon_days)
 
 
 def relevant_nodes(a: sp.csr_array, support: np.ndarray) -> np.ndarray:
@@ -208,10 +241,13 @@ def simulate(
     params: SimulateParams | None = None,
     treatments: list[str] | None = None,
     context_events: list[dict] | None = None,
+    extra_drugs: list[str] | None = None,
 ) -> Trajectories:
     """Simulate every twin untreated and under each treatment: the top ``n_drugs`` distinct drugs
     (or ``treatments``), the best pair (``params.pair``) and ``params.treatments`` (``drug@day``).
-    ``context_events`` (the patient context's events) join the course's events.
+    ``context_events`` (the patient context's events) join the course's events. ``extra_drugs``
+    (single drugs from ``treatment_day``, for renderers: the report's courses) are integrated in the
+    same batch and returned apart, in ``Trajectories.extra``.
 
     Returns
     -------
@@ -239,14 +275,12 @@ def simulate(
             f"simulate.treatments: {unknown} not in the drug library (or without a target in the model)"
         )
     plan = list({entry[0]: entry for entry in plan}.values())
+    n_run = len(plan)
+    extra = [d for d in dict.fromkeys(extra_drugs or []) if d in col and d not in {e[0] for e in plan}]
+    plan += [(d, [d], p.treatment_day, None) for d in extra]
     scenarios = ["untreated", *[entry[0] for entry in plan]]
-    half, n_steps = _time_grid(p)
-    record_every = max(1, int(round(p.record_days / p.dt)))
-    times = half[:: 2 * record_every]
-    r_sched = drive_schedule(half, p)
-    e_sched = np.zeros((len(scenarios), len(half)))
-    for k, (_, _, day, stop) in enumerate(plan, start=1):
-        e_sched[k] = exposure(half, day, p, stop)  # exposure starts right after the start day
+    times = record_times(p)
+    sch, breaks = schedules(plan, p)
     n_c = len(ensemble.celltypes)
     offsets = ensemble.offsets
     cw = ensemble.celltype_weights.astype(float)
@@ -257,11 +291,17 @@ def simulate(
         x_star = p.state_scale * s / max(np.abs(s).max(), 1e-12)
         ax = rep.operator.astype(float) @ x_star
         drive = np.arctanh(x_star) - p.beta * ax
-        u_unit = unit_perturbations(ensemble, rep.active, target_genes, np.dtype(np.float64))
-        inputs = np.zeros((len(scenarios), ensemble.n_nodes))
-        for k, (_, ds, _, _) in enumerate(plan, start=1):
-            inputs[k] = p.drug_gain * (u_unit @ m[:, [col[d] for d in ds]].sum(1))
         keep = relevant_nodes(rep.operator, x_star != 0)
+        used: np.ndarray = (
+            np.flatnonzero((m[:, [col[d] for _, ds, _, _ in plan for d in ds]] != 0).any(1))
+            if plan
+            else np.zeros(0, dtype=np.int64)
+        )
+        u_unit = unit_perturbations(ensemble, rep.active, target_genes[used], np.dtype(np.float64))
+        inputs = np.zeros((len(scenarios), int(keep.sum())))
+        for k, (_, ds, _, _) in enumerate(plan, start=1):
+            cols = np.array([col[d] for d in ds], dtype=np.int64)
+            inputs[k] = p.drug_gain * (u_unit @ m[np.ix_(used, cols)].sum(1))[keep]
         sub_a = kernel.as_operator(rep.operator[keep][:, keep], dtype=dtype)
         sub_off = np.concatenate(
             [[0], np.cumsum([keep[offsets[c] : offsets[c + 1]].sum() for c in range(n_c)])]
@@ -273,21 +313,35 @@ def simulate(
                 sub_a.data,
                 np.zeros(int(keep.sum()), dtype),
                 drive[keep].astype(dtype),
-                np.ascontiguousarray(inputs[:, keep], dtype=dtype),
+                np.ascontiguousarray(inputs, dtype=dtype),
                 x_star[keep].astype(dtype),
                 sub_off.astype(np.int64),
             )
         )
         weights.append(np.array([(x_star[offsets[c] : offsets[c + 1]] ** 2).sum() for c in range(n_c)]) * cw)
-    dtype = jobs[0][2].dtype
-    acts = kernel.simulate_twins(
+    acts, stats = kernel.course_twins(
         jobs,
-        r_sched.astype(dtype),
-        e_sched.astype(dtype),
-        dt=p.dt,
+        sch,
+        t0=-p.onset_days,
+        t1=p.horizon_days,
+        record_every=p.record_days,
+        tol=p.tolerance,
         beta=p.beta,
         gamma=p.gamma,
-        record_every=record_every,
+        breakpoints=breaks,
+        max_step=p.max_step_days,
+    )
+    st = np.array(stats, dtype=float)
+    log.info(
+        "courses: %d twins x %d scenarios (%d for renderers), %.0f steps per twin (%.0f rejected, %.0f "
+        "right-hand sides), tolerance %g",
+        len(jobs),
+        len(scenarios),
+        len(extra),
+        st[:, 0].mean(),
+        st[:, 1].mean(),
+        st[:, 2].mean(),
+        p.tolerance,
     )
     burdens = [(act * pp).sum(-1) / max(pp.sum(), 1e-12) for act, pp in zip(acts, weights, strict=True)]
     act = np.stack(acts)  # twins x scenarios x times x celltypes
@@ -298,7 +352,7 @@ def simulate(
     sc, ti, ci = np.meshgrid(
         np.arange(len(scenarios)), np.arange(len(times)), np.arange(len(labels)), indexing="ij"
     )
-    table = pd.DataFrame(
+    long = pd.DataFrame(
         {
             "scenario": np.array(scenarios)[sc.ravel()],
             "time": times[ti.ravel()],
@@ -308,6 +362,11 @@ def simulate(
             "upper": hi.ravel(),
         }
     )
+    is_extra = long["scenario"].isin(extra).to_numpy()
+    table = long[~is_extra].reset_index(drop=True)
+    extra_table = long[is_extra].reset_index(drop=True) if extra else None
+    scenarios, plan = scenarios[: n_run + 1], plan[:n_run]
+    mean = mean[: n_run + 1]
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
     events += [(day, "treatment_start", f"start {name}") for name, _, day, _ in plan]
     events += [(stop, "treatment_stop", f"stop {name}") for name, _, _, stop in plan if stop is not None]
@@ -329,5 +388,15 @@ def simulate(
     ev = pd.DataFrame(events, columns=["time", "kind", "label"]).sort_values("time", kind="mergesort")
     ev = ev.reset_index(drop=True)
     return Trajectories(
-        table=table, events=ev, scenarios=scenarios, celltypes=list(ensemble.celltypes), params=dict(vars(p))
+        table=table,
+        events=ev,
+        scenarios=scenarios,
+        celltypes=list(ensemble.celltypes),
+        params={
+            **vars(p),
+            "steps_per_twin": float(st[:, 0].mean()),
+            "rejected_per_twin": float(st[:, 1].mean()),
+        },
+        extra=extra_table,
+        extra_scenarios=list(extra),
     )

@@ -1,0 +1,244 @@
+// p4core kernel: the disease course of one twin under several scenarios, with error control.
+//
+//   dx/dt = gamma (tanh(beta A x + r(t) d + e_s(t) u_s) - x)
+//
+// x is every node's deviation from the reference state, in (-1, 1); d the disease drive, r(t) its
+// schedule (a smooth ramp from onset to sampling at t = 0, then linear progression), u_s the drug
+// input of scenario s and e_s(t) its exposure (constant from its start to its stop, or a
+// one-compartment train of doses). Integrated with the Bogacki-Shampine 3(2) pair (FSAL: three new
+// right-hand sides per step) with the step chosen by the local error: max over nodes and scenarios of
+// |y3 - y2| / (tol (1 + max|x|)) <= 1. The step never crosses a breakpoint (a jump or kink of a
+// schedule: treatment starts and stops, doses, t = 0), where the derivative is evaluated afresh.
+// Every scenario is the untreated course until the first treatment starts: one column is integrated
+// until then and copied into all, after which all advance in lockstep as the columns of one N x S
+// block (one sparse product per stage). Activity of cell type c (the projection of x on its block of
+// the projection vector p) is recorded on a regular grid from the cubic Hermite interpolant of each
+// step (third order, like the method).
+//
+// Determinism: rows are computed independently (each in a fixed order), the error norm is a maximum
+// (exact in any order), so the steps and every value are the same for any thread count.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "p4core/csr.hpp"
+#include "p4core/parallel.hpp"
+#include "p4core/propagate.hpp"
+
+namespace p4core {
+
+// r(t) and e_s(t) in closed form.
+struct CourseSchedule {
+  double onset = 120.0;        // the drive starts at t = -onset
+  double progression = 0.25;   // growth of the drive per year after t = 0
+  std::vector<double> start;   // per scenario: exposure from just after `start`
+  std::vector<double> stop;    // ... to `stop` (+inf: never stops)
+  std::vector<double> lam;     // elimination rate of a dose train (0: constant exposure)
+  std::vector<double> tau;     // dosing interval
+
+  double drive(double t) const {
+    if (t <= 0) {
+      const double z = std::min(1.0, std::max(0.0, (t + onset) / std::max(onset, 1e-9)));
+      return z * z * (3 - 2 * z);
+    }
+    return 1.0 + progression * t / 365.0;
+  }
+
+  // e_s(t); at a jump the value from the left (`left`) or the right
+  double exposure(std::size_t s, double t, bool left) const {
+    const double st = start[s];
+    if (left ? t <= st : t < st) return 0.0;
+    if (st == -std::numeric_limits<double>::infinity()) return 0.0;  // untreated
+    if (lam[s] <= 0) return (left ? t <= stop[s] : t < stop[s]) ? 1.0 : 0.0;
+    const double since = t - st, T = tau[s];
+    double n = std::floor(since / T) + 1;  // doses given so far (at start, start + tau, ...)
+    if (left && n > 1 && std::fabs(since - (n - 1) * T) < 1e-12) n -= 1;  // a dose due now: not yet
+    if (std::isfinite(stop[s])) n = std::min(n, std::ceil((stop[s] - st) / T));
+    const double last = since - (n - 1) * T;
+    const double r = std::exp(-lam[s] * T);
+    return std::exp(-lam[s] * last) * (1 - std::pow(r, n)) / (1 - r) * lam[s] * T;
+  }
+};
+
+struct CourseOptions {
+  double t0 = -120, t1 = 180;      // integrate from t0 to t1 (days)
+  double record_every = 1.0;       // record spacing (days), from t0
+  double tol = 1e-4;               // local error tolerance
+  double max_step = 60.0;          // days
+  double first_step = 0.5;         // days
+  double beta = 0.8, gamma = 0.2;
+  std::vector<double> breakpoints; // sorted; the step never crosses one
+};
+
+struct CourseStats {
+  std::int64_t steps = 0, rejected = 0, rhs = 0;
+};
+
+// tanh for the course's float32 twins: Lambert's continued fraction for tanh cut after ten levels,
+// x P(x^2) / Q(x^2) with P and Q of degree 5, on |x| <= 7.6 (clamped beyond): |error| < 8e-7, well under
+// the integration tolerance, and branch-free so the row loop vectorises. float64 twins use std::tanh.
+inline float course_tanh(float x) {
+  const float c = std::fmin(7.6f, std::fmax(-7.6f, x));
+  const float z = c * c;
+  const float p = ((((7.273091945557423e-11f * z + 1.5600782223220672e-07f) * z + 4.9142464003145115e-05f) * z +
+                    0.004678362573099415f) * z + 0.14285714285714285f) * z + 1.0f;
+  const float q = ((((4.800240684067899e-09f * z + 3.2761642668763414e-06f) * z + 0.0005503955968352253f) * z +
+                    0.03007518796992481f) * z + 0.47619047619047616f) * z + 1.0f;
+  return c * p / q;
+}
+inline double course_tanh(double x) { return std::tanh(x); }
+
+template <class T>
+CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* inputs, const T* projection,
+                   const std::int64_t* offsets, std::int64_t N, std::int64_t S, std::int64_t C,
+                   const CourseSchedule& sch, const CourseOptions& opt, T* activity, int n_threads) {
+  CourseStats st;
+  const std::int64_t R = static_cast<std::int64_t>(std::floor((opt.t1 - opt.t0) / opt.record_every + 1e-9)) + 1;
+  std::vector<double> pp(static_cast<std::size_t>(C), 0.0);
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) pp[c] += double(projection[i]) * projection[i];
+  double branch = opt.t1;  // every scenario is untreated before its start
+  for (std::int64_t s = 0; s < S; ++s)
+    if (std::isfinite(sch.start[static_cast<std::size_t>(s)])) branch = std::min(branch, sch.start[static_cast<std::size_t>(s)]);
+  branch = std::max(branch, opt.t0);
+
+  std::int64_t B = (branch > opt.t0) ? 1 : S;  // columns integrated now (1 before the branch)
+  const std::size_t NS = static_cast<std::size_t>(N * S);
+  std::vector<T> x(NS), y3(NS), k1(NS), k2(NS), k3(NS), k4(NS), tmp(NS), ax(NS);
+  std::vector<double> e(static_cast<std::size_t>(S));
+  std::vector<T> eT(static_cast<std::size_t>(S));
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t s = 0; s < B; ++s) x[static_cast<std::size_t>(i * B + s)] = x0[i];
+  const T beta = T(opt.beta), gamma = T(opt.gamma);
+
+  // f(t, xs) for the first B columns (scenario s of column b: b when B == S, else 0 = untreated)
+  auto rhs = [&](double t, bool left, const T* xs, T* out) {
+    ++st.rhs;
+    spmm(a, xs, ax.data(), B, T(1), n_threads);
+    const T r = T(sch.drive(t));
+    for (std::int64_t b = 0; b < B; ++b) e[static_cast<std::size_t>(b)] = B == S ? sch.exposure(static_cast<std::size_t>(b), t, left) : 0.0;
+    for (std::int64_t b = 0; b < B; ++b) eT[static_cast<std::size_t>(b)] = T(e[static_cast<std::size_t>(b)]);
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (N * B > 16384)
+    for (std::int64_t i = 0; i < N; ++i) {
+      const T base = r * drive[i];
+      const std::int64_t k0 = i * B;
+#pragma omp simd
+      for (std::int64_t b = 0; b < B; ++b) {
+        const T in = eT[static_cast<std::size_t>(b)] * inputs[b * N + i];
+        out[k0 + b] = gamma * (course_tanh(beta * ax[k0 + b] + base + in) - xs[k0 + b]);
+      }
+    }
+  };
+  // activity of every column at a state and of its derivative (C x B each)
+  std::vector<double> a0(static_cast<std::size_t>(S * C)), da0(a0.size()), a1(a0.size()), da1(a0.size());
+  auto project = [&](const T* xs, std::vector<double>& out) {
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t c = 0; c < C; ++c) {
+        double num = 0.0;
+        for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(xs[i * B + b]) * projection[i];
+        out[static_cast<std::size_t>(b * C + c)] = pp[c] > 0.0 ? num / pp[c] : 0.0;
+      }
+  };
+  std::int64_t next_rec = 0;
+  auto write = [&](std::int64_t rec, std::int64_t b, const double* val) {  // column b -> its scenarios
+    const std::int64_t lo = B == S ? b : 0, hi = B == S ? b + 1 : S;
+    for (std::int64_t s = lo; s < hi; ++s)
+      for (std::int64_t c = 0; c < C; ++c) activity[(s * R + rec) * C + c] = T(val[c]);
+  };
+  auto record_step = [&](double ta, double tb, double h) {  // records in (ta, tb]
+    while (next_rec < R) {
+      const double tr = opt.t0 + double(next_rec) * opt.record_every;
+      if (tr > tb + 1e-9) break;
+      const double th = std::min(1.0, std::max(0.0, (tr - ta) / h));
+      const double h00 = (1 + 2 * th) * (1 - th) * (1 - th), h10 = th * (1 - th) * (1 - th);
+      const double h01 = th * th * (3 - 2 * th), h11 = th * th * (th - 1);
+      std::vector<double> v(static_cast<std::size_t>(C));
+      for (std::int64_t b = 0; b < B; ++b) {
+        for (std::int64_t c = 0; c < C; ++c) {
+          const std::size_t k = static_cast<std::size_t>(b * C + c);
+          v[static_cast<std::size_t>(c)] = h00 * a0[k] + h10 * h * da0[k] + h01 * a1[k] + h11 * h * da1[k];
+        }
+        write(next_rec, b, v.data());
+      }
+      ++next_rec;
+    }
+  };
+
+  double t = opt.t0, h = opt.first_step;
+  std::size_t bp = 0;
+  while (bp < opt.breakpoints.size() && opt.breakpoints[bp] <= t + 1e-12) ++bp;
+  rhs(t, false, x.data(), k1.data());
+  project(x.data(), a0);
+  project(k1.data(), da0);
+  for (std::int64_t b = 0; b < B; ++b) write(0, b, &a0[static_cast<std::size_t>(b * C)]);
+  next_rec = 1;
+  const double eps_t = 1e-9;
+  while (t < opt.t1 - eps_t) {
+    double hit = std::min(opt.t1, bp < opt.breakpoints.size() ? opt.breakpoints[bp] : opt.t1);
+    if (B < S) hit = std::min(hit, branch);
+    h = std::min({h, opt.max_step, hit - t});
+    const bool at_break = t + h >= hit - eps_t;
+    const double tend = at_break ? hit : t + h;
+    h = tend - t;
+    const std::int64_t M = N * B;
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (M > 16384)
+    for (std::int64_t i = 0; i < M; ++i) tmp[i] = x[i] + T(h / 2) * k1[i];
+    rhs(t + h / 2, false, tmp.data(), k2.data());
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (M > 16384)
+    for (std::int64_t i = 0; i < M; ++i) tmp[i] = x[i] + T(3 * h / 4) * k2[i];
+    rhs(t + 3 * h / 4, false, tmp.data(), k3.data());
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (M > 16384)
+    for (std::int64_t i = 0; i < M; ++i) y3[i] = x[i] + T(h) * (T(2.0 / 9) * k1[i] + T(1.0 / 3) * k2[i] + T(4.0 / 9) * k3[i]);
+    rhs(tend, at_break, y3.data(), k4.data());
+    double err = 0.0;
+#pragma omp parallel for schedule(static) num_threads(n_threads) reduction(max : err) if (M > 16384)
+    for (std::int64_t i = 0; i < M; ++i) {
+      const double d = h * (-5.0 / 72 * k1[i] + 1.0 / 12 * k2[i] + 1.0 / 9 * k3[i] - 1.0 / 8 * k4[i]);
+      const double scale = opt.tol * (1.0 + std::max(std::fabs(double(x[i])), std::fabs(double(y3[i]))));
+      err = std::max(err, std::fabs(d) / scale);
+    }
+    if (err > 1.0 && h > 1e-6) {  // reject: shrink and retry from t
+      ++st.rejected;
+      h *= std::max(0.2, 0.9 * std::pow(err, -1.0 / 3));
+      continue;
+    }
+    ++st.steps;
+    project(y3.data(), a1);
+    project(k4.data(), da1);
+    record_step(t, tend, h);
+    x.swap(y3);
+    k1.swap(k4);
+    t = tend;
+    const double grow = err > 0 ? std::min(5.0, 0.9 * std::pow(err, -1.0 / 3)) : 5.0;
+    h = std::max(h * grow, 1e-6);
+    bool refresh = false;
+    if (B < S && t >= branch - eps_t) {  // every scenario from the untreated state
+      for (std::int64_t i = N - 1; i >= 0; --i)
+        for (std::int64_t s = S - 1; s >= 0; --s) x[static_cast<std::size_t>(i * S + s)] = x[static_cast<std::size_t>(i)];
+      B = S;
+      refresh = true;
+    }
+    while (bp < opt.breakpoints.size() && opt.breakpoints[bp] <= t + eps_t) {
+      ++bp;
+      refresh = true;
+    }
+    if (refresh) {  // a schedule jumps here (or the scenarios branch): the derivative from the right
+      rhs(t, false, x.data(), k1.data());
+      project(x.data(), a1);
+      project(k1.data(), da1);
+    }
+    a0.swap(a1);
+    da0.swap(da1);
+  }
+  while (next_rec < R) {  // a record exactly at t1 that rounding left out
+    for (std::int64_t b = 0; b < B; ++b) write(next_rec, b, &a0[static_cast<std::size_t>(b * C)]);
+    ++next_rec;
+  }
+  return st;
+}
+
+}  // namespace p4core
