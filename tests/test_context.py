@@ -31,7 +31,8 @@ def resource(data, kind):
 
 def test_fhir_fixture_gives_a_typed_context(tmp_path):
     ctx = load(FhirConfig(path=str(bundle(tmp_path)), index_date="2021-01-15"), Context(pseudonym="P-X"), "k")
-    assert ctx.sex == "male" and ctx.birth_year == 1955 and ctx.age == 66.0
+    # born 1955-03-14, index 2021-01-15: 65 years (the exact age, not the difference of the years)
+    assert ctx.sex == "male" and ctx.birth_year == 1955 and ctx.age == 65.0
     assert [d["code"] for d in ctx.diagnoses] == ["E11.9"] and ctx.diagnoses[0]["date"] == "2012-05-02"
     assert ctx.medication_records[0]["atc"] == "A10BA02"
     bmi = next(o for o in ctx.observations if o["loinc"] == "39156-5")
@@ -46,8 +47,13 @@ def test_fhir_fixture_gives_a_typed_context(tmp_path):
         ctx.observations.append(
             {"loinc": loinc, "name": name, "value": value, "unit": unit, "date": "2021-01-14"}
         )
-    fc = four_c(ctx)  # age 66 -> 4, male 1, diabetes + BMI 31.2 -> 2, RR 2, SpO2 2, GCS 0, urea 3, CRP 2
+    fc = four_c(ctx)  # age 65 -> 4, male 1, diabetes + BMI 31.2 -> 2, RR 2, SpO2 2, GCS 0, urea 3, CRP 2
     assert fc["score"] == 16 and fc["risk_group"] == "Very high"
+    assert fc["mortality_pct"] == 59.1 and fc["risk_group_mortality_pct"] == 61.5  # at 16; the group's
+    cs = charlson_score(ctx)
+    assert (
+        cs["index"] == 0 and cs["age_points"] == 2 and cs["age_adjusted"] == 2
+    )  # diabetes 0 (Quan 2011); 65: +2
     kinds = {e["kind"] for e in ctx.events}
     assert {"diagnosis", "treatment_start"} <= kinds
     diag = next(e for e in ctx.events if e["kind"] == "diagnosis")

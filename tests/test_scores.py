@@ -105,7 +105,8 @@ def test_4c_points_at_every_category_boundary(variable, value, points):
 
 def test_4c_maximum_and_risk_groups():
     top = isaric4c(85, "male", 3, 35, 85, 9, 20, 150)
-    assert top.score == 21 and top.risk_group == "Very high" and top.mortality_pct == 61.5
+    assert top.score == 21 and top.risk_group == "Very high"
+    assert top.mortality_pct == 87.5 and top.risk_group_mortality_pct == 61.5  # observed at 21; the group's
     groups = pd.read_csv(shared("clinical", "isaric4c_risk_groups.csv"))
     for g in groups.itertuples():
         for s in (g.score_min, g.score_max):
@@ -114,8 +115,39 @@ def test_4c_maximum_and_risk_groups():
             assert (
                 res.score == s
                 and res.risk_group == g.risk_group
-                and res.mortality_pct == g.mortality_pct_official_calculator
+                and res.risk_group_mortality_pct == g.mortality_pct_official_calculator
             )
+
+
+def test_4c_mortality_is_the_observed_one_at_every_score():
+    """Every score 0-21: the mortality is the published per-score figure (Knight 2020), not the group's."""
+    pub = pd.read_csv(shared("clinical", "isaric4c_mortality_by_score.csv"))
+    ours = table("isaric4c_mortality_by_score")
+    assert list(ours["score"].astype(int)) == list(pub["score"]) == list(range(22))
+    assert list(ours["risk_group"]) == list(pub["risk_group"])
+    for row in pub.itertuples():
+        res = _with_score(int(row.score))
+        assert res.score == row.score and res.risk_group == row.risk_group
+        assert res.mortality_pct == row.mortality_pct_rounded_as_displayed, row.score
+    low, high = _with_score(3), _with_score(4)  # the two sides of the Low/Intermediate boundary
+    assert (low.mortality_pct, high.mortality_pct) == (2.3, 4.8)
+    assert (low.risk_group_mortality_pct, high.risk_group_mortality_pct) == (1.2, 9.9)
+
+
+@pytest.mark.parametrize(
+    "age,points",
+    [(0, 0), (49.99, 0), (50, 1), (59.99, 1), (60, 2), (69.99, 2), (70, 3), (79.99, 3), (80, 4), (104, 4)],
+)
+def test_charlson_age_adjusted_at_every_decade_boundary(age, points):
+    """Charlson 1994: +1 per decade from 50, up to +4 at 80 and over, added to the index."""
+    res = charlson(["I50.9", "E11.9"], weights="charlson1987", age=age)
+    assert res.index == 2 and res.age_points == points and res.age_adjusted == 2 + points
+    assert charlson(["I50.9"]).age_adjusted is None  # no age given
+
+
+def test_charlson_age_must_be_an_age():
+    with pytest.raises(InputError, match="charlson: age"):
+        charlson(["I50.9"], age=-1)
 
 
 def _with_score(s: int):

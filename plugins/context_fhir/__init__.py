@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from p4core.context_checks import check_birth, check_index, check_not_future
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
@@ -95,17 +96,21 @@ def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) ->
     resources = read_bundle(path)
     dates: list[dt.date] = []
     diagnoses, meds, obs = [], [], []
+    people: list[tuple[str, tuple]] = []  # (where, (identifiers, birthDate, gender)) of each Patient
+    birth: dt.date | None = None
     for r in resources:
         kind, rid = r.get("resourceType"), r.get("id", "?")
         where = f"{path.name}: {kind}/{rid}"
         if kind == "Patient":
             ids = [i.get("value") for i in r.get("identifier", []) if i.get("value")]
+            people.append((where, (frozenset(map(str, ids)), r.get("birthDate"), r.get("gender"))))
             if ids:
                 context.extra["record_pseudonym"] = pseudonymise(str(ids[0]), pseudonym_key)
             if r.get("gender") in ("male", "female"):
                 context.sex = r["gender"]
             if r.get("birthDate"):
-                context.birth_year = _date(r["birthDate"], f"{where}.birthDate").year
+                birth = _date(r["birthDate"], f"{where}.birthDate")
+                context.birth_year = birth.year
         elif kind == "Condition":
             c = _coding(r.get("code"), ICD10_SYSTEMS)
             if c is None:
@@ -163,18 +168,30 @@ def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) ->
                     "date": d,
                 }
             )
-    today = dt.date.today()
-    if any(d > today for d in dates):
-        raise InputError(f"{path.name}: a record is dated in the future ({max(dates)})")
+    if len({p for _, p in people}) > 1:  # one bundle, one patient
+        shared = set.intersection(*(set(p[0]) for _, p in people))
+        what = (
+            "share an identifier but differ in birth date or gender"
+            if shared
+            else "describe different people"
+        )
+        raise InputError(
+            f"{path.name}: {len(people)} Patient resources ({', '.join(w.split(': ')[1] for w, _ in people)}) "
+            f"{what}; a bundle must hold one patient's record"
+        )
+    if dates:
+        check_not_future(max(dates), f"{path.name}: a record")
     index = (
         _date(cfg.index_date, "context.fhir.index_date")
         if cfg.index_date
         else (max(dates) if dates else None)
     )
+    check_index(index, "context.fhir.index_date")
     if index is not None:
         context.index_date = index.isoformat()
-        if context.birth_year:
-            context.age = float(index.year - context.birth_year)
+    age = check_birth(context.birth_year, index, f"{path.name}: Patient.birthDate", birth)
+    if age is not None:
+        context.age = age
 
     def day(d: dt.date | None) -> float | None:
         return None if d is None or index is None else float((d - index).days)

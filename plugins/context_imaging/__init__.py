@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from p4core.context_checks import check_index, check_not_future
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
@@ -59,6 +60,15 @@ class ImagingConfig:
                 f"context.imaging.{key}",
                 f"needs one entry per study ({len(self.series)})",
             )
+        for key, value in [
+            ("index_date", self.index_date),
+            *((f"dates[{k}]", d) for k, d in enumerate(self.dates)),
+        ]:
+            if value:
+                try:
+                    dt.date.fromisoformat(str(value))
+                except ValueError:
+                    raise InputError(f"context.imaging.{key}: {value!r} is not a date (YYYY-MM-DD)") from None
         for name, b in self.bands.items():
             require(
                 len(b) == 2 and b[0] < b[1],
@@ -170,11 +180,18 @@ def load(cfg: ImagingConfig, context: Context, pseudonym_key: str | None = None)
         if cfg.index_date
         else (dt.date.fromisoformat(context.index_date) if context.index_date else None)
     )
+    check_index(index, "context.imaging.index_date")
     for k, spec in enumerate(cfg.series):
         path = Path(spec)
         hu, date = read_volume(path)
         if cfg.dates and cfg.dates[k]:
-            date = dt.date.fromisoformat(str(cfg.dates[k]))
+            try:
+                date = dt.date.fromisoformat(str(cfg.dates[k]))
+            except ValueError:
+                raise InputError(
+                    f"context.imaging.dates[{k}]: {cfg.dates[k]!r} is not a date (YYYY-MM-DD)"
+                ) from None
+        check_not_future(date, f"{path}: study date")
         lo, hi = float(np.nanmin(hu)), float(np.nanmax(hu))
         if lo < HU_RANGE[0] or hi > HU_RANGE[1]:
             raise InputError(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from p4core.context_checks import check_birth, check_index, check_not_future
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
@@ -52,6 +53,16 @@ def _date(value, where: str) -> dt.date | None:
         raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _entries(rec: dict, key: str, path: Path) -> list[dict]:
+    """``rec[key]``: a list of mappings (or nothing), else an error naming the list."""
+    items = rec.get(key)
+    if items in (None, ""):
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InputError(f"{path}: {key} must be a list of entries ({key}: [{{...}}, ...]), got {items!r}")
+    return items
+
+
 def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) -> Context:
     path = Path(cfg.path)
     if not path.is_file():
@@ -77,6 +88,8 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
     )
     if unknown:
         raise InputError(f"{path}: unknown keys {unknown}")
+    if rec.get("identifier") is not None and not isinstance(rec["identifier"], (str, int)):
+        raise InputError(f"{path}: identifier must be text or a number")
     if rec.get("identifier"):
         context.extra["record_pseudonym"] = pseudonymise(str(rec["identifier"]), pseudonym_key)
     if rec.get("sex") is not None:
@@ -85,22 +98,28 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
         )
         context.sex = rec["sex"]
     index = _date(rec.get("index_date"), f"{path}: index_date")
+    check_index(index, f"{path}: index_date")
     if index:
         context.index_date = index.isoformat()
     if rec.get("birth_year") is not None:
-        context.birth_year = int(rec["birth_year"])
-        if index:
-            context.age = float(index.year - context.birth_year)
+        try:
+            context.birth_year = int(rec["birth_year"])
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: birth_year must be a year, got {rec['birth_year']!r}") from None
+        age = check_birth(context.birth_year, index, f"{path}: birth_year")
+        if age is not None:
+            context.age = age
 
     def day(d: dt.date | None) -> float | None:
         return None if d is None or index is None else float((d - index).days)
 
-    for i, d in enumerate(rec.get("diagnoses") or []):
+    for i, d in enumerate(_entries(rec, "diagnoses", path)):
         where = f"{path}: diagnoses[{i}]"
         code = str(d.get("code", "")).upper()
         if normalise_icd10([code])[1]:
             raise InputError(f"{where}: {code!r} is not an ICD-10 code")
         when = _date(d.get("date"), where)
+        check_not_future(when, where)
         context.diagnoses.append(
             {
                 "code": code,
@@ -114,12 +133,13 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
             context.conditions.append(code)
         if day(when) is not None:
             context.events.append({"time": day(when), "kind": "diagnosis", "label": f"diagnosis {code}"})
-    for i, m in enumerate(rec.get("medications") or []):
+    for i, m in enumerate(_entries(rec, "medications", path)):
         where = f"{path}: medications[{i}]"
         atc = str(m.get("atc", "")).upper()
         if not ATC.match(atc):
             raise InputError(f"{where}: {atc!r} is not an ATC code")
         s, e = _date(m.get("start"), where), _date(m.get("end"), where)
+        check_not_future(s, f"{where} start")
         if s and e and e < s:
             raise InputError(f"{where}: ends ({e}) before it starts ({s})")
         context.medication_records.append(
@@ -135,7 +155,7 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
         for when, kind, verb in ((s, "treatment_start", "started"), (e, "treatment_stop", "stopped")):
             if day(when) is not None:
                 context.events.append({"time": day(when), "kind": kind, "label": f"{atc} {verb}"})
-    for i, o in enumerate(rec.get("observations") or []):
+    for i, o in enumerate(_entries(rec, "observations", path)):
         where = f"{path}: observations[{i}]"
         code, unit = str(o.get("loinc", "")), o.get("unit")
         if code in LOINC and unit not in LOINC[code][1]:
@@ -147,6 +167,7 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{where}: value must be a number") from None
         when = _date(o.get("date"), where)
+        check_not_future(when, where)
         name = o.get("name") or LOINC.get(code, (code,))[0]
         context.observations.append(
             {
@@ -158,7 +179,7 @@ def load(cfg: RecordConfig, context: Context, pseudonym_key: str | None = None) 
                 "day": day(when),
             }
         )
-    for i, ev in enumerate(rec.get("events") or []):
+    for i, ev in enumerate(_entries(rec, "events", path)):
         where = f"{path}: events[{i}]"
         when = _date(ev.get("date"), where)
         if when is None or not ev.get("label"):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from p4core.context_checks import check_birth, check_index, check_not_future, check_one_person
 from p4core.errors import InputError, require
 from p4core.hookspecs import hookimpl
 from p4core.model import Context
@@ -72,7 +73,30 @@ def read_extract(path: str | Path, what: str) -> pd.DataFrame:
     tab.columns = [str(c).upper() for c in tab.columns]
     if "LOPNR" not in tab:
         raise InputError(f"{p}: no LopNr column (columns: {list(tab.columns)[:12]})")
-    return tab.astype(str)
+    tab = tab.astype(str)
+    tab["LOPNR"] = tab["LOPNR"].str.strip()
+    check_one_person(tab.reset_index(drop=True), "LOPNR", PERSON_COLUMNS, str(p))
+    return tab
+
+
+#: person-level columns a register extract may carry (sex, birth year or date): one value per LopNr
+PERSON_COLUMNS = ("KON", "FODAR", "FODELSEAR", "FODDAT", "FODELSEDATUM")
+
+
+def birth_of(rows: pd.DataFrame, where: str) -> tuple[int | None, dt.date | None]:
+    """The patient's birth year and date from an extract's person-level columns, when it has them."""
+    for col in ("FODDAT", "FODELSEDATUM"):
+        if col in rows and len(rows) and rows[col].iloc[0] not in ("", "nan", "None"):
+            d = parse_dates(rows[col].iloc[:1], f"{where} {col}").iloc[0]
+            if not pd.isna(d):
+                return d.year, d.date()
+    for col in ("FODAR", "FODELSEAR"):
+        if col in rows and len(rows) and rows[col].iloc[0] not in ("", "nan", "None"):
+            try:
+                return int(float(rows[col].iloc[0])), None
+            except ValueError:
+                raise InputError(f"{where}: {col} must be a year, got {rows[col].iloc[0]!r}") from None
+    return None, None
 
 
 def parse_dates(values: pd.Series, where: str) -> pd.Series:
@@ -125,20 +149,32 @@ def load(cfg: RegistersConfig, context: Context, pseudonym_key: str | None = Non
     who = str(cfg.lopnr).strip()
     context.extra["register_pseudonym"] = pseudonymise(who, pseudonym_key)
     index = pd.Timestamp(cfg.index_date) if cfg.index_date else None
+    check_index(index.date() if index is not None else None, "context.registers.index_date")
     report: dict[str, int] = {}
+
+    def person(rows: pd.DataFrame, where: str) -> None:
+        year, birth = birth_of(rows, where)
+        if year is not None:
+            context.birth_year = year
+            age = check_birth(year, index.date() if index is not None else None, where, birth)
+            if age is not None:
+                context.age = age
 
     def day(t: pd.Timestamp) -> float | None:
         return None if index is None or pd.isna(t) else float((t - index).days)
 
     if cfg.npr:
         npr = read_extract(cfg.npr, "npr")
-        rows = npr[npr["LOPNR"].str.strip() == who]
+        rows = npr[npr["LOPNR"] == who]
         date_col = "UTDATUM" if "UTDATUM" in rows and (rows["UTDATUM"].str.strip() != "").any() else "INDATUM"
         if date_col not in rows:
             raise InputError(f"{cfg.npr}: no INDATUM/UTDATUM column")
         dates = parse_dates(rows[date_col], f"{cfg.npr} {date_col}")
         if "INDATUM" in rows:
             dates = dates.fillna(parse_dates(rows["INDATUM"], f"{cfg.npr} INDATUM"))
+        if dates.notna().any():
+            check_not_future(dates.max().date(), f"{cfg.npr} {date_col}")
+        person(rows, str(cfg.npr))
         dia_cols = [c for c in rows.columns if c == "HDIA" or (c.startswith("DIA") and c[3:].isdigit())]
         seen: set[str] = set()
         report["npr_contacts"] = len(rows)
@@ -173,8 +209,11 @@ def load(cfg: RegistersConfig, context: Context, pseudonym_key: str | None = Non
         missing = {"EDATUM", "ATC", "ANTAL"} - set(lmed.columns)
         if missing:
             raise InputError(f"{cfg.lmed}: missing columns {sorted(missing)} (Prescribed Drug Register)")
-        rows = lmed[lmed["LOPNR"].str.strip() == who].copy()
+        rows = lmed[lmed["LOPNR"] == who].copy()
         rows["EDATUM"] = parse_dates(rows["EDATUM"], f"{cfg.lmed} EDATUM")
+        if rows["EDATUM"].notna().any():
+            check_not_future(rows["EDATUM"].max().date(), f"{cfg.lmed} EDATUM")
+        person(rows, str(cfg.lmed))
         rows["ANTAL"] = pd.to_numeric(rows["ANTAL"].str.replace(",", ".", regex=False), errors="coerce")
         if rows["ANTAL"].isna().any():
             raise InputError(f"{cfg.lmed}: ANTAL must be a number of packages")

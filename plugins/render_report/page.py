@@ -145,6 +145,15 @@ def _context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
                     CONDITION_NAMES().get(str(c), str(c).replace("_", " "))
                     for c in (v.get("conditions", []) or [])
                 )
+                if v.get("age_adjusted") is not None:  # Charlson 1994's age points
+                    value = (
+                        f"{value}; age-adjusted {v['age_adjusted']} (+{v['age_points']} for age {v['age']:g})"
+                    )
+                if v.get("mortality_pct") is not None:  # ISARIC 4C
+                    detail = (
+                        f"observed in-hospital mortality at this score {v['mortality_pct']:g}%; risk group "
+                        f"{v.get('risk_group')} (pooled {v.get('risk_group_mortality_pct', float('nan')):g}%)"
+                    )
             else:
                 value, detail = v, ""
             score_rows.append(

@@ -1,7 +1,8 @@
 """Built-in clinical scores, registered through the same hook a third party would use
 (``p4core_register_scores``): the Charlson comorbidity index (Quan 2011 weights) from every ICD-10
-diagnosis in the context, and the ISARIC 4C Mortality Score when the context holds all its inputs
-(latest observations; comorbidities = Charlson conditions + obesity, BMI >= 30)."""
+diagnosis in the context, with the age-adjusted index (Charlson 1994) when the age is known, and the
+ISARIC 4C Mortality Score when the context holds all its inputs (latest observations; comorbidities =
+Charlson conditions + obesity, BMI >= 30): the observed mortality at that score and its risk group."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ def charlson_score(context: Context) -> dict | None:
     codes = _icd10(context)
     if not codes:
         return None
-    c = charlson(codes, weights="quan2011")
-    return {"index": c.index, "weights": "quan2011", "conditions": c.present, "malformed": c.malformed}
+    c = charlson(codes, weights="quan2011", age=context.age)
+    out = {"index": c.index, "weights": "quan2011", "conditions": c.present, "malformed": c.malformed}
+    if c.age_adjusted is not None:
+        out.update(age_adjusted=c.age_adjusted, age_points=c.age_points, age=c.age)
+    return out
 
 
 def four_c(context: Context) -> dict | None:
@@ -48,8 +52,9 @@ def four_c(context: Context) -> dict | None:
     )
     return {
         "score": fc.score,
+        "mortality_pct": fc.mortality_pct,  # observed at this score
         "risk_group": fc.risk_group,
-        "mortality_pct": fc.mortality_pct,
+        "risk_group_mortality_pct": fc.risk_group_mortality_pct,
         "points": fc.points,
     }
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from .config import register_configs
-from .errors import P4coreError
+from .errors import P4coreError, output_error
 from .model import RunResult
 
 log = logging.getLogger("p4core")
@@ -92,6 +93,46 @@ def redact_multirun_record(sweep_dir: Path) -> None:
     write_text(path, OmegaConf.to_yaml(rec))
 
 
+def check_output_folder(path: str | Path, option: str = "hydra.run.dir") -> None:
+    """Create ``path`` (with its parents) and prove it writable, or raise a one-line InputError
+    naming ``option`` as the way to choose another."""
+    import tempfile
+
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".p4core-write-test-"):
+            pass
+    except OSError as exc:
+        raise output_error(exc, option) from None
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("P4CORE_DEBUG", "") not in ("", "0")
+
+
+class OutputFolderCheck(Callback):
+    """Hydra callback (configs/config.yaml, ``hydra.callbacks``): before Hydra creates the run (or sweep)
+    folder and its log file, check that it can be created and written, so that a file in the way or a
+    read-only parent ends in one line instead of a traceback from Hydra's logging set-up."""
+
+    def _check(self, path: str, option: str) -> None:
+        try:
+            check_output_folder(path, option)
+        except P4coreError as exc:
+            if _debug():
+                raise
+            print(f"p4core: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
+        self._check(str(config.hydra.run.dir), "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
+        self._check(str(config.hydra.sweep.dir), "hydra.sweep.dir")
+
+
 @hydra.main(version_base="1.3", config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> None:
     from hydra.types import RunMode
@@ -104,9 +145,17 @@ def main(cfg: DictConfig) -> None:
     outdir = Path(hc.runtime.output_dir)
     t0 = time.perf_counter()
     try:
-        result, files = run(cfg, outdir, startup_s=_startup_seconds())
+        requested = requested_renderers([str(o) for o in hc.overrides.task])
+        result, files = run(cfg, outdir, startup_s=_startup_seconds(), requested_renderers=requested)
     except P4coreError as exc:
+        if _debug():
+            raise
         log.error("%s", exc)  # to stderr and to the run's log file
+        raise SystemExit(2) from None
+    except OSError as exc:  # an output that cannot be written (disk full, permissions): nothing was kept
+        if _debug():
+            raise
+        log.error("%s", output_error(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         # the kernel returns between blocks of twins; results are only ever moved into the run
@@ -114,6 +163,20 @@ def main(cfg: DictConfig) -> None:
         log.error("interrupted: no results written to %s", outdir)
         raise SystemExit(130) from None
     print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
+
+
+def requested_renderers(overrides: list[str]) -> set[str]:
+    """The renderers the command line names (``render=[a,b]``, ``render=a``, ``render.a.x=...``): a
+    failure of one of these stops the run; the default list's others are left out with a warning."""
+    names: set[str] = set()
+    for item in overrides:
+        key, _, value = item.partition("=")
+        key = key.lstrip("+~")
+        if key == "render":
+            names.update(v.strip() for v in value.strip("[]").split(",") if v.strip())
+        elif key.startswith("render."):
+            names.add(key.split(".")[1])
+    return names
 
 
 def _startup_seconds() -> float:

@@ -24,3 +24,22 @@ def require(ok: bool, field: str, message: str) -> None:
 
 class PluginError(P4coreError):
     """A plugin failed to load, or a requested component is not provided by any plugin."""
+
+
+def output_error(exc: OSError, option: str = "hydra.run.dir") -> InputError:
+    """A one-line error for an output that cannot be written: the path, the reason and what to do
+    (``option``: the setting that chooses another place)."""
+    import errno
+
+    path = exc.filename or "the run folder"
+    hints = {
+        errno.ENOSPC: "the disk is full: free some space or write elsewhere with {option}=<folder>",
+        errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere with {option}=<folder>",
+        errno.EACCES: "no permission to write there: choose a writable folder with {option}=<folder>",
+        errno.EPERM: "no permission to write there: choose a writable folder with {option}=<folder>",
+        errno.EROFS: "the file system is read-only: choose another folder with {option}=<folder>",
+        errno.ENOTDIR: "a file is in the way of the folder: remove it or choose {option}=<folder>",
+        errno.EEXIST: "a file is in the way of the folder: remove it or choose {option}=<folder>",
+    }
+    hint = hints.get(exc.errno or 0, "choose another folder with {option}=<folder>").format(option=option)
+    return InputError(f"cannot write {path}: {exc.strerror or exc}; {hint}")

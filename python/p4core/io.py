@@ -75,9 +75,28 @@ def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{what} file not found: {path} (check the path in the config)")
     try:
-        df = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
+        lines = [
+            ln
+            for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{what} file {path} could not be read as UTF-8 text: {exc}") from None
+    if not lines:
+        raise InputError(f"{what} file {path} is empty (expected a header line and rows)")
+    width = lines[0].count("\t")
+    for i, ln in enumerate(lines[1:], start=2):
+        if ln.count("\t") != width:
+            raise InputError(
+                f"{what} file {path}: line {i} (not counting comments) has {ln.count(chr(9)) + 1} tab-separated "
+                f"fields, the header {width + 1}"
+            )
+    try:
+        df = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{what} file {path} is empty (expected a header line and rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise InputError(f"{what} file {path} could not be read as a tab-separated table: {exc}") from exc
+        raise InputError(f"{what} file {path} could not be read as a tab-separated table: {exc}") from None
     if df.empty:
         raise InputError(f"{what} file {path} has no rows")
     return df
@@ -93,12 +112,22 @@ def _require_columns(
         )
 
 
+def _no_empty(df: pd.DataFrame, columns: tuple[str, ...], path: str | os.PathLike[str], what: str) -> None:
+    for col in columns:
+        empty = np.flatnonzero((df[col].str.len() == 0).to_numpy())
+        if len(empty):
+            raise InputError(
+                f"{what} file {path}: column {col!r} is empty on data row {empty[0] + 1} "
+                f"({len(empty)} such rows); every row needs a name there"
+            )
+
+
 def _signs(values: pd.Series, path: str | os.PathLike[str], what: str) -> np.ndarray:
     num = pd.to_numeric(values, errors="coerce")
-    bad = values[~num.isin([1, -1])]
+    bad = np.flatnonzero(~num.isin([1, -1]).to_numpy())
     if len(bad):
         raise InputError(
-            f"{what} file {path}: column 'sign' must be 1 or -1; row {int(bad.index[0]) + 1} has {bad.iloc[0]!r}"
+            f"{what} file {path}: column 'sign' must be 1 or -1; data row {bad[0] + 1} has {values.iloc[bad[0]]!r}"
         )
     return num.to_numpy(dtype=np.int8)
 
@@ -109,6 +138,7 @@ def read_network_tsv(path: str | os.PathLike[str], name: str | None = None) -> N
     _require_columns(df, ("source", "target", "sign", "kind"), path, "network")
     df["source"] = df["source"].str.strip().str.upper()
     df["target"] = df["target"].str.strip().str.upper()
+    _no_empty(df, ("source", "target"), path, "network")
     df["sign"] = _signs(df["sign"], path, "network")
     df["weight"] = pd.to_numeric(df["weight"], errors="coerce") if "weight" in df else 1.0
     if df["weight"].isna().any() or (df["weight"] <= 0).any():
@@ -140,6 +170,8 @@ def read_drugs_tsv(path: str | os.PathLike[str], name: str | None = None) -> Dru
     df = _read_table(path, "drug library")
     _require_columns(df, ("drug", "target", "sign"), path, "drug library")
     df["target"] = df["target"].str.strip().str.upper()
+    df["drug"] = df["drug"].str.strip()
+    _no_empty(df, ("drug", "target"), path, "drug library")
     df["sign"] = _signs(df["sign"], path, "drug library")
     df["strength"] = pd.to_numeric(df["strength"], errors="coerce") if "strength" in df else 1.0
     if df["strength"].isna().any() or (df["strength"] <= 0).any():

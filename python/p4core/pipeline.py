@@ -10,7 +10,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +104,18 @@ def load_knowledge(knowledge_cfg: Any, plugins: Plugins | None = None) -> Knowle
 
 
 def render(
-    result: RunResult, outdir: str | Path, render_cfg: Any, plugins: Plugins | None = None
+    result: RunResult,
+    outdir: str | Path,
+    render_cfg: Any,
+    plugins: Plugins | None = None,
+    extra: Callable[[Path], list[Path]] | None = None,
+    requested: set[str] | None = None,
 ) -> list[Path]:
-    """Run every renderer named in ``render_cfg`` into a staging folder, then move the files into
-    ``outdir``. If any renderer fails, nothing is moved: the run directory never holds a partial set."""
+    """Run every renderer named in ``render_cfg`` into a staging folder (and ``extra``, a writer of
+    more files into it), then move the files into ``outdir``. If anything fails or is interrupted,
+    nothing is kept: the run directory never holds a partial set. A renderer that raises (a bug, not
+    bad input) stops the run with its name when it is in ``requested`` (None: all are), else it is
+    named in a warning and left out."""
     plugins = plugins or get_plugins()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -121,26 +129,42 @@ def render(
             comp = plugins.get("renderers", name)
             node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
             t0 = time.perf_counter()
-            files = comp.factory(result, staging, node)
+            required = requested is None or name in requested
+            ok, files = plugins.run_component(comp, required, result, staging, node)
+            if not ok:
+                continue
             seconds = time.perf_counter() - t0
             result.timings[f"render {name}"] = round(seconds, 3)
             log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
             written += [Path(f) for f in files]
-        final = []
-        for f in written:
-            rel = f.relative_to(staging)
-            dest = outdir / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            f.replace(dest)
-            final.append(dest)
-        return final
+        if extra is not None:
+            written += extra(staging)
+        return publish(written, staging, outdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def publish(files: list[Path], staging: Path, outdir: Path) -> list[Path]:
+    """Move ``files`` (under ``staging``, on the same file system) to the same places under ``outdir``;
+    if a move fails or is interrupted, the files moved so far are removed again (all or nothing)."""
+    moved: list[Path] = []
+    try:
+        for f in files:
+            dest = outdir / f.relative_to(staging)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(dest)
+            moved.append(dest)
+    except BaseException:
+        for dest in moved:
+            dest.unlink(missing_ok=True)
+        raise
+    return moved
+
+
 def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
     """The resolved config with identifying values replaced: ``data.patient_id`` by the pseudonym,
-    ``data.path`` (a file name may name the patient) by the SHA-256 of the file's contents."""
+    ``data.path`` (a file name may name the patient) by the SHA-256 of the file's contents, the
+    pseudonym key and mapping file, and the identifiers given to context sources."""
     out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     assert isinstance(out, DictConfig)
     data = out.get("data") or {}
@@ -150,6 +174,10 @@ def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
         path = Path(str(data["path"]))
         digest = file_digest([path])[:16] if path.is_file() else "unavailable"
         data["path"] = f"<redacted: pass the same file again; sha256 {digest}>"
+    privacy = out.get("privacy") or {}
+    for key in ("key", "mapping"):  # the pseudonym key (and a mapping file's name) stay private
+        if privacy.get(key):
+            privacy[key] = "<redacted>"
     for node in (out.get("context") or {}).values():  # identifiers given to context sources
         for key in ("lopnr", "patient_id", "identifier", "sample"):
             if node is not None and node.get(key) not in (None, ""):
@@ -173,10 +201,17 @@ def course_requests(
 
 
 def run(
-    cfg: DictConfig, outdir: str | Path, plugins: Plugins | None = None, startup_s: float | None = None
+    cfg: DictConfig,
+    outdir: str | Path,
+    plugins: Plugins | None = None,
+    startup_s: float | None = None,
+    requested_renderers: set[str] | None = None,
 ) -> tuple[RunResult, list[Path]]:
     """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir`` (``startup_s``: the
-    command's start-up before this call, recorded with the stages' timings)."""
+    command's start-up before this call, recorded with the stages' timings). Plugins see only the
+    redacted config. A renderer that raises stops the run if it is in ``requested_renderers`` (the
+    ones the user named; None: all), else it is left out with a warning; a score that raises is left
+    out with a warning, a context source (always named) stops the run with its name."""
     plugins = plugins or get_plugins()
     typed = check_config(cfg, plugins)
     settings.n_threads = typed["engine"].n_threads
@@ -192,21 +227,28 @@ def run(
     key = typed["privacy"].key
     set_mapping(typed["privacy"].mapping)
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
-    for name in cfg.get("context") or {}:  # nodes validated by check_config
+    for name in cfg.get("context") or {}:  # nodes validated by check_config; asked for by name
         comp = plugins.get("context", str(name))
-        patient.context = timed(
-            f"context {name}", comp.factory, typed[f"context.{name}"], patient.context, key
+        _, patient.context = timed(
+            f"context {name}",
+            plugins.run_component,
+            comp,
+            True,
+            typed[f"context.{name}"],
+            patient.context,
+            key,
         )
     for name, comp in plugins.components["scores"].items():  # scores from the whole context
-        value = comp.factory(patient.context)
-        if value is not None:
+        ok, value = plugins.run_component(comp, False, patient.context)
+        if ok and value is not None:
             patient.context.scores[name] = value
+    safe_cfg = redacted(cfg, patient)  # all that plugins and the result ever see
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     check_treatments(typed["simulate"], knowledge.drugs)  # before any work
     log.info("%r; %r", knowledge.network, knowledge.drugs)
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
-    plugins.pm.hook.p4core_twin_built(ensemble=ensemble, cfg=cfg)
+    plugins.call_hook("p4core_twin_built", ensemble=ensemble, cfg=safe_cfg)
     with make_engine(typed["engine"]) as engine:
         result_screen = timed(
             "screen", screen, ensemble, knowledge.drugs, typed["screen"], engine, typed["engine"]
@@ -265,22 +307,27 @@ def run(
         ensemble,
         result_screen,
         traj,
-        config=dict(OmegaConf.to_container(cfg, resolve=True)),  # type: ignore[arg-type]
+        config=dict(OmegaConf.to_container(safe_cfg, resolve=True)),  # type: ignore[arg-type]
         timings=timings,
         regulators=regs,
         celltypes=celltype_ranking(ensemble),
         explain=explained,
     )
-    plugins.pm.hook.p4core_result_ready(result=result, cfg=cfg)
-    files = timed("render", render, result, outdir, cfg.render, plugins)
-    files.append(write_text(Path(outdir) / "config_resolved.yaml", OmegaConf.to_yaml(redacted(cfg, patient))))
-    files.append(
-        write_text(Path(outdir) / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n")
-    )
-    if ex.save_twin:
-        files.append(save_twin(Path(outdir) / TWIN_FILE, ensemble, knowledge.drugs, result_screen))
-    if knowledge.conflicts is not None and len(knowledge.conflicts):
-        with atomic_path(Path(outdir) / "knowledge_conflicts.csv") as tmp:
-            knowledge.conflicts.to_csv(tmp, index=False)
-        files.append(Path(outdir) / "knowledge_conflicts.csv")
+    plugins.call_hook("p4core_result_ready", result=result, cfg=safe_cfg)
+
+    def run_files(folder: Path) -> list[Path]:
+        """The run's own records, written with the renderers' files (published with them)."""
+        files = [
+            write_text(folder / "config_resolved.yaml", OmegaConf.to_yaml(safe_cfg)),
+            write_text(folder / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n"),
+        ]
+        if ex.save_twin:
+            files.append(save_twin(folder / TWIN_FILE, ensemble, knowledge.drugs, result_screen))
+        if knowledge.conflicts is not None and len(knowledge.conflicts):
+            with atomic_path(folder / "knowledge_conflicts.csv") as tmp:
+                knowledge.conflicts.to_csv(tmp, index=False)
+            files.append(folder / "knowledge_conflicts.csv")
+        return files
+
+    files = timed("render", render, result, outdir, cfg.render, plugins, run_files, requested_renderers)
     return result, files

@@ -23,7 +23,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import P4coreError, PluginError
 
 log = logging.getLogger("p4core")
 
@@ -135,6 +135,45 @@ class Plugins:
             except Exception as exc:
                 info = self.plugins[plugin]
                 info.error = f"{type(exc).__name__} in p4core_register_{kind}: {exc}"
+
+    def call_hook(self, name: str, **kwargs: Any) -> None:
+        """Call every implementation of hook ``name`` (in pluggy's order), each isolated: one that
+        raises is named in a warning and the others still run. p4core's own errors (bad input the
+        plugin found) and interrupts pass through."""
+        hook = getattr(self.pm.hook, name)
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except P4coreError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "plugin %s raised in %s and was left out: %s: %s",
+                    impl.plugin_name,
+                    name,
+                    type(exc).__name__,
+                    exc,
+                )
+                log.debug("%s", traceback.format_exc())
+
+    def run_component(self, comp: Component, required: bool, *args: Any) -> tuple[bool, Any]:
+        """``(True, comp.factory(*args))``, or when the factory raises something other than a p4core
+        error, an OSError or an interrupt: a :class:`PluginError` naming the component and its plugin
+        if ``required`` (the user asked for it by name), else a one-line warning and ``(False, None)``."""
+        try:
+            return True, comp.factory(*args)
+        except (P4coreError, OSError):
+            raise
+        except Exception as exc:
+            what = f"{SINGULAR[comp.kind]} {comp.name!r} (plugin {comp.plugin})"
+            log.debug("%s", traceback.format_exc())
+            if required:
+                raise PluginError(
+                    f"{what} failed: {type(exc).__name__}: {exc}; fix or update the plugin, or leave it out "
+                    f"(P4CORE_DISABLE_PLUGINS={comp.plugin} disables it)"
+                ) from None
+            log.warning("%s failed and was left out: %s: %s", what, type(exc).__name__, exc)
+            return False, None
 
     @property
     def broken(self) -> dict[str, str]:

@@ -6,8 +6,11 @@
   metastatic solid tumour); and the **Swedish adaptation** (Ludvigsson 2021: its own code lists and
   weights; ascites with mild liver disease counts as severe liver disease).
 * **Elixhauser** categories (Quan 2005 coding) with van Walraven 2009 weights.
-* **ISARIC 4C Mortality Score** (Knight 2020): points per variable, risk group and the mortality
-  the official calculator shows.
+* **Age-adjusted Charlson** (Charlson 1994): the index plus one point per decade of age from 50 (50-59: 1,
+  60-69: 2, 70-79: 3, 80 and over: 4). Charlson 1994 validated it with the original Charlson 1987 weights;
+  with the Quan 2011 weights (the default here) it is the usual practice, not a validated score.
+* **ISARIC 4C Mortality Score** (Knight 2020): points per variable, the observed in-hospital mortality at
+  that score (the published per-score table), and its risk group with the group's pooled mortality.
 
 The code lists and point tables ship in ``p4core/data/comorbidity/`` (sources in each file's
 header). ICD-10 codes are matched by prefix after removing dots and spaces; malformed codes are
@@ -33,7 +36,7 @@ ICD10 = re.compile(r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$")
 @cache
 def table(name: str) -> pd.DataFrame:
     """A shipped table (``charlson_quan2005``, ``charlson_ludvigsson2021``, ``elixhauser_quan2005``,
-    ``isaric4c_points``, ``isaric4c_risk_groups``)."""
+    ``isaric4c_points``, ``isaric4c_risk_groups``, ``isaric4c_mortality_by_score``)."""
     path = resources.files("p4core") / "data" / "comorbidity" / f"{name}.tsv"
     with path.open(encoding="utf-8") as f:
         return pd.read_csv(f, sep="\t", comment="#", dtype=str, keep_default_na=False)
@@ -62,21 +65,37 @@ def _flags(codes: list[str], tab: pd.DataFrame, key: str = "key") -> dict[str, b
 
 @dataclass
 class Comorbidity:
-    """A comorbidity index: its value, the conditions found, and the codes that could not be read."""
+    """A comorbidity index: its value, the conditions found, and the codes that could not be read;
+    ``age_adjusted``: the index plus the age points (Charlson 1994), when the age was given."""
 
     index: int
     conditions: dict[str, bool]
     weights: dict[str, int]
     scheme: str
     malformed: list[str]
+    age: float | None = None
+    age_points: int | None = None
+    age_adjusted: int | None = None
 
     @property
     def present(self) -> list[str]:
         return [k for k, v in self.conditions.items() if v]
 
 
-def charlson(codes: Iterable[str], weights: str = "quan2011", scheme: str = "quan2005") -> Comorbidity:
-    """Charlson comorbidity index of the ICD-10 ``codes``.
+def charlson_age_points(age: float) -> int:
+    """Charlson 1994's age points: 0 below 50, then one per decade (50-59: 1, 60-69: 2, 70-79: 3),
+    4 at 80 and over."""
+    a = float(age)
+    if not np.isfinite(a) or a < 0:
+        raise InputError(f"charlson: age must be a number of years >= 0, got {age!r}")
+    return 0 if a < 50 else min(4, int((a - 40) // 10))
+
+
+def charlson(
+    codes: Iterable[str], weights: str = "quan2011", scheme: str = "quan2005", age: float | None = None
+) -> Comorbidity:
+    """Charlson comorbidity index of the ICD-10 ``codes``; with ``age`` (years) also the age-adjusted
+    index (:func:`charlson_age_points` added; Charlson 1994, validated with ``charlson1987`` weights).
 
     ``scheme``: ``quan2005`` (with ``weights`` ``charlson1987`` or ``quan2011``) or ``swedish2021``
     (Ludvigsson 2021, its own weights). Malformed codes are listed in ``malformed`` and not matched.
@@ -104,7 +123,12 @@ def charlson(codes: Iterable[str], weights: str = "quan2011", scheme: str = "qua
         weights = "ludvigsson2021"
     else:
         raise InputError(f"charlson: scheme must be quan2005 or swedish2021, got {scheme!r}")
-    return Comorbidity(sum(w[k] for k, v in flags.items() if v), flags, w, f"{scheme}/{weights}", bad)
+    index = sum(w[k] for k, v in flags.items() if v)
+    out = Comorbidity(index, flags, w, f"{scheme}/{weights}", bad)
+    if age is not None:
+        out.age, out.age_points = float(age), charlson_age_points(age)
+        out.age_adjusted = index + out.age_points
+    return out
 
 
 def elixhauser(codes: Iterable[str]) -> Comorbidity:
@@ -155,10 +179,15 @@ def _points(variable: str, value: float | str) -> int:
 
 @dataclass
 class FourC:
+    """The 4C score, its points per variable, the observed in-hospital mortality at this score
+    (``mortality_pct``, Knight 2020's per-score table) and its risk group with the group's pooled
+    mortality (``risk_group_mortality_pct``, as the official calculator shows it)."""
+
     score: int
     points: dict[str, int]
     risk_group: str
     mortality_pct: float
+    risk_group_mortality_pct: float
 
 
 def isaric4c(
@@ -194,4 +223,12 @@ def isaric4c(
     row = groups[
         (groups["score_min"].astype(int) <= score) & (groups["score_max"].astype(int) >= score)
     ].iloc[0]
-    return FourC(score, pts, str(row["risk_group"]), float(row["mortality_pct_official_calculator"]))
+    by_score = table("isaric4c_mortality_by_score")
+    observed = by_score.loc[by_score["score"].astype(int) == score, "observed_mortality_pct"]
+    return FourC(
+        score,
+        pts,
+        str(row["risk_group"]),
+        round(float(observed.iloc[0]), 1),
+        float(row["mortality_pct_official_calculator"]),
+    )
