@@ -79,13 +79,11 @@ def render(result: RunResult, outdir: Path, cfg: PlotConfig) -> list[Path]:
     out = []
     for fmt in cfg.formats:
         path = outdir / f"{cfg.file}.{fmt}"
-        with atomic_path(path) as tmp:
-            fig.savefig(
-                tmp,
-                format=fmt,
-                dpi=cfg.dpi,
-                metadata={"Title": f"p4core disease course {result.patient.pseudonym}"},
-            )
+        meta = {"Title": f"p4core disease course {result.patient.pseudonym}"}
+        if fmt == "svg":  # no creation time in the file: the same run gives the same bytes
+            meta["Date"] = None
+        with atomic_path(path) as tmp, plt.rc_context({"svg.hashsalt": "p4core"}):  # stable element ids
+            fig.savefig(tmp, format=fmt, dpi=cfg.dpi, metadata=meta)
         out.append(path)
     plt.close(fig)
     return out
