@@ -83,7 +83,7 @@ def course_stage(ens, knowledge, cfg, outdir: Path, fine_dt: float) -> dict:
     from p4core import kernel
     from p4core.pipeline import check_config
 
-    sim = importlib.import_module("p4core.simulate")
+    sim = importlib.import_module("p4core.course.simulate")
     p = check_config(cfg)["simulate"]
     singles, pairs, extra = plan_of_run(outdir)
     p = dataclasses.replace(p, treatments=pairs)
@@ -194,7 +194,7 @@ def main() -> None:
     import yaml
 
     from p4core.pipeline import check_config, compose, load_knowledge, load_patient
-    from p4core.twin import build_twins
+    from p4core.twin.build import build_twins
 
     overrides = kang_overrides(args.twins)
     with tempfile.TemporaryDirectory() as tmp:

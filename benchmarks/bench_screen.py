@@ -57,7 +57,7 @@ def kang_overrides(n_twins: int) -> list[str]:
 
 def build(n_twins: int, path: Path) -> None:
     from p4core.pipeline import check_config, compose, load_knowledge, load_patient
-    from p4core.twin import build_twins
+    from p4core.twin.build import build_twins
 
     cfg = compose(kang_overrides(n_twins))
     typed = check_config(cfg)
@@ -98,7 +98,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def reference(args: argparse.Namespace, scales: dict[str, float]) -> dict:
-    """The per-drug scipy implementation (:func:`p4core.reference.drug_views`: perturbation, K sparse
+    """The per-drug scipy implementation (:func:`p4core.testing.reference.drug_views`: perturbation, K sparse
     products, the marker, programme and combined views) on a sample of drugs x 2 twins."""
     with open(args.twins_file, "rb") as f:
         ensemble, drugs, params = pickle.load(f)

@@ -161,7 +161,7 @@ def test_map_indications_through_drugbank_ids(knowledge):
 def test_synthetic_counteracting_drug_ranks_first(knowledge, tmp_path):
     from p4core import kernel
     from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     drug = "tofacitinib"  # JAK1/2/3 inhibitor; no other drug of the library has its target profile
     t = knowledge.drugs.targets
@@ -504,7 +504,7 @@ def _three_diseases(knowledge):
     """Three synthetic diseases: each signature is the opposite of one drug's propagated effect."""
     from p4core import kernel
     from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     genes = sorted(set(knowledge.network.genes))
     twin = twin_from_signature(pd.Series(1.0, index=genes[:1]), knowledge)
@@ -598,7 +598,7 @@ def test_ablation_adds_a_named_method(knowledge):
 def test_benchmark_p4core_equals_the_screen_of_a_bulk_twin(knowledge):
     """The benchmark's p4core score is the pipeline screen's combined score on a one-cell-type twin."""
     import p4core
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     sig, ind = _three_diseases(knowledge)
     res = B.run_benchmark(

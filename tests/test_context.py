@@ -100,7 +100,7 @@ def test_run_with_a_record_shows_the_context_and_never_the_identifier(tmp_path):
 def test_ranking_flags_from_the_context(tmp_path):
     import pandas as pd
 
-    from p4core.flags import flag_drugs, read_rules
+    from p4core.clinical.flags import flag_drugs, read_rules
 
     table = pd.DataFrame(
         {"drug": ["a", "b", "c", "d"], "atc": ["L04AB04", "A10BA02", "L04AX03|M01CX01", None]}
@@ -439,8 +439,8 @@ def test_vcf_without_genotypes_and_mixed_dicom_series(tmp_path):
 def test_privacy_mapping_file(tmp_path):
     """A site's mapping file replaces the keyed hash; an identifier missing from it is an error
     that does not echo it."""
+    from p4core.clinical.privacy import set_mapping
     from p4core.plugins.context_record import RecordConfig, load
-    from p4core.privacy import set_mapping
 
     mapping = tmp_path / "map.csv"
     mapping.write_text("identifier,pseudonym\nMRN-77-SECRET,SITE-0001\n")

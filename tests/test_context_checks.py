@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_context import LMED, NPR, RECORD, bundle, resource
 
-from p4core.context_checks import MAX_AGE, check_birth
+from p4core.clinical.checks import MAX_AGE, check_birth
 from p4core.errors import InputError
 from p4core.model import Context
 

@@ -9,7 +9,7 @@ from p4core.config import EngineConfig
 from p4core.engine import LocalEngine, make_engine
 from p4core.pipeline import check_config, compose, load_knowledge, load_patient
 from p4core.screen import screen
-from p4core.twin import build_twins
+from p4core.twin.build import build_twins
 
 pytest.importorskip("distributed")
 

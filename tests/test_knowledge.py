@@ -407,7 +407,7 @@ def test_mechanism_facts_carry_their_share_and_leave_other_inputs_alone(public):
     outgoing weight in the operator; every other input of RELA keeps the weight it has without them."""
     import pandas as pd
 
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     e = public.network.edges
     nr = e[e["source"] == "NR3C1"]

@@ -123,7 +123,7 @@ def test_linearity_pair_equals_sum_of_singles(ensemble, knowledge):
 def test_simulation_course(ensemble, knowledge):
     res = p4core.screen(ensemble, knowledge.drugs)
     params = p4core.SimulateParams(n_drugs=2, horizon_days=60)
-    traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
+    traj = p4core.course.simulate(ensemble, res, knowledge.drugs, params)
     t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
     pair = f"{res.pairs.iloc[0]['drug_a']} + {res.pairs.iloc[0]['drug_b']}"
     assert traj.scenarios == ["untreated", *traj.scenarios[1:3], pair]  # the two best, then the best pair
@@ -140,14 +140,14 @@ def test_simulation_course(ensemble, knowledge):
 def test_simulation_scenarios_start_day_and_dosing(ensemble, knowledge):
     """A drug started at a chosen day acts from that day; a half-life makes the exposure a dose train
     whose steady-state mean is 1, so the course oscillates around the constant-exposure one."""
-    from p4core.simulate import exposure
+    from p4core.course.simulate import exposure
 
     res = p4core.screen(ensemble, knowledge.drugs)
     drug = res.table["drug"].iloc[0]
     params = p4core.SimulateParams(
         n_drugs=1, pair=False, horizon_days=120, treatments=[f"{drug}@40", f"{drug}@14..50"]
     )
-    traj = p4core.simulate(ensemble, res, knowledge.drugs, params)
+    traj = p4core.course.simulate(ensemble, res, knowledge.drugs, params)
     t = traj.table[traj.table["celltype"] == "burden"].pivot(index="time", columns="scenario", values="mean")
     late = f"{drug} from day 40"
     assert (t.loc[:40, late] == t.loc[:40, "untreated"]).all()
@@ -273,7 +273,7 @@ def test_extra_courses_join_the_batch_and_equal_run_courses(ensemble, knowledge,
     is the one the drug gets as a scenario of the run (to the integrator's tolerance)."""
     import importlib
 
-    sim = importlib.import_module("p4core.simulate")
+    sim = importlib.import_module("p4core.course.simulate")
     res = p4core.screen(ensemble, knowledge.drugs, p4core.ScreenParams(n_null=0))
     a, b = sim.distinct_top(res.table, knowledge.drugs, 2)
     params = p4core.SimulateParams(pair=False, horizon_days=90)
@@ -297,7 +297,7 @@ def test_simulation_leaves_out_only_irrelevant_nodes(knowledge, monkeypatch):
     integrator's tolerance: the left-out nodes no longer take part in choosing the step)."""
     import importlib
 
-    sim = importlib.import_module("p4core.simulate")
+    sim = importlib.import_module("p4core.course.simulate")
     twin = p4core.twin_from_signature(
         pd.Series({"CXCL8": 1.5, "MMP3": 1.0, "IL6": 0.8, "ISG15": -0.5}), knowledge
     )

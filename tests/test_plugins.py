@@ -8,8 +8,8 @@ import types
 import pytest
 
 from p4core.errors import PluginError
-from p4core.hookspecs import hookimpl
-from p4core.plugin_manager import Plugins, get_plugins
+from p4core.hooks import hookimpl
+from p4core.hooks.manager import Plugins, get_plugins
 
 
 def test_builtins_come_from_entry_points():

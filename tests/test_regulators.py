@@ -7,7 +7,7 @@ import pytest
 
 import p4core
 from p4core.datasets import demo_patient
-from p4core.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_regulators_rank_upstream_of_their_outputs(knowledge):
     from conftest import activating_network
 
     from p4core.model import DrugLibrary, Knowledge
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     outputs = [f"OUT{i}" for i in range(12)]  # each also feeds an unchanged gene (so it is a candidate)
     net = activating_network(

@@ -165,7 +165,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
         f"""
         import time
         from pathlib import Path
-        from p4core.hookspecs import hookimpl
+        from p4core.hooks import hookimpl
 
         @hookimpl
         def p4core_twin_built(ensemble, cfg):
@@ -205,7 +205,7 @@ def plugin_env(tmp_path: Path, module: str, source: str) -> dict:
 FAULTY = """
 import json, os
 from pathlib import Path
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 
 @hookimpl
 def p4core_register_scores(register):
@@ -305,7 +305,7 @@ def test_faulty_renderer_not_asked_for_is_left_out(faulty, tmp_path, monkeypatch
 
     import p4core
     from p4core import pipeline
-    from p4core.plugin_manager import Plugins
+    from p4core.hooks.manager import Plugins
 
     tmp, _, seen = faulty
     monkeypatch.syspath_prepend(str(tmp / "site"))
@@ -332,8 +332,8 @@ def test_every_source_option_reaches_the_reader(source, reader, monkeypatch):
     import typing
 
     import p4core
+    from p4core.hooks.manager import get_plugins
     from p4core.pipeline import load_patient
-    from p4core.plugin_manager import get_plugins
 
     comp = get_plugins().get("sources", source)
     module = importlib.import_module(comp.factory.__module__)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from conftest import shared
 
+from p4core.clinical.scores import charlson, elixhauser, isaric4c, table
 from p4core.errors import InputError
-from p4core.scores import charlson, elixhauser, isaric4c, table
 
 
 def test_shipped_charlson_table_equals_the_published_one():

@@ -70,7 +70,7 @@ def test_programme_leaves_every_own_target_node_out(knowledge):
     import pandas as pd
 
     from p4core.model import DrugLibrary
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     e = knowledge.network.edges
     pair = e[(e["source"] != e["target"])].iloc[0]
@@ -166,7 +166,7 @@ def test_null_model_columns_and_calibration(setup):
 def test_null_is_calibrated_on_a_random_signature(knowledge):
     import pandas as pd
 
-    from p4core.twin import twin_from_signature
+    from p4core.twin.build import twin_from_signature
 
     rng = np.random.default_rng(4)
     genes = knowledge.network.genes

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from p4core.io import pair_samples
-from p4core.signature import differential_expression, stratified_rank_test
+from p4core.twin.signature import differential_expression, stratified_rank_test
 
 
 def _cells(rng, donors, n_cells, baseline, effect, genes=30):

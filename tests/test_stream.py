@@ -11,7 +11,7 @@ import pytest
 from p4core.datasets import SyntheticTwins, synthetic_screen
 from p4core.errors import InputError
 from p4core.screen import ScreenParams, screen
-from p4core.stream import read_scores, screen_to_parquet
+from p4core.screen.stream import read_scores, screen_to_parquet
 
 
 @pytest.fixture(scope="module")

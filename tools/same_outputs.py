@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         b = args.b
         if args.demo:
             b = Path(tmp) / "run"
-            subprocess.run([sys.executable, "-m", "p4core", f"hydra.run.dir={b}"], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "p4core", f"hydra.run.dir={b}"], check=True, capture_output=True
+            )
         if b is None:
             ap.error("give two run folders, or --demo BASELINE")
         problems = compare(args.a, b)

@@ -50,6 +50,26 @@ inline void require(bool ok, const std::string& message) {
   if (!ok) throw py::value_error(message);
 }
 
+// f(T{}) for the floating type T that `a` holds, float32 or float64; else a TypeError naming `name`.
+// Every binding picks its kernel's instantiation by this one rule.
+template <class F>
+auto by_dtype(const py::array& a, const char* name, const F& f) -> decltype(f(float{})) {
+  if (has_dtype<float>(a)) return f(float{});
+  if (has_dtype<double>(a)) return f(double{});
+  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " + dtype_name(a));
+}
+
+// K, the number of propagation steps, must be >= 0.
+inline void require_steps(int K) { require(K >= 0, "K (propagation steps) must be >= 0, got " + std::to_string(K)); }
+
+// Every entry of `idx` (named `name` in messages) is a node of an n-node operator.
+inline void require_nodes(const py::array_t<std::int32_t, py::array::c_style>& idx, const char* name, std::int64_t n) {
+  const std::int32_t* p = idx.data();
+  for (py::ssize_t e = 0; e < idx.shape(0); ++e)
+    require(p[e] >= 0 && p[e] < n, std::string(name) + "[" + std::to_string(e) + "] is out of range for " +
+                                       std::to_string(n) + " nodes");
+}
+
 // A validated CSR view over three numpy arrays; the arrays must outlive the view.
 template <class T>
 struct Csr {

@@ -46,9 +46,9 @@ void register_fit(py::module_& m) {
       "fit_ridge_signed",
       [](const py::array& expr, const py::array& targets, const py::array& indptr, const py::array& indices,
          const py::array& signs, double lambda, int n_threads) -> py::array {
-        if (has_dtype<float>(expr)) return fit_t<float>(expr, targets, indptr, indices, signs, lambda, n_threads);
-        if (has_dtype<double>(expr)) return fit_t<double>(expr, targets, indptr, indices, signs, lambda, n_threads);
-        throw py::type_error("expr must have dtype float32 or float64, got " + dtype_name(expr));
+        return by_dtype(expr, "expr", [&](auto t) {
+          return fit_t<decltype(t)>(expr, targets, indptr, indices, signs, lambda, n_threads);
+        });
       },
       py::arg("expr").noconvert(), py::arg("targets").noconvert(), py::arg("indptr").noconvert(),
       py::arg("indices").noconvert(), py::arg("signs").noconvert(), py::arg("lam"), py::arg("n_threads") = 0,

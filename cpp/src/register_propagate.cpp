@@ -1,8 +1,10 @@
 // Bindings of the propagation and scoring kernels (float32 and float64).
 #include "binding_utils.hpp"
-#include "p4core/blocks.hpp"
+#include "p4core/block_propagate.hpp"
 #include "p4core/null_draws.hpp"
 #include "p4core/propagate.hpp"
+#include "p4core/screen_terms.hpp"
+#include "p4core/simd.hpp"
 
 namespace p4core::bind {
 namespace {
@@ -13,7 +15,7 @@ py::array propagate_t(const py::array& indptr, const py::array& indices, const p
   auto u = take<T>(u_, "u", 2);
   const std::int64_t n = u.shape(0), B = u.shape(1);
   Csr<T> a(indptr, indices, data, n, "u (n_nodes x n_perturbations)");
-  require(K >= 0, "K (propagation steps) must be >= 0, got " + std::to_string(K));
+  require_steps(K);
   require(std::isfinite(alpha), "alpha must be finite");
   py::array_t<T, py::array::c_style> out({n, B});
   T* o = out.mutable_data();
@@ -23,7 +25,7 @@ py::array propagate_t(const py::array& indptr, const py::array& indices, const p
     py::gil_scoped_release release;
     // Column blocks when there are enough of them to keep every thread busy, rows otherwise;
     // both compute every entry in the same order (same bits).
-    if (B >= kBlock && (B + kBlock - 1) / kBlock >= nt)
+    if (B >= kBlock && n_blocks(B) >= nt)
       propagate_blocked(a.view, up, o, B, T(alpha), K, nt);
     else
       propagate(a.view, up, o, B, T(alpha), K, nt);
@@ -76,20 +78,16 @@ py::tuple screen_terms_t(const py::array& indptr, const py::array& indices, cons
   require(sp[0] == 0 && sp[n] == seed_row.shape(0) && seed_row.shape(0) == seed_val.shape(0),
           "seed_ptr must start at 0 and end at len(seed_row) == len(seed_val)");
   for (std::int64_t j = 0; j < n; ++j) require(sp[j + 1] >= sp[j], "seed_ptr must be non-decreasing");
-  for (std::int64_t e = 0; e < seed_row.shape(0); ++e)
-    require(seed_row.data()[e] >= 0 && seed_row.data()[e] < N,
-            "seed_row[" + std::to_string(e) + "] is out of range for " + std::to_string(N) + " nodes");
+  require_nodes(seed_row, "seed_row", N);
   auto tiles = take<std::int64_t>(tiles_, "tiles", 2);
   require(tiles.shape(1) == 2, "tiles must have shape (n_tiles, 2)");
-  const std::int64_t n_tiles = tiles.shape(0), nb = (n + kBlock - 1) / kBlock;
+  const std::int64_t n_tiles = tiles.shape(0), nb = n_blocks(n);
   for (std::int64_t k = 0; k < 2 * n_tiles; ++k)
     require(tiles.data()[k] >= 0 && tiles.data()[k] < nb, "tiles name a block outside [0, " + std::to_string(nb) + ")");
-  require(K >= 0, "K (propagation steps) must be >= 0, got " + std::to_string(K));
+  require_steps(K);
   auto probe_rows = take<std::int32_t>(probe_, "probe_rows", 1);
   const std::int64_t n_probe = probe_rows.shape(0);
-  for (std::int64_t k = 0; k < n_probe; ++k)
-    require(probe_rows.data()[k] >= 0 && probe_rows.data()[k] < N,
-            "probe_rows[" + std::to_string(k) + "] is out of range for " + std::to_string(N) + " nodes");
+  require_nodes(probe_rows, "probe_rows", N);
   py::array_t<double, py::array::c_style> num({C, n}), wsum({C, n}), sq({n}), g({n_tiles, kBlock, kBlock});
   py::array_t<double, py::array::c_style> probe({n_probe, n});
   double* pr = probe.mutable_data();
@@ -170,9 +168,9 @@ void register_propagate(py::module_& m) {
       "propagate",
       [](const py::array& indptr, const py::array& indices, const py::array& data, const py::array& u,
          double alpha, int K, int n_threads) -> py::array {
-        if (has_dtype<float>(data)) return propagate_t<float>(indptr, indices, data, u, alpha, K, n_threads);
-        if (has_dtype<double>(data)) return propagate_t<double>(indptr, indices, data, u, alpha, K, n_threads);
-        throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
+        return by_dtype(data, "data", [&](auto t) {
+          return propagate_t<decltype(t)>(indptr, indices, data, u, alpha, K, n_threads);
+        });
       },
       py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("data").noconvert(),
       py::arg("u").noconvert(), py::arg("alpha"), py::arg("K"), py::arg("n_threads") = 0,
@@ -181,9 +179,7 @@ void register_propagate(py::module_& m) {
   m.def(
       "reversal_scores",
       [](const py::array& x, const py::array& s, const py::array& w, const py::array& offsets, int n_threads) -> py::tuple {
-        if (has_dtype<float>(x)) return scores_t<float>(x, s, w, offsets, n_threads);
-        if (has_dtype<double>(x)) return scores_t<double>(x, s, w, offsets, n_threads);
-        throw py::type_error("x must have dtype float32 or float64, got " + dtype_name(x));
+        return by_dtype(x, "x", [&](auto t) { return scores_t<decltype(t)>(x, s, w, offsets, n_threads); });
       },
       py::arg("x").noconvert(), py::arg("s").noconvert(), py::arg("w").noconvert(), py::arg("offsets").noconvert(),
       py::arg("n_threads") = 0,
@@ -194,13 +190,10 @@ void register_propagate(py::module_& m) {
          const py::array& seed_row, const py::array& seed_val, const py::array& w, const py::array& s,
          const py::array& offsets, double alpha, int K, double self_weight, const py::array& tiles,
          const py::array& probe_rows, int n_threads) -> py::tuple {
-        if (has_dtype<float>(data))
-          return screen_terms_t<float>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
-                                       self_weight, tiles, probe_rows, n_threads);
-        if (has_dtype<double>(data))
-          return screen_terms_t<double>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets, alpha, K,
-                                        self_weight, tiles, probe_rows, n_threads);
-        throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
+        return by_dtype(data, "data", [&](auto t) {
+          return screen_terms_t<decltype(t)>(indptr, indices, data, seed_ptr, seed_row, seed_val, w, s, offsets,
+                                             alpha, K, self_weight, tiles, probe_rows, n_threads);
+        });
       },
       py::arg("indptr").noconvert(), py::arg("indices").noconvert(), py::arg("data").noconvert(),
       py::arg("seed_ptr").noconvert(), py::arg("seed_row").noconvert(), py::arg("seed_val").noconvert(),

@@ -34,12 +34,32 @@ struct TwinArrays {
     require(proj.shape(0) == N, "projection must have n_nodes entries");
     require(inputs.shape(1) == N, "inputs must be n_scenarios x n_nodes");
   }
+
+  std::int64_t n_celltypes() const { return off.shape(0) - 1; }
 };
 
 inline py::tuple twin_tuple(py::handle h) {
   auto t = h.cast<py::tuple>();
   require(t.size() == 8, "each twin is (indptr, indices, data, x0, drive, inputs, projection, offsets)");
   return t;
+}
+
+// The array whose dtype picks the kernel for a list of twins: the first twin's data.
+inline py::array first_twin_data(const py::list& twins) { return twins[0].cast<py::tuple>()[2].cast<py::array>(); }
+
+// run(job, k, n_threads) for every twin's job k, without the GIL: one twin with all the threads, or
+// one twin per thread, each on one thread (a twin's steps and values do not depend on the thread
+// count: rows are summed in a fixed order, so the same bits for any split).
+template <class Job, class Run>
+void run_twins(const std::vector<std::unique_ptr<Job>>& jobs, int n_threads, const Run& run) {
+  const std::int64_t n = static_cast<std::int64_t>(jobs.size());
+  py::gil_scoped_release release;
+  if (n == 1) {
+    run(*jobs[0], 0, n_threads);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (std::int64_t k = 0; k < n; ++k) run(*jobs[static_cast<std::size_t>(k)], k, 1);
+  }
 }
 
 // A twin of the fixed-step reference (RK4) and its output.
@@ -58,7 +78,7 @@ struct SimJob : TwinArrays<T> {
     sh.n_scenarios = this->inputs.shape(0);
     sh.n_steps = (n_half - 1) / 2;
     sh.record_every = record_every;
-    sh.n_celltypes = this->off.shape(0) - 1;
+    sh.n_celltypes = this->n_celltypes();
     act = py::array_t<T, py::array::c_style>({sh.n_scenarios, n_records(sh), sh.n_celltypes});
   }
 
@@ -81,19 +101,10 @@ py::list simulate_twins_t(const py::list& twins, const py::array& drive_schedule
   std::vector<T*> outs;
   for (auto& j : jobs) outs.push_back(j->act.mutable_data());
   const int nt = resolve_threads(n_threads);
-  const std::int64_t n = static_cast<std::int64_t>(jobs.size());
   const T *dsp = ds.data(), *isp = is.data();
-  {
-    py::gil_scoped_release release;
-    if (n == 1) {
-      jobs[0]->run(dsp, isp, T(dt), T(beta), T(gamma), outs[0], nt);
-    } else {
-      // one twin per thread, each on one thread: the same bits as any other split (rows are
-      // summed in a fixed order whatever the thread count)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-      for (std::int64_t k = 0; k < n; ++k) jobs[static_cast<std::size_t>(k)]->run(dsp, isp, T(dt), T(beta), T(gamma), outs[static_cast<std::size_t>(k)], 1);
-    }
-  }
+  run_twins(jobs, nt, [&](const SimJob<T>& job, std::int64_t k, int threads) {
+    job.run(dsp, isp, T(dt), T(beta), T(gamma), outs[static_cast<std::size_t>(k)], threads);
+  });
   py::list out;
   for (auto& j : jobs) out.append(j->act);
   return out;
@@ -108,12 +119,12 @@ struct CourseJob : TwinArrays<T> {
   CourseJob(const py::tuple& t, std::int64_t n_scenarios, std::int64_t n_records) : TwinArrays<T>(t) {
     require(this->inputs.shape(0) == n_scenarios,
             "inputs must be n_scenarios x n_nodes (one row per scenario of the schedule)");
-    act = py::array_t<T, py::array::c_style>({n_scenarios, n_records, this->off.shape(0) - 1});
+    act = py::array_t<T, py::array::c_style>({n_scenarios, n_records, this->n_celltypes()});
   }
 
   void run(const CourseSchedule& sch, const CourseOptions& opt, int n_threads) {
     stats = course(this->a.view, this->x0.data(), this->drive.data(), this->inputs.data(), this->proj.data(),
-                   this->off.data(), this->x0.shape(0), this->inputs.shape(0), this->off.shape(0) - 1, sch, opt,
+                   this->off.data(), this->x0.shape(0), this->inputs.shape(0), this->n_celltypes(), sch, opt,
                    act.mutable_data(), n_threads);
   }
 };
@@ -121,21 +132,11 @@ struct CourseJob : TwinArrays<T> {
 template <class T>
 py::tuple course_twins_t(const py::list& twins, const CourseSchedule& sch, const CourseOptions& opt, int n_threads) {
   const std::int64_t S = static_cast<std::int64_t>(sch.start.size());
-  const std::int64_t R = static_cast<std::int64_t>(std::floor((opt.t1 - opt.t0) / opt.record_every + 1e-9)) + 1;
+  const std::int64_t R = n_records(opt);
   std::vector<std::unique_ptr<CourseJob<T>>> jobs;
   for (py::handle h : twins) jobs.push_back(std::make_unique<CourseJob<T>>(twin_tuple(h), S, R));
-  const int nt = resolve_threads(n_threads);
-  const std::int64_t n = static_cast<std::int64_t>(jobs.size());
-  {
-    py::gil_scoped_release release;
-    if (n == 1) {
-      jobs[0]->run(sch, opt, nt);
-    } else {
-      // one twin per thread (a twin's steps and values do not depend on the thread count)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-      for (std::int64_t k = 0; k < n; ++k) jobs[static_cast<std::size_t>(k)]->run(sch, opt, 1);
-    }
-  }
+  run_twins(jobs, resolve_threads(n_threads),
+            [&](CourseJob<T>& job, std::int64_t, int threads) { job.run(sch, opt, threads); });
   py::list out, stats;
   for (auto& j : jobs) {
     out.append(j->act);
@@ -180,10 +181,8 @@ void register_simulate(py::module_& m) {
         opt.beta = beta;
         opt.gamma = gamma;
         opt.breakpoints = std::move(breakpoints);
-        const py::array data = twins[0].cast<py::tuple>()[2].cast<py::array>();
-        if (has_dtype<float>(data)) return course_twins_t<float>(twins, sch, opt, n_threads);
-        if (has_dtype<double>(data)) return course_twins_t<double>(twins, sch, opt, n_threads);
-        throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
+        return by_dtype(first_twin_data(twins), "data",
+                        [&](auto t) { return course_twins_t<decltype(t)>(twins, sch, opt, n_threads); });
       },
       py::arg("twins"), py::arg("onset"), py::arg("progression"), py::arg("start"), py::arg("stop"), py::arg("lam"),
       py::arg("tau"), py::arg("t0"), py::arg("t1"), py::arg("record_every"), py::arg("tol"), py::arg("max_step"),
@@ -198,12 +197,10 @@ void register_simulate(py::module_& m) {
       [](const py::list& twins, const py::array& drive_schedule, const py::array& input_schedule, double dt,
          double beta, double gamma, std::int64_t record_every, int n_threads) -> py::list {
         require(py::len(twins) >= 1, "twins must hold at least one twin");
-        const py::array data = twins[0].cast<py::tuple>()[2].cast<py::array>();
-        if (has_dtype<float>(data))
-          return simulate_twins_t<float>(twins, drive_schedule, input_schedule, dt, beta, gamma, record_every, n_threads);
-        if (has_dtype<double>(data))
-          return simulate_twins_t<double>(twins, drive_schedule, input_schedule, dt, beta, gamma, record_every, n_threads);
-        throw py::type_error("data must have dtype float32 or float64, got " + dtype_name(data));
+        return by_dtype(first_twin_data(twins), "data", [&](auto t) {
+          return simulate_twins_t<decltype(t)>(twins, drive_schedule, input_schedule, dt, beta, gamma, record_every,
+                                               n_threads);
+        });
       },
       py::arg("twins"), py::arg("drive_schedule").noconvert(), py::arg("input_schedule").noconvert(), py::arg("dt"),
       py::arg("beta"), py::arg("gamma"), py::arg("record_every") = 1, py::arg("n_threads") = 0,

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from p4core.context_checks import check_index, check_not_future
+from p4core.clinical.checks import check_index, check_not_future
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.model import Context
 
 HU_RANGE = (-1100.0, 4000.0)

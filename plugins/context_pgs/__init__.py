@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.model import Context
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")

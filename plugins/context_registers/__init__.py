@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from p4core.context_checks import check_birth, check_index, check_not_future, check_one_person
+from p4core.clinical.checks import check_birth, check_index, check_not_future, check_one_person
+from p4core.clinical.privacy import pseudonymise
+from p4core.clinical.scores import charlson, normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.model import Context
-from p4core.privacy import pseudonymise
-from p4core.scores import charlson, normalise_icd10
 
 
 @dataclass

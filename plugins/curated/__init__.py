@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from p4core.datasets import curated_knowledge
 from p4core.errors import InputError
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import read_drugs_tsv, read_network_tsv
 from p4core.model import Knowledge
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from p4core.datasets import PRESETS, demo_patient
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.model import Patient
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import read_patient_h5ad
 from p4core.model import Patient
 

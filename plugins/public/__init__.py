@@ -19,7 +19,7 @@ from omegaconf import MISSING
 
 from p4core import knowledge as K
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import read_network_tsv
 from p4core.model import Knowledge, Network
 
@@ -86,7 +86,7 @@ def _path(cfg: PublicKnowledgeConfig, key: str) -> Path:
 def mark_mechanisms(network: Network, mechanisms: Network, share: float) -> None:
     """Mark the curated mechanism edges as *mechanism facts* with ``share`` (in place): when the
     twin's operator is built, a source's facts carry ``share`` of its normalised outgoing weight
-    and stay out of everyone else's degree normalisation (see :func:`p4core.twin.build_operator`).
+    and stay out of everyone else's degree normalisation (see :func:`p4core.twin.build.build_operator`).
 
     Without this, four transrepression edges of NR3C1 weigh as little as four of its ~300 CollecTRI
     and OmniPath edges, and the model still predicts that glucocorticoids aggravate inflammation;

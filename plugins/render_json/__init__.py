@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import p4core
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import write_text
 from p4core.model import RunResult
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
 

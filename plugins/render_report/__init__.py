@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from p4core.errors import require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import atomic_path, write_text
 from p4core.model import RunResult
 

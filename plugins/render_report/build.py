@@ -187,8 +187,8 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
 
 def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """For the drugs of ``result.explain`` (the run's ``explain.top`` best): the genes carrying their
-    score on twin 0 and a sentence on their neighbours in the ranking (p4core.explain)."""
-    from p4core.explain import competitor_note
+    score on twin 0 and a sentence on their neighbours in the ranking (p4core.screen.explain)."""
+    from p4core.screen.explain import competitor_note
 
     ex = result.explain
     if ex is None or not len(ex):

@@ -56,7 +56,7 @@ SCORE_NAMES = {
 @functools.cache
 def CONDITION_NAMES() -> dict[str, str]:  # noqa: N802 - a constant, read once
     """Comorbidity keys (Quan's ``rheumd``, ...) to their names, from the shipped Charlson table."""
-    from p4core.scores import table
+    from p4core.clinical.scores import table
 
     return dict(zip(table("charlson_quan2005")["key"], table("charlson_quan2005")["condition"], strict=True))
 

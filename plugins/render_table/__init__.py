@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from p4core.errors import require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
 

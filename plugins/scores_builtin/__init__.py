@@ -6,9 +6,9 @@ Charlson conditions + obesity, BMI >= 30): the observed mortality at that score 
 
 from __future__ import annotations
 
-from p4core.hookspecs import hookimpl
+from p4core.clinical.scores import charlson, isaric4c
+from p4core.hooks import hookimpl
 from p4core.model import Context
-from p4core.scores import charlson, isaric4c
 
 
 def _icd10(context: Context) -> list[str]:

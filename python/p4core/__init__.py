@@ -7,15 +7,16 @@ The pipeline stages are plain functions::
     knowledge = p4core.datasets.curated_knowledge()
     twins = p4core.build_twins(patient, knowledge)
     result = p4core.screen(twins, knowledge.drugs)
-    course = p4core.simulate(twins, result, knowledge.drugs)
-    regs = p4core.regulators(twins, knowledge)
+    course = p4core.course.simulate(twins, result, knowledge.drugs)
+    regs = p4core.screen.regulators(twins, knowledge)
 """
 
 from __future__ import annotations
 
-from . import datasets, io, kernel, reference
-from .errors import InputError, P4coreError, PluginError
-from .model import (
+from p4core import datasets, io, kernel, reference, testing
+from p4core.course.simulate import SimulateParams, simulate
+from p4core.errors import InputError, P4coreError, PluginError
+from p4core.model import (
     Context,
     DrugLibrary,
     Knowledge,
@@ -26,12 +27,11 @@ from .model import (
     Trajectories,
     TwinEnsemble,
 )
-from .pipeline import compose, load_knowledge, load_patient, render, run
-from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
-from .screen import ScreenParams, screen
-from .settings import settings
-from .simulate import SimulateParams, simulate
-from .twin import TwinParams, build_twins, twin_from_signature
+from p4core.pipeline import compose, load_knowledge, load_patient, render, run
+from p4core.screen import ScreenParams, screen
+from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.settings import settings
+from p4core.twin.build import TwinParams, build_twins, twin_from_signature
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ __all__ = [
     "run",
     "screen",
     "settings",
+    "testing",
     "shuffled_network_control",
     "simulate",
     "twin_from_signature",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from .evaluate import *  # noqa: F403
-from .evaluate import __all__  # noqa: F401
-from .evaluate.cli import main
+from p4core.evaluate import *  # noqa: F403
+from p4core.evaluate import __all__  # noqa: F401
+from p4core.evaluate.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main(sys.argv[1:]))

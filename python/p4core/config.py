@@ -15,12 +15,12 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .errors import InputError, require
-from .explain import ExplainParams
-from .regulators import RegulatorParams
-from .screen import ScreenParams
-from .simulate import SimulateParams
-from .twin import TwinParams
+from p4core.course.simulate import SimulateParams
+from p4core.errors import InputError, require
+from p4core.screen import ScreenParams
+from p4core.screen.explain import ExplainParams
+from p4core.screen.regulators import RegulatorParams
+from p4core.twin.build import TwinParams
 
 
 @dataclass

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import InputError
-from .io import read_drugs_tsv, read_network_tsv
-from .kernel import as_operator
-from .model import (
+from p4core.clinical.privacy import pseudonymise
+from p4core.errors import InputError
+from p4core.io import read_drugs_tsv, read_network_tsv
+from p4core.kernel import as_operator
+from p4core.model import (
     CELL_TYPE,
     CONDITION,
     DISEASE,
@@ -35,7 +36,6 @@ from .model import (
     TwinEnsemble,
     TwinReplicate,
 )
-from .privacy import pseudonymise
 
 
 def _data_file(name: str):  # noqa: ANN202 - importlib Traversable

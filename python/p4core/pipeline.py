@@ -16,21 +16,21 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .config import EngineConfig, PrivacyConfig, validate_node
-from .engine import make_engine
-from .errors import InputError
-from .explain import TWIN_FILE, ExplainParams, explain_table, save_twin
-from .flags import flag_drugs, read_rules
-from .io import atomic_path, write_text
-from .knowledge import file_digest
-from .model import Knowledge, Patient, RunResult
-from .plugin_manager import Plugins, get_plugins
-from .privacy import set_mapping
-from .regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
-from .screen import ScreenParams, screen
-from .settings import settings
-from .simulate import SimulateParams, check_treatments, simulate
-from .twin import TwinParams, build_twins
+from p4core.clinical.flags import flag_drugs, read_rules
+from p4core.clinical.privacy import set_mapping
+from p4core.config import EngineConfig, PrivacyConfig, validate_node
+from p4core.course.simulate import SimulateParams, check_treatments, simulate
+from p4core.engine import make_engine
+from p4core.errors import InputError
+from p4core.hooks.manager import Plugins, get_plugins
+from p4core.io import atomic_path, write_text
+from p4core.knowledge import file_digest
+from p4core.model import Knowledge, Patient, RunResult
+from p4core.screen import ScreenParams, screen
+from p4core.screen.explain import TWIN_FILE, ExplainParams, explain_table, save_twin
+from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.settings import settings
+from p4core.twin.build import TwinParams, build_twins
 
 log = logging.getLogger("p4core")
 
@@ -40,7 +40,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from .config import register_configs
+    from p4core.config import register_configs
 
     register_configs()
     with initialize_config_module(config_module="p4core.configs", version_base="1.3"):

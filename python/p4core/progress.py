@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from .settings import settings
+from p4core.settings import settings
 
 T = TypeVar("T")
 log = logging.getLogger("p4core")

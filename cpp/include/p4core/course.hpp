@@ -12,8 +12,8 @@
 // Every scenario is the untreated course until the first treatment starts: one column is integrated
 // until then and copied into all, after which all advance in lockstep as the columns of one N x S
 // block (one sparse product per stage). Activity of cell type c (the projection of x on its block of
-// the projection vector p) is recorded on a regular grid from the cubic Hermite interpolant of each
-// step (third order, like the method).
+// the projection vector p, activity.hpp) is recorded on a regular grid from the cubic Hermite
+// interpolant of each step (third order, like the method).
 //
 // Determinism: rows are computed independently (each in a fixed order), the error norm is a maximum
 // (exact in any order), so the steps and every value are the same for any thread count.
@@ -25,6 +25,7 @@
 #include <limits>
 #include <vector>
 
+#include "p4core/activity.hpp"
 #include "p4core/csr.hpp"
 #include "p4core/parallel.hpp"
 #include "p4core/propagate.hpp"
@@ -74,6 +75,11 @@ struct CourseOptions {
   std::vector<double> breakpoints; // sorted; the step never crosses one
 };
 
+// Records on the grid t0, t0 + record_every, ... up to t1 (t1 included up to rounding).
+inline std::int64_t n_records(const CourseOptions& opt) {
+  return static_cast<std::int64_t>(std::floor((opt.t1 - opt.t0) / opt.record_every + 1e-9)) + 1;
+}
+
 struct CourseStats {
   std::int64_t steps = 0, rejected = 0, rhs = 0;
 };
@@ -97,10 +103,8 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
                    const std::int64_t* offsets, std::int64_t N, std::int64_t S, std::int64_t C,
                    const CourseSchedule& sch, const CourseOptions& opt, T* activity, int n_threads) {
   CourseStats st;
-  const std::int64_t R = static_cast<std::int64_t>(std::floor((opt.t1 - opt.t0) / opt.record_every + 1e-9)) + 1;
-  std::vector<double> pp(static_cast<std::size_t>(C), 0.0);
-  for (std::int64_t c = 0; c < C; ++c)
-    for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) pp[c] += double(projection[i]) * projection[i];
+  const std::int64_t R = n_records(opt);
+  const CellTypeActivity<T> activity_of(projection, offsets, C);
   double branch = opt.t1;  // every scenario is untreated before its start
   for (std::int64_t s = 0; s < S; ++s)
     if (std::isfinite(sch.start[static_cast<std::size_t>(s)])) branch = std::min(branch, sch.start[static_cast<std::size_t>(s)]);
@@ -137,11 +141,7 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
   std::vector<double> a0(static_cast<std::size_t>(S * C)), da0(a0.size()), a1(a0.size()), da1(a0.size());
   auto project = [&](const T* xs, std::vector<double>& out) {
     for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t c = 0; c < C; ++c) {
-        double num = 0.0;
-        for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(xs[i * B + b]) * projection[i];
-        out[static_cast<std::size_t>(b * C + c)] = pp[c] > 0.0 ? num / pp[c] : 0.0;
-      }
+      for (std::int64_t c = 0; c < C; ++c) out[static_cast<std::size_t>(b * C + c)] = activity_of(xs, B, b, c);
   };
   std::int64_t next_rec = 0;
   auto write = [&](std::int64_t rec, std::int64_t b, const double* val) {  // column b -> its scenarios

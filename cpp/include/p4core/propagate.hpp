@@ -35,7 +35,7 @@ void spmm(const CsrView<T>& a, const T* x, T* y, std::int64_t B, T alpha, int n_
 }
 
 // out = sum_{k=0..K} (alpha A)^k u by Horner steps z_k = alpha A z_{k-1} + u (z_0 = u; the same
-// order of operations as the column-blocked kernel in blocks.hpp, hence the same bits).
+// order of operations as the column-blocked kernel in block_propagate.hpp, hence the same bits).
 // `u` and `out` are row-major N x B, A is N x N.
 template <class T>
 void propagate(const CsrView<T>& a, const T* u, T* out, std::int64_t B, T alpha, int K, int n_threads) {

@@ -8,13 +8,14 @@
 // classical RK4 on a fixed step. The schedules are given on the half-step grid
 // (2 * n_steps + 1 points), so any onset, dosing or pharmacokinetic curve computed by the
 // caller is honoured exactly. Disease activity of cell type c is the projection of x on the
-// cell type's block of the projection vector p: a_c = <x_c, p_c> / <p_c, p_c>.
+// cell type's block of the projection vector p: a_c = <x_c, p_c> / <p_c, p_c> (activity.hpp).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "p4core/activity.hpp"
 #include "p4core/csr.hpp"
 #include "p4core/parallel.hpp"
 #include "p4core/propagate.hpp"
@@ -38,9 +39,7 @@ void simulate(const CsrView<T>& a, const T* x0, const T* drive, const T* drive_s
               T* activity, int n_threads) {
   const std::int64_t N = sh.n_nodes, C = sh.n_celltypes, n_half = 2 * sh.n_steps + 1;
   const std::int64_t R = n_records(sh);
-  std::vector<double> pp(static_cast<std::size_t>(C), 0.0);
-  for (std::int64_t c = 0; c < C; ++c)
-    for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) pp[c] += double(projection[i]) * projection[i];
+  const CellTypeActivity<T> activity_of(projection, offsets, C);
 
   // All scenarios advance in lockstep as the columns of a row-major N x S block, so every RK4
   // stage is one sparse product over the block (rows in parallel, each row by one thread in a
@@ -70,11 +69,7 @@ void simulate(const CsrView<T>& a, const T* x0, const T* drive, const T* drive_s
   auto record = [&](std::int64_t rec) {
     for (std::int64_t s = 0; s < S; ++s) {
       T* act = activity + (s * R + rec) * C;
-      for (std::int64_t c = 0; c < C; ++c) {
-        double num = 0.0;
-        for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(x[i * S + s]) * projection[i];
-        act[c] = pp[c] > 0.0 ? T(num / pp[c]) : T(0);
-      }
+      for (std::int64_t c = 0; c < C; ++c) act[c] = T(activity_of(x.data(), S, s, c));
     }
   };
 

@@ -12,7 +12,7 @@ Modules: :mod:`.metrics` (tie-aware metrics, bootstrap, paired tests), :mod:`.da
 (the run and its outputs), :mod:`.cli`.
 """
 
-from .baselines import (
+from p4core.evaluate.baselines import (
     NetworkProximity,
     degree_scores,
     direct_scores,
@@ -20,8 +20,8 @@ from .baselines import (
     popularity_scores,
     undirected_degree,
 )
-from .cli import USAGE, main, parse_args
-from .data import (
+from p4core.evaluate.cli import USAGE, main, parse_args
+from p4core.evaluate.data import (
     INDICATION_COLUMNS,
     SIGNATURE_COLUMNS,
     Signatures,
@@ -34,7 +34,7 @@ from .data import (
     read_signature_table,
     read_signatures,
 )
-from .metrics import (
+from p4core.evaluate.metrics import (
     EF_FPR,
     METRICS,
     PRECISION_KS,
@@ -48,8 +48,8 @@ from .metrics import (
     ranking_metrics,
     roc_points,
 )
-from .protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
-from .run import (
+from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from p4core.evaluate.run import (
     CREDITS,
     METHODS,
     SIGNATURE_BASELINES,

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import InputError
-from ..model import DrugLibrary
+from p4core.errors import InputError
+from p4core.model import DrugLibrary
 
 
 def stable_seed(text: str) -> int:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ..errors import InputError, P4coreError
-from .run import BenchmarkConfig, run_benchmark, summary_table, write_outputs
+from p4core.errors import InputError, P4coreError
+from p4core.evaluate.run import BenchmarkConfig, run_benchmark, summary_table, write_outputs
 
 USAGE = """\
 usage: python -m p4core benchmark signatures=PATH indications=PATH knowledge_root=DIR [key=value ...]

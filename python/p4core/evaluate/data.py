@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..model import DrugLibrary, Knowledge
-from ..signature import bh_fdr
+from p4core.errors import InputError
+from p4core.model import DrugLibrary, Knowledge
+from p4core.twin.signature import bh_fdr
 
 log = logging.getLogger("p4core.benchmark")
 
@@ -242,7 +242,7 @@ def select_diseases(pairs: list[tuple[str, str]], wanted: Sequence[str] | None) 
 
 def load_public_knowledge(root: str, overrides: dict[str, Any] | None = None) -> Knowledge:
     """``knowledge=public`` from ``root`` with ``knowledge.*`` overrides (e.g. mechanism_share)."""
-    from ..pipeline import compose, load_knowledge
+    from p4core.pipeline import compose, load_knowledge
 
     if not Path(root).is_dir():
         raise InputError(f"knowledge_root={root}: folder not found (it must hold knowledge/ and drugs/)")

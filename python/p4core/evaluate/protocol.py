@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..model import Knowledge
-from ..screen import VIEWS, ScreenParams, combine
-from ..screen import screen as run_screen
+from p4core.errors import InputError
+from p4core.model import Knowledge
+from p4core.screen import VIEWS, ScreenParams, combine
+from p4core.screen import screen as run_screen
 
 #: screen parameters applied after the views are computed (a grid over them needs no new screen)
 COMBINATION_KEYS = frozenset({"marker_weight", "ranking"})
@@ -104,7 +104,7 @@ class Views:
 
     def of(self, setting: Setting, doid: str) -> dict[str, Any]:
         """``marker``, ``programme`` (over the candidates) and ``scales`` of one disease."""
-        from ..twin import twin_from_signature
+        from p4core.twin.build import twin_from_signature
 
         k, digest = self.knowledge(setting)
         prop = tuple((key, v) for key, v in setting.screen if key not in COMBINATION_KEYS)

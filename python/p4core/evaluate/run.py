@@ -13,11 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..io import atomic_path, write_text
-from ..model import Knowledge
-from . import metrics as M
-from .baselines import (
+from p4core.errors import InputError
+from p4core.evaluate import metrics as M
+from p4core.evaluate.baselines import (
     NetworkProximity,
     degree_scores,
     direct_scores,
@@ -26,7 +24,7 @@ from .baselines import (
     stable_seed,
     undirected_degree,
 )
-from .data import (
+from p4core.evaluate.data import (
     Signatures,
     candidate_drugs,
     dm_positives,
@@ -37,7 +35,9 @@ from .data import (
     read_signature_table,
     select_diseases,
 )
-from .protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from p4core.io import atomic_path, write_text
+from p4core.model import Knowledge
 
 log = logging.getLogger("p4core.benchmark")
 
@@ -163,7 +163,7 @@ class ScreenCheck:
 
     @staticmethod
     def params(over: dict[str, Any]) -> None:
-        from ..screen import ScreenParams
+        from p4core.screen import ScreenParams
 
         try:
             ScreenParams(**over)
@@ -442,7 +442,7 @@ def run_benchmark(
         for ref in ("p4core", "p4core+popularity")
     }
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
-    from .. import __version__
+    from p4core import __version__
 
     return {
         "benchmark": "recovery of known disease-modifying drugs (p4core built-in benchmark)",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from p4core.errors import InputError, require
-from p4core.hookspecs import hookimpl
+from p4core.hooks import hookimpl
 from p4core.io import write_text
 
 

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import kernel
-from .errors import InputError, require
-from .model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
-from .progress import progress
-from .screen import distinct_top, drug_matrix, unit_perturbations
+from p4core import kernel
+from p4core.errors import InputError, require
+from p4core.model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
+from p4core.progress import progress
+from p4core.screen import distinct_top, drug_matrix, unit_perturbations
 
 log = logging.getLogger("p4core")
 

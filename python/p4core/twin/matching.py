@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError
-from .model import Knowledge, Patient
+from p4core.errors import InputError
+from p4core.model import Knowledge, Patient
 
 EXAMPLES = 25
 

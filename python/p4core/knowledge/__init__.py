@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .io import atomic_path
-from .model import DrugLibrary, Network
+from p4core.errors import InputError
+from p4core.io import atomic_path
+from p4core.model import DrugLibrary, Network
 
 log = logging.getLogger("p4core")
 

@@ -21,10 +21,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from .errors import require
-from .model import Knowledge, ScreenResult, TwinEnsemble
-from .progress import progress
-from .screen import (
+from p4core.errors import require
+from p4core.model import Knowledge, ScreenResult, TwinEnsemble
+from p4core.progress import progress
+from p4core.screen import (
     VIEWS,
     Combos,
     Plan,
@@ -38,7 +38,7 @@ from .screen import (
     view_parts,
     view_scales,
 )
-from .signature import bh_fdr
+from p4core.twin.signature import bh_fdr
 
 log = logging.getLogger("p4core")
 
@@ -284,9 +284,9 @@ def shuffled_network_control(
     """Score every drug again on twin 0 with a degree-preserving shuffle of the prior network
     (targets permuted within each edge kind). A model whose ranking survives the shuffle is
     not using the network; adds ``score_shuffled_network`` to ``result.table``."""
-    from .model import TwinEnsemble as _Ens
-    from .model import TwinReplicate
-    from .twin import build_operator, prior_edges
+    from p4core.model import TwinEnsemble as _Ens
+    from p4core.model import TwinReplicate
+    from p4core.twin.build import build_operator, prior_edges
 
     p = params or ScreenParams()
     rng = np.random.default_rng([seed, 99])

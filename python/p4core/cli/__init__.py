@@ -12,9 +12,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .config import register_configs
-from .errors import P4coreError, output_error
-from .model import RunResult
+from p4core.config import register_configs
+from p4core.errors import P4coreError, output_error
+from p4core.model import RunResult
 
 log = logging.getLogger("p4core")
 _IMPORTED = time.perf_counter()  # the command's imports are done: start-up is measured from here back
@@ -74,7 +74,7 @@ def redact_multirun_record(sweep_dir: Path) -> None:
     a file name can name the patient, so every job rewrites it with those values redacted."""
     from omegaconf import OmegaConf
 
-    from .io import write_text
+    from p4core.io import write_text
 
     path = sweep_dir / "multirun.yaml"
     if not path.is_file():
@@ -133,11 +133,11 @@ class OutputFolderCheck(Callback):
         self._check(str(config.hydra.sweep.dir), "hydra.sweep.dir")
 
 
-@hydra.main(version_base="1.3", config_path="configs", config_name="config")
+@hydra.main(version_base="1.3", config_path="pkg://p4core.configs", config_name="config")
 def main(cfg: DictConfig) -> None:
     from hydra.types import RunMode
 
-    from .pipeline import run
+    from p4core.pipeline import run
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
@@ -201,7 +201,7 @@ MIDI_USAGE = """usage: python -m p4core midi lint FILE.mid [...]   check a MIDI 
 
 def midi_main(argv: list[str]) -> int:
     """``python -m p4core midi ...``: lint, decode, play or render a MIDI file."""
-    from .errors import P4coreError
+    from p4core.errors import P4coreError
 
     if not argv or argv[0] not in ("lint", "decode", "play", "wav"):
         print(MIDI_USAGE)
@@ -243,17 +243,17 @@ def midi_main(argv: list[str]) -> int:
 def entry() -> None:
     """Console entry point (also ``python -m p4core``)."""
     if len(sys.argv) > 1 and sys.argv[1] == "benchmark":
-        from .benchmark import main as benchmark_main
+        from p4core.benchmark import main as benchmark_main
 
         raise SystemExit(benchmark_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "explain":
-        from .explain import main as explain_main
+        from p4core.screen.explain import main as explain_main
 
         raise SystemExit(explain_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "midi":
         raise SystemExit(midi_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "plugins":
-        from .plugin_manager import get_plugins
+        from p4core.hooks.manager import get_plugins
 
         plugins = get_plugins()
         print(plugins.describe())

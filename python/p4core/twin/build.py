@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import kernel
-from .errors import InputError, require
-from .matching import check_targets_reach_network, gene_columns, match_report
-from .model import (
+from p4core import kernel
+from p4core.errors import InputError, require
+from p4core.model import (
     CELL_TYPE,
     CONDITION,
     DISEASE,
@@ -23,9 +22,10 @@ from .model import (
     TwinEnsemble,
     TwinReplicate,
 )
-from .progress import progress
-from .signature import differential_expression
-from .signature import lognorm as signature_lognorm
+from p4core.progress import progress
+from p4core.twin.matching import check_targets_reach_network, gene_columns, match_report
+from p4core.twin.signature import differential_expression
+from p4core.twin.signature import lognorm as signature_lognorm
 
 log = logging.getLogger("p4core")
 

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import InputError
-from .model import (
+from p4core.clinical.privacy import pseudonymise
+from p4core.errors import InputError
+from p4core.model import (
     CELL_TYPE,
     CONDITION,
     DISEASE,
@@ -30,7 +31,6 @@ from .model import (
     Network,
     Patient,
 )
-from .privacy import pseudonymise
 
 log = logging.getLogger("p4core")
 

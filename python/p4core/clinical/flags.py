@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
-from .model import Context
-from .scores import normalise_icd10
+from p4core.clinical.scores import normalise_icd10
+from p4core.errors import InputError
+from p4core.model import Context
 
 
 def read_rules(path: str | Path) -> pd.DataFrame:

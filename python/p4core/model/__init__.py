@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import InputError
+from p4core.errors import InputError
 
 EDGE_KINDS = ("transcriptional", "signalling", "ligand_receptor")
 NETWORK_COLUMNS = ("source", "target", "sign", "weight", "kind", "reference")
@@ -217,7 +217,7 @@ class TwinEnsemble:
     measured: np.ndarray  # G bool: gene measured in the patient's panel (False = latent node)
     params: dict[str, Any] = field(default_factory=dict)
     pseudonym: str = ""
-    #: genes, edges, drug targets and drugs matched and dropped (see p4core.matching)
+    #: genes, edges, drug targets and drugs matched and dropped (see p4core.twin.matching)
     match_report: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -336,10 +336,10 @@ class RunResult:
     screen: ScreenResult
     trajectories: Trajectories
     config: dict[str, Any] = field(default_factory=dict)
-    #: upstream regulators (see p4core.regulators())
+    #: upstream regulators (see p4core.screen.regulators())
     regulators: pd.DataFrame | None = None
     #: cell types ranked by how much they drive the disease (see p4core.celltype_ranking())
     celltypes: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    #: the genes carrying the best drugs' scores (see p4core.explain.explain_table; explain.csv)
+    #: the genes carrying the best drugs' scores (see p4core.screen.explain.explain_table; explain.csv)
     explain: pd.DataFrame | None = None

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from .errors import InputError
+from p4core.errors import InputError
 
 #: the oldest age p4core accepts (years); older is taken as an error in the record
 MAX_AGE = 120

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from .settings import settings
+from p4core import _core
+from p4core.settings import settings
 
 FloatArray = np.ndarray
 

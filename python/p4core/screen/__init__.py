@@ -32,15 +32,15 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from . import kernel
-from .errors import require
+from p4core import kernel
+from p4core.errors import require
 
 if TYPE_CHECKING:
-    from .config import EngineConfig
-    from .engine import LocalEngine
-from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
-from .settings import deterministic_blas
-from .signature import bh_fdr
+    from p4core.config import EngineConfig
+    from p4core.engine import LocalEngine
+from p4core.model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
+from p4core.settings import deterministic_blas
+from p4core.twin.signature import bh_fdr
 
 log = logging.getLogger("p4core")
 
@@ -475,7 +475,7 @@ def screen(
     types carrying the score), ``part:<cell type>``, ``n_targets_in_model`` and the library's
     annotation columns; ``pairs`` has the pair scores, synergy and complementarity.
     """
-    from .engine import LocalEngine
+    from p4core.engine import LocalEngine
 
     p = params or ScreenParams()
     engine = engine or LocalEngine()

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .config import EngineConfig
-from .errors import InputError
-from .progress import progress
-from .settings import settings
+from p4core.config import EngineConfig
+from p4core.errors import InputError
+from p4core.progress import progress
+from p4core.settings import settings
 
 log = logging.getLogger("p4core")
 

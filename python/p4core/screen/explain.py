@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import kernel
-from .errors import InputError, require
-from .model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
-from .screen import ScreenParams, drug_matrix, unit_perturbations
+from p4core import kernel
+from p4core.errors import InputError, require
+from p4core.model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
+from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
 
 TWIN_FILE = "twin.h5ad"
 
@@ -310,7 +310,7 @@ def _plain(obj: Any) -> Any:
 def save_twin(path: Path, ensemble: TwinEnsemble, drugs: DrugLibrary, screen: ScreenResult) -> Path:
     """``twin.h5ad``: the first twin (signatures as ``X``, activity as a layer, the operator in ``uns``)
     with the drug library's signed targets, the screen's parameters and scales (written atomically)."""
-    from .io import atomic_path
+    from p4core.io import atomic_path
 
     first = TwinEnsemble(
         celltypes=ensemble.celltypes,
@@ -449,7 +449,7 @@ def main(argv: list[str]) -> int:
         if n_genes < 1:
             raise InputError(f"genes={n_genes} must be >= 1")
         rec = explain_run(Path(opts["run"]), opts["drug"], n_genes)
-        from .io import write_text
+        from p4core.io import write_text
 
         if opts.get("csv"):
             write_text(Path(opts["csv"]), pd.DataFrame(rec["genes"]).to_csv(index=False, float_format="%.6g"))

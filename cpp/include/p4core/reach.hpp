@@ -1,0 +1,91 @@
+// p4core kernel: which rows a block of seeds can reach within K steps of the operator.
+//
+// Owns: OutEdges and out_edges() (the transposed structure of a CSR operator a[target, source]),
+// Reach and reach_of() (the rows within K hops of a set of seed rows, by hop level and ascending).
+#pragma once
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+#include "p4core/csr.hpp"
+
+namespace p4core {
+
+// Out-edges of every node (the transposed structure of the CSR operator a[target, source]).
+struct OutEdges {
+  std::vector<std::int64_t> ptr;
+  std::vector<std::int32_t> idx;
+};
+
+template <class T>
+OutEdges out_edges(const CsrView<T>& a) {
+  OutEdges t;
+  const std::int64_t n = a.n_rows;
+  t.ptr.assign(static_cast<std::size_t>(a.n_cols + 1), 0);
+  for (std::int64_t k = 0; k < a.nnz(); ++k) ++t.ptr[static_cast<std::size_t>(a.indices[k]) + 1];
+  for (std::int64_t j = 0; j < a.n_cols; ++j) t.ptr[j + 1] += t.ptr[j];
+  t.idx.resize(static_cast<std::size_t>(a.nnz()));
+  std::vector<std::int64_t> fill(t.ptr.begin(), t.ptr.end() - 1);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k)
+      t.idx[static_cast<std::size_t>(fill[a.indices[k]]++)] = static_cast<std::int32_t>(i);
+  return t;
+}
+
+// Rows within K hops of the seeds: `order` lists them by hop level, `count_le[k]` is the
+// number of rows within k hops, `sorted` lists the same rows in ascending order and `lev` their
+// levels. Steps visit rows in ascending order (neighbouring rows share their sources in cache).
+struct Reach {
+  std::vector<std::int32_t> order, sorted, lev;
+  std::vector<std::int64_t> count_le;
+};
+
+// `level` is scratch of size N filled with INT_MAX; it is restored before returning.
+// Breadth-first over out-edges; the ascending list comes from one scan of the level array when the
+// reach is large (cheaper than sorting it), from a sort when it is small.
+inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, int K,
+                     std::vector<int>& level, Reach& r) {
+  r.order.clear();
+  r.count_le.assign(static_cast<std::size_t>(K + 1), 0);
+  for (std::int32_t s : seeds)
+    if (level[s] == INT_MAX) {
+      level[s] = 0;
+      r.order.push_back(s);
+    }
+  std::size_t begin = 0;
+  r.count_le[0] = static_cast<std::int64_t>(r.order.size());
+  for (int k = 1; k <= K; ++k) {
+    const std::size_t end = r.order.size();
+    for (std::size_t f = begin; f < end; ++f) {
+      const std::int32_t s = r.order[f];
+      for (std::int64_t e = t.ptr[s]; e < t.ptr[s + 1]; ++e) {
+        const std::int32_t i = t.idx[static_cast<std::size_t>(e)];
+        if (level[i] == INT_MAX) {
+          level[i] = k;
+          r.order.push_back(i);
+        }
+      }
+    }
+    r.count_le[k] = static_cast<std::int64_t>(r.order.size());
+    begin = end;
+  }
+  const std::size_t n = level.size(), m = r.order.size();
+  r.sorted.clear();
+  r.lev.clear();
+  if (m * 16 > n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (level[i] != INT_MAX) {
+        r.sorted.push_back(static_cast<std::int32_t>(i));
+        r.lev.push_back(level[i]);
+      }
+  } else {
+    r.sorted = r.order;
+    std::sort(r.sorted.begin(), r.sorted.end());
+    for (std::int32_t i : r.sorted) r.lev.push_back(level[i]);
+  }
+  for (std::int32_t i : r.order) level[i] = INT_MAX;
+}
+
+}  // namespace p4core

@@ -1,0 +1,65 @@
+// p4core kernel: the column-block lane type and the compiler switches the blocked kernels share.
+//
+// Owns: the block width kBlock (columns per block, one AVX-512 register of float32) and the
+// reduction chunk kChunk; the lane vector vec<T> (Lanes<T>) with its load/store; the macros
+// P4CORE_CLONES (runtime dispatch over target clones), P4CORE_INLINE and P4CORE_PREFETCH.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(P4CORE_NO_CLONES)
+// Runtime dispatch: the loader picks the widest clone this CPU supports (no -march=native needed).
+#define P4CORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define P4CORE_CLONES
+#endif
+#if defined(__GNUC__)
+#define P4CORE_INLINE inline __attribute__((always_inline))
+#else
+#define P4CORE_INLINE inline
+#endif
+
+#if defined(__GNUC__)
+#define P4CORE_PREFETCH(ptr) __builtin_prefetch(ptr, 0, 3)
+#else
+#define P4CORE_PREFETCH(ptr) ((void)0)
+#endif
+
+namespace p4core {
+
+constexpr std::int64_t kBlock = 16;   // columns per block
+constexpr std::int64_t kChunk = 256;  // rows per float partial sum in reductions
+
+// Column blocks of kBlock that hold n columns (the last one possibly partial).
+constexpr std::int64_t n_blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
+
+// kBlock lanes as one GCC/Clang vector: each clone lowers it to its widest registers (one zmm of
+// float32 with AVX-512, two ymm with AVX2, four xmm otherwise). Lane arithmetic is the same IEEE
+// operation in every clone (no FMA contraction: -ffp-contract=off), hence the same bits.
+template <class T>
+struct Lanes;
+template <>
+struct Lanes<float> {
+  typedef float type __attribute__((vector_size(kBlock * sizeof(float))));
+};
+template <>
+struct Lanes<double> {
+  typedef double type __attribute__((vector_size(kBlock * sizeof(double))));
+};
+template <class T>
+using vec = typename Lanes<T>::type;
+
+template <class T>
+P4CORE_INLINE vec<T> load(const T* p) {
+  vec<T> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <class T>
+P4CORE_INLINE void store(T* p, const vec<T>& v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+}  // namespace p4core
