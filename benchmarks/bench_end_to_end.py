@@ -154,7 +154,7 @@ class _Patched:
 
 def null_stage(ens, screen_params, n_draws: int) -> dict:
     """Scoring random target sets: compiled (null_views) vs the previous vectorised numpy (view_parts)."""
-    from p4core.screen import Combos, Plan, _PoolTwin, null_pool, null_task, view_parts
+    from p4core.screen import Combos, Plan, PoolTwin, null_pool, null_task, view_parts
 
     pool, _ = null_pool(ens, screen_params)
     plan = Plan.of(ens, pool, screen_params)
@@ -169,7 +169,7 @@ def null_stage(ens, screen_params, n_draws: int) -> dict:
     mk, pg = view_parts(t, Combos(as_drugs))
     t_old = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pt = _PoolTwin(t, len(pool))
+    pt = PoolTwin(t, len(pool))
     got_mk, got_pg = pt.views(draws, coef)
     t_new = time.perf_counter() - t0
     dup = (draws[:, :, None] == draws[:, None, :]).sum((1, 2)) > 3  # a gene drawn twice: summed apart

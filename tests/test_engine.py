@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p4core.config import EngineConfig
 from p4core.engine import LocalEngine, make_engine
+from p4core.engine.params import EngineConfig
 from p4core.pipeline import check_config, compose, load_knowledge, load_patient
 from p4core.screen import screen
 from p4core.twin.build import build_twins
@@ -42,11 +42,11 @@ def test_drug_blocks_do_not_change_local_numbers(demo):
 
 
 def test_worker_threads_follow_the_allotment():
-    from p4core.engine import _in_worker, kernel_threads
+    from p4core.engine import in_worker, kernel_threads
 
     cfg = EngineConfig(name="dask", n_workers=1, threads_per_worker=1)
     with make_engine(cfg) as engine:
-        got = engine.client.submit(_in_worker, kernel_threads).result()
+        got = engine.client.submit(in_worker, kernel_threads).result()
     assert got == 1
 
 

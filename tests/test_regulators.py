@@ -7,7 +7,8 @@ import pytest
 
 import p4core
 from p4core.datasets import demo_patient
-from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.params import RegulatorParams
+from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
 
 
 @pytest.fixture(scope="module")

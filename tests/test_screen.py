@@ -181,7 +181,7 @@ def test_null_draws_score_as_drugs_on_the_same_targets(setup, score):
     """The compiled null (kernel.null_views) scores a random target set exactly as the screen scores a
     drug with those targets and actions (view_parts, itself checked against materialised responses),
     a gene drawn twice included; and the same bits on 1 and 2 threads."""
-    from p4core.screen import Combos, Plan, _PoolTwin, null_pool, null_task, view_parts
+    from p4core.screen import Combos, Plan, PoolTwin, null_pool, null_task, view_parts
 
     ens, _ = setup
     p = p4core.ScreenParams(n_null=200, score=score)
@@ -196,7 +196,7 @@ def test_null_draws_score_as_drugs_on_the_same_targets(setup, score):
         np.add.at(as_drugs, (draws[:, k], np.arange(len(draws))), coef[k])
     for t in null_task(plan, ens.replicates, pool):
         mk, pg = view_parts(t, Combos(as_drugs))
-        pt = _PoolTwin(t, len(pool))
+        pt = PoolTwin(t, len(pool))
         got_mk, got_pg = pt.views(draws, coef)
         assert np.allclose(got_mk, mk.sum(1), atol=1e-12) and np.allclose(got_pg, pg.sum(1), atol=1e-10)
         assert np.abs(got_pg).max() > 0.01

@@ -14,7 +14,8 @@ The pipeline stages are plain functions::
 from __future__ import annotations
 
 from p4core import datasets, io, kernel, reference, testing
-from p4core.course.simulate import SimulateParams, simulate
+from p4core.course.params import SimulateParams
+from p4core.course.simulate import simulate
 from p4core.errors import InputError, P4coreError, PluginError
 from p4core.model import (
     Context,
@@ -29,9 +30,11 @@ from p4core.model import (
 )
 from p4core.pipeline import compose, load_knowledge, load_patient, render, run
 from p4core.screen import ScreenParams, screen
-from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.params import RegulatorParams
+from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
 from p4core.settings import settings
-from p4core.twin.build import TwinParams, build_twins, twin_from_signature
+from p4core.twin.build import build_twins, twin_from_signature
+from p4core.twin.params import TwinParams
 
 __version__ = "0.1.0"
 

@@ -18,19 +18,23 @@ from omegaconf import DictConfig, OmegaConf
 
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import set_mapping
-from p4core.config import EngineConfig, PrivacyConfig, validate_node
-from p4core.course.simulate import SimulateParams, check_treatments, simulate
+from p4core.config import PrivacyConfig, validate_node
+from p4core.course.params import SimulateParams
+from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
+from p4core.engine.params import EngineConfig
 from p4core.errors import InputError
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
 from p4core.knowledge import file_digest
 from p4core.model import Knowledge, Patient, RunResult
 from p4core.screen import ScreenParams, screen
-from p4core.screen.explain import TWIN_FILE, ExplainParams, explain_table, save_twin
-from p4core.screen.regulators import RegulatorParams, celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.explain import TWIN_FILE, explain_table, save_twin
+from p4core.screen.params import ExplainParams, RegulatorParams
+from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
 from p4core.settings import settings
-from p4core.twin.build import TwinParams, build_twins
+from p4core.twin.build import build_twins
+from p4core.twin.params import TwinParams
 
 log = logging.getLogger("p4core")
 

@@ -3,6 +3,7 @@
 ``simulate`` (scenarios, schedules, the adaptive kernel batch). See docs/design.md.
 """
 
-from p4core.course.simulate import SimulateParams, check_treatments, parse_treatment, simulate
+from p4core.course.params import SimulateParams, parse_treatment
+from p4core.course.simulate import check_treatments, simulate
 
 __all__ = ["SimulateParams", "check_treatments", "parse_treatment", "simulate"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +26,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from p4core import kernel
-from p4core.errors import InputError, require
+from p4core.errors import InputError
 from p4core.model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
 from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
 
 TWIN_FILE = "twin.h5ad"
-
-
-@dataclass
-class ExplainParams:
-    """Config group ``explain``: the run's explanations of its best drugs."""
-
-    #: drugs explained in explain.csv and in the report (the best by rank)
-    top: int = 50
-    #: genes listed per drug: the ones carrying most of its score (and the most opposing ones)
-    genes: int = 15
-    #: write twin.h5ad (the first twin and the drug library's signed targets) so that
-    #: ``python -m p4core explain`` can explain any drug of the run later
-    save_twin: bool = True
-
-    def __post_init__(self) -> None:
-        require(self.top >= 0, "explain.top", f"must be >= 0, got {self.top}")
-        require(self.genes >= 1, "explain.genes", f"must be >= 1, got {self.genes}")
 
 
 def contributions(

@@ -14,14 +14,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from p4core.errors import require
 from p4core.model import Knowledge, ScreenResult, TwinEnsemble
 from p4core.progress import progress
 from p4core.screen import (
@@ -38,44 +36,10 @@ from p4core.screen import (
     view_parts,
     view_scales,
 )
+from p4core.screen.params import RegulatorParams
 from p4core.twin.signature import bh_fdr
 
 log = logging.getLogger("p4core")
-
-
-@dataclass
-class RegulatorParams:
-    """Config group ``regulators``."""
-
-    #: rank regulators at all
-    enabled: bool = True
-    #: candidates: ``tf_or_measured`` (transcription factors and measured genes with outgoing edges) or ``all``
-    candidates: str = "tf_or_measured"
-    #: twins used (the first n of the ensemble; on Kang 2018, 5 give the top 20 of 10, Spearman 0.986)
-    n_twins: int = 5
-    #: k of P(top k)
-    top_k: int = 20
-    #: perturbations propagated at once
-    block: int = 512
-    #: the view that ranks the regulators: ``programme`` (what the gene drives, its own nodes left
-    #: out: a regulator upstream of the programme ranks above the programme's outputs), ``combined``
-    #: or ``marker`` (the gene's own change against its own signature)
-    ranking: str = "programme"
-
-    def __post_init__(self) -> None:
-        require(
-            self.candidates in ("tf_or_measured", "all"),
-            "regulators.candidates",
-            f"must be tf_or_measured or all, got {self.candidates!r}",
-        )
-        require(self.n_twins >= 1, "regulators.n_twins", f"must be >= 1, got {self.n_twins}")
-        require(self.top_k >= 1, "regulators.top_k", f"must be >= 1, got {self.top_k}")
-        require(self.block >= 1, "regulators.block", f"must be >= 1, got {self.block}")
-        require(
-            self.ranking in VIEWS,
-            "regulators.ranking",
-            f"must be one of {', '.join(VIEWS)}, got {self.ranking!r}",
-        )
 
 
 def activation_statistic(ensemble: TwinEnsemble, knowledge: Knowledge) -> pd.DataFrame:

@@ -5,13 +5,7 @@
 docs/design.md.
 """
 
-from p4core.twin.build import (
-    PriorEdges,
-    TwinParams,
-    build_operator,
-    build_twins,
-    prior_edges,
-    twin_from_signature,
-)
+from p4core.twin.build import PriorEdges, build_operator, build_twins, prior_edges, twin_from_signature
+from p4core.twin.params import TwinParams
 
 __all__ = ["PriorEdges", "TwinParams", "build_operator", "build_twins", "prior_edges", "twin_from_signature"]
