@@ -20,37 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from p4core.clinical.checks import check_birth, check_index, check_not_future
+from p4core.clinical.codes import ATC, ATC_SYSTEM, ICD10_SYSTEMS, LOINC, LOINC_SYSTEM
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
 from p4core.hooks import hookimpl
 from p4core.model import Context
-
-ICD10_SYSTEMS = (
-    "http://hl7.org/fhir/sid/icd-10",
-    "http://hl7.org/fhir/sid/icd-10-cm",
-    "urn:oid:1.2.752.116.1.1.1",
-)
-ATC_SYSTEM = "http://www.whocc.no/atc"
-LOINC_SYSTEM = "http://loinc.org"
-ATC = re.compile(r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
-#: LOINC codes p4core reads, with their name and accepted UCUM units
-LOINC = {
-    "39156-5": ("bmi", {"kg/m2"}),
-    "9279-1": ("respiratory_rate", {"/min", "{breaths}/min"}),
-    "59408-5": ("spo2", {"%"}),
-    "2708-6": ("spo2", {"%"}),
-    "9269-2": ("gcs", {"{score}", "1"}),
-    "1988-5": ("crp", {"mg/L"}),
-    "3094-0": ("urea", {"mmol/L"}),
-    "22664-7": ("urea", {"mmol/L"}),
-}
 
 
 @dataclass

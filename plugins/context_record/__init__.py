@@ -26,12 +26,12 @@ from pathlib import Path
 import yaml
 
 from p4core.clinical.checks import check_birth, check_index, check_not_future
+from p4core.clinical.codes import ATC, LOINC
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
 from p4core.hooks import hookimpl
 from p4core.model import Context
-from p4core.plugins.context_fhir import ATC, LOINC
 
 
 @dataclass

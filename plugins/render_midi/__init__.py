@@ -36,10 +36,11 @@ import mido
 import numpy as np
 import pandas as pd
 
+from p4core.audio import encode, midi_bytes
 from p4core.errors import InputError, require
 from p4core.hooks import hookimpl
 from p4core.io import atomic_path
-from p4core.model import RunResult
+from p4core.model import RunResult, Sound
 
 from .harmony import ladder
 
@@ -300,17 +301,42 @@ def _lane(score: Score, track: int, ch: int, control: int, ticks: list[int], val
             last = v
 
 
-def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
-    traj = result.trajectories
-    path = outdir / cfg.file
-    mid = compose(traj, cfg, result.patient.pseudonym)
-    with atomic_path(path) as tmp:
-        mid.save(filename=str(tmp))
-    files = [path]
-    if cfg.audio != "none":
-        from .synth import render_audio
+def sonify(result: RunResult, cfg: MidiConfig, *, audio: bool) -> Sound:
+    """The course's score (and, with ``audio``, its sound through ``cfg.audio``'s engine; p4core's
+    synth when that is ``none``): made once per run for every renderer that needs it."""
+    mid = compose(result.trajectories, cfg, result.patient.pseudonym)
+    data = midi_bytes(mid)
+    pcm, engine = None, "none"
+    if audio:
+        from .synth import score_pcm
 
-        files.append(render_audio(path, outdir / cfg.wav_file, cfg.audio, cfg.sample_rate))
+        pcm, engine = score_pcm(data, cfg.audio if cfg.audio != "none" else "numpy", cfg.sample_rate)
+    return Sound(
+        midi=data,
+        pcm=pcm,
+        sample_rate=cfg.sample_rate,
+        legend=read_legend(mid),
+        tempo=float(cfg.tempo),
+        preset=cfg.preset,
+        labels={"programs": dict(PROGRAM_NAMES), "earcons": dict(EARCON_NAMES)},
+        engine=engine,
+    )
+
+
+def render(result: RunResult, outdir: Path, cfg: MidiConfig) -> list[Path]:
+    """course.mid (and course.wav unless ``audio=none``) from the run's sonification."""
+    sound = getattr(result, "sound", None)
+    if sound is None:  # called outside a run (the pipeline makes the sound before the renderers)
+        sound = sonify(result, cfg, audio=cfg.audio != "none")
+    path = outdir / cfg.file
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(sound.midi)
+    files = [path]
+    if cfg.audio != "none" and sound.pcm is not None:
+        wav = outdir / cfg.wav_file
+        with atomic_path(wav) as tmp:
+            tmp.write_bytes(encode(sound.pcm, sound.sample_rate, "wav"))
+        files.append(wav)
     return files
 
 
@@ -619,6 +645,10 @@ def decode(path: str | Path) -> pd.DataFrame:
     return out
 
 
+def _needs(cfg: MidiConfig) -> set[str]:
+    return {"sound", "audio"} if cfg.audio != "none" else {"sound"}
+
+
 @hookimpl
 def p4core_register_renderers(register):
     register(
@@ -626,4 +656,17 @@ def p4core_register_renderers(register):
         render,
         schema=MidiConfig,
         description="Standard MIDI File (+ WAV) of the disease course (mido)",
+        needs=_needs,
     )
+
+
+@hookimpl
+def p4core_register_sonifiers(register):
+    register("midi", sonify, schema=MidiConfig, description="the course as a MIDI score and its audio")
+
+
+@hookimpl
+def p4core_register_commands(register):
+    from .commands import main
+
+    register("midi", main, description="lint, decode, play or render a MIDI file (python -m p4core midi)")

@@ -3,7 +3,7 @@ patient to read together.
 
 Everything is inside the file: Plotly's JavaScript (from the installed ``plotly`` package), the
 data, the page's own script and style, and the sonification of the disease course (MP3 by default,
-from the WAV the ``midi`` renderer wrote in this run, or synthesised from the same score). It loads
+of the run's sound: ``result.sound``, made once for every renderer that needs it). It loads
 nothing from the network. Sections: a plain-language summary, the patient (pseudonymised context,
 where the cells were sampled, the affected cell types, the burden over time with the imaging
 course), the multicellular disease model (the cell-type graph), the treatments (ranking with
@@ -16,7 +16,6 @@ cell type filters the ranking.
 from __future__ import annotations
 
 import base64
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,45 +61,25 @@ class ReportConfig:
         )
 
 
-def sonification(result: RunResult, outdir: Path, fmt: str) -> dict[str, Any] | None:
-    """The course's sound as a data URI, with the score's legend and tempo. Uses the WAV the
-    ``midi`` renderer wrote into ``outdir`` in this run when there is one (same score), otherwise
-    synthesises the score with the built-in synthesiser."""
-    if fmt == "none":
+def sonification(result: RunResult, fmt: str) -> dict[str, Any] | None:
+    """The run's sound (``result.sound``, made once for every renderer) as a data URI, with the score's
+    legend, its instruments' names and the tempo."""
+    sound = result.sound
+    if fmt == "none" or sound is None or sound.pcm is None:
         return None
-    import soundfile as sf
+    from p4core.audio import encode
 
-    from p4core.config import validate_node
-    from p4core.plugins.render_midi import MidiConfig, compose, read_legend
-    from p4core.plugins.render_midi.synth import synthesise
-
-    node = (result.config.get("render") or {}).get("midi")
-    midi_cfg = MidiConfig() if node is None else validate_node(node, MidiConfig, "render.midi")
-    mid = compose(result.trajectories, midi_cfg, result.patient.pseudonym)
-    wav = outdir / midi_cfg.wav_file
-    if wav.is_file():  # the midi renderer wrote it in this run: the same score
-        audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-    else:  # it did not run (or wrote no audio): the same score through the built-in synth
-        audio, rate = synthesise(mid, midi_cfg.sample_rate), midi_cfg.sample_rate
-    if fmt == "wav" and wav.is_file():
-        payload, mime = wav.read_bytes(), "audio/wav"
-    else:
-        with tempfile.TemporaryDirectory(prefix=".p4core-report-", dir=outdir) as tmp:
-            out = Path(tmp) / f"course.{fmt}"
-            if fmt == "wav":
-                sf.write(out, audio, rate, subtype="PCM_16")
-            else:
-                sf.write(out, audio, rate, format="MP3", subtype="MPEG_LAYER_III")
-            payload = out.read_bytes()
-        mime = "audio/wav" if fmt == "wav" else "audio/mpeg"
+    payload = encode(sound.pcm, sound.sample_rate, fmt)
+    mime = "audio/wav" if fmt == "wav" else "audio/mpeg"
     return {
         "uri": f"data:{mime};base64," + base64.b64encode(payload).decode("ascii"),
         "mime": mime,
         "bytes": len(payload),
-        "seconds": len(audio) / rate,
-        "legend": read_legend(mid),
-        "tempo": float(midi_cfg.tempo),
-        "preset": midi_cfg.preset,
+        "seconds": len(sound.pcm) / sound.sample_rate,
+        "legend": sound.legend,
+        "labels": sound.labels,
+        "tempo": float(sound.tempo),
+        "preset": sound.preset,
     }
 
 
@@ -109,7 +88,7 @@ def render(result: RunResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
     trajectories.csv), so that every number the page shows is in a file of the run."""
     from .page import build_page
 
-    html, extra = build_page(result, cfg, sonification(result, outdir, cfg.audio))
+    html, extra = build_page(result, cfg, sonification(result, cfg.audio))
     files = [write_text(outdir / cfg.file, html)]
     if extra is not None and len(extra):
         path = outdir / f"{Path(cfg.file).stem}_courses.csv"
@@ -127,4 +106,5 @@ def p4core_register_renderers(register):
         schema=ReportConfig,
         description="report.html: self-contained interactive report (Plotly, offline, with the sound)",
         courses=lambda node: int(node.courses),
+        needs=lambda node: {"sound", "audio"} if node.audio != "none" else set(),
     )

@@ -305,8 +305,8 @@ def _pairs_table(result: RunResult, n: int, course_names: set[str]) -> str:
 def _sound_html(sound: dict[str, Any] | None) -> str:
     if sound is None:
         return "<p>The sound was left out of this report (render.html.audio=none).</p>"
-    from p4core.plugins.render_midi import EARCON_NAMES, PROGRAM_NAMES
-
+    labels = sound.get("labels") or {}
+    PROGRAM_NAMES, EARCON_NAMES = labels.get("programs", {}), labels.get("earcons", {})  # noqa: N806
     leg = sound["legend"]
     seconds_per_tick = 60.0 / sound["tempo"] / leg["time"]["ticks_per_beat"]
     segs = "".join(

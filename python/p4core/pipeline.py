@@ -23,7 +23,7 @@ from p4core.course.params import SimulateParams
 from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
 from p4core.engine.params import EngineConfig
-from p4core.errors import InputError
+from p4core.errors import InputError, PluginError
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
 from p4core.knowledge import file_digest
@@ -189,6 +189,30 @@ def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
     return out
 
 
+def renderer_needs(cfg: DictConfig, typed: dict[str, Any], plugins: Plugins) -> set[str]:
+    """What the active renderers need of the run beyond the stages' results (``sound``, ``audio``)."""
+    needs: set[str] = set()
+    for name in cfg.render or {}:
+        comp = plugins.get("renderers", str(name))
+        if comp.needs is not None:
+            needs |= set(comp.needs(typed[f"render.{name}"]))
+    return needs
+
+
+def sonify(result: RunResult, cfg: DictConfig, plugins: Plugins, audio: bool) -> Any:
+    """The course's sonification for the renderers that need it (``result.sound``), by the registered
+    sonifier (the MIDI plugin's), with its config node ``render.<name>`` (its defaults when absent)."""
+    sonifiers = plugins.components["sonifiers"]
+    if not sonifiers:
+        raise PluginError(
+            "a renderer needs the sonification but no plugin registers a sonifier (the midi plugin does); "
+            "install or enable it, or leave out the renderers that need sound (render.html.audio=none)"
+        )
+    comp = sonifiers["midi"] if "midi" in sonifiers else next(iter(sonifiers.values()))
+    node = validate_node((cfg.get("render") or {}).get(comp.name) or {}, comp.schema, f"render.{comp.name}")
+    return comp.factory(result, node, audio=audio)
+
+
 def course_requests(
     cfg: DictConfig, typed: dict[str, Any], plugins: Plugins, screen_result: Any
 ) -> list[str]:
@@ -318,6 +342,9 @@ def run(
         explain=explained,
     )
     plugins.call_hook("p4core_result_ready", result=result, cfg=safe_cfg)
+    needs = renderer_needs(cfg, typed, plugins)
+    if "sound" in needs or "audio" in needs:
+        result.sound = timed("sonify", sonify, result, cfg, plugins, "audio" in needs)
 
     def run_files(folder: Path) -> list[Path]:
         """The run's own records, written with the renderers' files (published with them)."""

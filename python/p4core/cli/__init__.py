@@ -1,261 +1,51 @@
-"""Command line: ``python -m p4core [hydra overrides]`` and ``python -m p4core plugins``."""
+"""Command line: ``python -m p4core [hydra overrides]`` (:mod:`p4core.cli.run`) and its sub-commands.
+
+``python -m p4core benchmark ...`` (drug-recovery benchmark), ``explain ...`` (why a drug ranks where it
+does), ``plugins`` (what is installed), and every command a plugin registers through
+``p4core_register_commands`` (the MIDI plugin's ``midi``).
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
-import time
-from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from p4core.cli.run import OutputFolderCheck, main
 
-from p4core.config import register_configs
-from p4core.errors import P4coreError, output_error
-from p4core.model import RunResult
-
-log = logging.getLogger("p4core")
-_IMPORTED = time.perf_counter()  # the command's imports are done: start-up is measured from here back
-register_configs()
+__all__ = ["OutputFolderCheck", "entry", "main"]
 
 
-def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
-    """The short closing table: top drugs with score, 95% interval, P(top k) and driving cell types."""
-    t = result.screen.table.head(n)
-    k = result.screen.params.get("top_k", 10)
-    lines = [
-        "",
-        f"p4core: patient {result.patient.pseudonym}, {len(result.ensemble)} twins, "
-        f"{len(result.ensemble.celltypes)} cell types, {len(result.screen.drugs)} drugs screened",
-        f"{'rank':>4}  {'drug':<22} {'score':>7}  {'95% interval':<17} {f'P(top{k})':>9} {'FDR':>6}  driving cell types",
-    ]
-    for row in t.itertuples(index=False):
-        d = row._asdict()
-        mark = " (taken)" if d.get("already_taken") is True else (" (avoid)" if d.get("avoid") else "")
-        lines.append(
-            f"{d['rank']:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22} {d['score_mean']:>7.3f}  "
-            f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
-            f"  {d['drivers']}"
-        )
-    ctx = result.patient.context
-    if ctx.diagnoses or ctx.medication_records or ctx.imaging or ctx.scores:
-        scores = ", ".join(
-            f"{k} {v.get('index', v.get('score', ''))}" if isinstance(v, dict) else k
-            for k, v in ctx.scores.items()
-        )
-        lines.append(
-            f"context: {_n(len(ctx.conditions), 'condition')}, {_n(len(ctx.medications), 'medication')}, "
-            f"{_n(len(ctx.imaging), 'imaging study', 'imaging studies')}, {_n(len(ctx.events), 'event')}; "
-            f"scores: {scores or 'none'}"
-        )
-    lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
-    report = [f for f in files if Path(f).suffix == ".html"]
-    if report:
-        lines.append(f"open {report[0]} in a browser for the interactive report (works offline)")
-    return "\n".join(lines)
+def _plugins_main(argv: list[str]) -> int:
+    from p4core.hooks.manager import get_plugins
+
+    plugins = get_plugins()
+    print(plugins.describe())
+    return 1 if plugins.broken else 0
 
 
-def _n(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
+def _benchmark_main(argv: list[str]) -> int:
+    from p4core.evaluate.cli import main as benchmark_main
+
+    return benchmark_main(argv)
 
 
-IDENTIFYING = ("data.path", "data.patient_id")
+def _explain_main(argv: list[str]) -> int:
+    from p4core.screen.explain import main as explain_main
+
+    return explain_main(argv)
 
 
-def _redact_override(item: str) -> str:
-    key = item.split("=", 1)[0].lstrip("+~")
-    return f"{key}=<redacted>" if key in IDENTIFYING else item
-
-
-def redact_multirun_record(sweep_dir: Path) -> None:
-    """Hydra writes the sweep's config, overrides included, to ``multirun.yaml`` before any job runs;
-    a file name can name the patient, so every job rewrites it with those values redacted."""
-    from omegaconf import OmegaConf
-
-    from p4core.io import write_text
-
-    path = sweep_dir / "multirun.yaml"
-    if not path.is_file():
-        return
-    rec = OmegaConf.load(path)
-    for key in IDENTIFYING:
-        if OmegaConf.select(rec, key) is not None:
-            OmegaConf.update(rec, key, "<redacted>")
-    overrides = OmegaConf.select(rec, "hydra.overrides.task")
-    if overrides is not None:
-        OmegaConf.update(rec, "hydra.overrides.task", [_redact_override(str(o)) for o in overrides])
-    if OmegaConf.select(rec, "hydra.job.override_dirname") is not None:
-        dirname = str(OmegaConf.select(rec, "hydra.job.override_dirname"))
-        if any(key in dirname for key in IDENTIFYING):  # sweep values hold commas: redact it whole
-            OmegaConf.update(rec, "hydra.job.override_dirname", "<redacted>")
-    write_text(path, OmegaConf.to_yaml(rec))
-
-
-def check_output_folder(path: str | Path, option: str = "hydra.run.dir") -> None:
-    """Create ``path`` (with its parents) and prove it writable, or raise a one-line InputError
-    naming ``option`` as the way to choose another."""
-    import tempfile
-
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".p4core-write-test-"):
-            pass
-    except OSError as exc:
-        raise output_error(exc, option) from None
-
-
-def _debug() -> bool:
-    import os
-
-    return os.environ.get("P4CORE_DEBUG", "") not in ("", "0")
-
-
-class OutputFolderCheck(Callback):
-    """Hydra callback (configs/config.yaml, ``hydra.callbacks``): before Hydra creates the run (or sweep)
-    folder and its log file, check that it can be created and written, so that a file in the way or a
-    read-only parent ends in one line instead of a traceback from Hydra's logging set-up."""
-
-    def _check(self, path: str, option: str) -> None:
-        try:
-            check_output_folder(path, option)
-        except P4coreError as exc:
-            if _debug():
-                raise
-            print(f"p4core: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
-
-    def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
-        self._check(str(config.hydra.run.dir), "hydra.run.dir")
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
-        self._check(str(config.hydra.sweep.dir), "hydra.sweep.dir")
-
-
-@hydra.main(version_base="1.3", config_path="pkg://p4core.configs", config_name="config")
-def main(cfg: DictConfig) -> None:
-    from hydra.types import RunMode
-
-    from p4core.pipeline import run
-
-    hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN:
-        redact_multirun_record(Path(hc.sweep.dir))
-    outdir = Path(hc.runtime.output_dir)
-    t0 = time.perf_counter()
-    try:
-        requested = requested_renderers([str(o) for o in hc.overrides.task])
-        result, files = run(cfg, outdir, startup_s=_startup_seconds(), requested_renderers=requested)
-    except P4coreError as exc:
-        if _debug():
-            raise
-        log.error("%s", exc)  # to stderr and to the run's log file
-        raise SystemExit(2) from None
-    except OSError as exc:  # an output that cannot be written (disk full, permissions): nothing was kept
-        if _debug():
-            raise
-        log.error("%s", output_error(exc))
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        # the kernel returns between blocks of twins; results are only ever moved into the run
-        # directory as a complete set at the end, so nothing partial is left behind
-        log.error("interrupted: no results written to %s", outdir)
-        raise SystemExit(130) from None
-    print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
-
-
-def requested_renderers(overrides: list[str]) -> set[str]:
-    """The renderers the command line names (``render=[a,b]``, ``render=a``, ``render.a.x=...``): a
-    failure of one of these stops the run; the default list's others are left out with a warning."""
-    names: set[str] = set()
-    for item in overrides:
-        key, _, value = item.partition("=")
-        key = key.lstrip("+~")
-        if key == "render":
-            names.update(v.strip() for v in value.strip("[]").split(",") if v.strip())
-        elif key.startswith("render."):
-            names.add(key.split(".")[1])
-    return names
-
-
-def _startup_seconds() -> float:
-    """Seconds from the interpreter's start to now (imports, Hydra's config composition)."""
-    import os
-
-    try:
-        with open(f"/proc/{os.getpid()}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # starttime, in clock ticks after boot
-        with open("/proc/uptime") as f:
-            return max(0.0, float(f.read().split()[0]) - started)
-    except (OSError, ValueError, IndexError):
-        return time.perf_counter() - _IMPORTED
-
-
-MIDI_USAGE = """usage: python -m p4core midi lint FILE.mid [...]   check a MIDI file against the SMF rules
-       python -m p4core midi decode FILE.mid       the course recovered from a p4core MIDI file (CSV)
-       python -m p4core midi play FILE.mid [--port NAME] [--no-virtual] [--speed X]
-       python -m p4core midi wav FILE.mid OUT.wav [--audio numpy|fluidsynth|auto]"""
-
-
-def midi_main(argv: list[str]) -> int:
-    """``python -m p4core midi ...``: lint, decode, play or render a MIDI file."""
-    from p4core.errors import P4coreError
-
-    if not argv or argv[0] not in ("lint", "decode", "play", "wav"):
-        print(MIDI_USAGE)
-        return 2
-    cmd, rest = argv[0], argv[1:]
-    try:
-        if cmd == "lint":
-            from p4core.plugins.render_midi.lint import main as lint_main
-
-            return lint_main(rest)
-        if cmd == "play":
-            from p4core.plugins.render_midi.live import main as play_main
-
-            return play_main(rest)
-        if cmd == "decode":
-            from p4core.plugins.render_midi import decode
-
-            if len(rest) != 1:
-                print(MIDI_USAGE)
-                return 2
-            try:
-                decode(rest[0]).to_csv(sys.stdout, index=False)
-            except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
-                sys.stdout = None  # type: ignore[assignment]
-            return 0
-        from p4core.plugins.render_midi.synth import render_audio
-
-        if len(rest) < 2:
-            print(MIDI_USAGE)
-            return 2
-        engine = rest[rest.index("--audio") + 1] if "--audio" in rest else "numpy"
-        print(render_audio(Path(rest[0]), Path(rest[1]), engine))
-        return 0
-    except (P4coreError, OSError, ValueError) as exc:
-        print(f"p4core midi {cmd}: {exc}", file=sys.stderr)
-        return 2
+BUILT_IN = {"benchmark": _benchmark_main, "explain": _explain_main, "plugins": _plugins_main}
 
 
 def entry() -> None:
-    """Console entry point (also ``python -m p4core``)."""
-    if len(sys.argv) > 1 and sys.argv[1] == "benchmark":
-        from p4core.benchmark import main as benchmark_main
-
-        raise SystemExit(benchmark_main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "explain":
-        from p4core.screen.explain import main as explain_main
-
-        raise SystemExit(explain_main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "midi":
-        raise SystemExit(midi_main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "plugins":
+    """Console entry point (also ``python -m p4core``): a sub-command by name, else the pipeline."""
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name in BUILT_IN:
+        raise SystemExit(BUILT_IN[name](sys.argv[2:]))
+    if name and "=" not in name and not name.startswith("-"):
         from p4core.hooks.manager import get_plugins
 
-        plugins = get_plugins()
-        print(plugins.describe())
-        raise SystemExit(1 if plugins.broken else 0)
+        command = get_plugins().components["commands"].get(name)
+        if command is not None:
+            raise SystemExit(command.factory(sys.argv[2:]))
     main()

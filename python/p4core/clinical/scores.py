@@ -28,9 +28,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from p4core.clinical.codes import ICD10
 from p4core.errors import InputError
-
-ICD10 = re.compile(r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$")
 
 
 @cache

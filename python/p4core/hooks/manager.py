@@ -27,7 +27,7 @@ from p4core.hooks import specs as hookspecs
 
 log = logging.getLogger("p4core")
 
-KINDS = ("sources", "context", "scores", "knowledge", "renderers")
+KINDS = ("sources", "context", "scores", "knowledge", "renderers", "sonifiers", "commands")
 #: one component of each kind, in messages
 SINGULAR = {
     "sources": "source",
@@ -35,6 +35,8 @@ SINGULAR = {
     "scores": "score",
     "knowledge": "knowledge",
     "renderers": "renderer",
+    "sonifiers": "sonifier",
+    "commands": "command",
 }
 
 
@@ -51,6 +53,8 @@ class Component:
     courses: Callable[[Any], int] | None = None
     #: renderers: run after the others (a summary that reports their timings)
     last: bool = False
+    #: renderers: what of the run's products it needs with its config node (``{"sound", "audio"}``)
+    needs: Callable[[Any], set[str]] | None = None
 
 
 @dataclass
@@ -104,8 +108,11 @@ class Plugins:
             self._collect(kind)
 
     def _collect(self, kind: str) -> None:
-        hook = getattr(self.pm.hook, f"p4core_register_{kind}")
-        for impl in hook.get_hookimpls():
+        """Call ``p4core_register_<kind>`` of each plugin in turn through pluggy's hook caller (so tracing
+        and hook wrappers apply), with a ``register`` that knows which plugin is registering."""
+        name = f"p4core_register_{kind}"
+        impls = getattr(self.pm.hook, name).get_hookimpls()
+        for impl in impls:
             plugin = impl.plugin_name
             if self.plugins.get(plugin) and self.plugins[plugin].error:
                 continue
@@ -117,6 +124,7 @@ class Plugins:
                 schema: type | None = None,
                 description: str = "",
                 courses: Callable[[Any], int] | None = None,
+                needs: Callable[[Any], set[str]] | None = None,
                 last: bool = False,
                 _plugin: str = plugin,
             ) -> None:
@@ -126,24 +134,27 @@ class Plugins:
                         f"{SINGULAR[kind]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
                 self.components[kind][name] = Component(
-                    kind, name, _plugin, factory, schema, description, courses, last
+                    kind, name, _plugin, factory, schema, description, courses, last, needs
                 )
                 self.plugins[_plugin].provides.append(f"{SINGULAR[kind].replace(' ', '_')}:{name}")
 
+            others = [self.pm.get_plugin(i.plugin_name) for i in impls if i.plugin_name != plugin]
+            caller = self.pm.subset_hook_caller(name, remove_plugins=others)
             try:
-                impl.function(register=register)
+                caller(register=register)
             except Exception as exc:
                 info = self.plugins[plugin]
-                info.error = f"{type(exc).__name__} in p4core_register_{kind}: {exc}"
+                info.error = f"{type(exc).__name__} in {name}: {exc}"
 
     def call_hook(self, name: str, **kwargs: Any) -> None:
-        """Call every implementation of hook ``name`` (in pluggy's order), each isolated: one that
-        raises is named in a warning and the others still run. p4core's own errors (bad input the
-        plugin found) and interrupts pass through."""
-        hook = getattr(self.pm.hook, name)
-        for impl in reversed(hook.get_hookimpls()):
+        """Call every implementation of hook ``name`` (in pluggy's order: the last registered first),
+        each on its own through pluggy's hook caller: one that raises is named in a warning and the
+        others still run. p4core's own errors (bad input the plugin found) and interrupts pass through."""
+        impls = list(reversed(getattr(self.pm.hook, name).get_hookimpls()))
+        for impl in impls:
+            others = [self.pm.get_plugin(i.plugin_name) for i in impls if i is not impl]
             try:
-                impl.function(**{k: kwargs[k] for k in impl.argnames})
+                self.pm.subset_hook_caller(name, remove_plugins=others)(**kwargs)
             except P4coreError:
                 raise
             except Exception as exc:
@@ -192,6 +203,8 @@ class Plugins:
             "renderers": "render=[...] (e.g. render=[table,json])",
             "context": "context=[...] (e.g. context=[fhir])",
             "scores": "a plugin registering it (p4core_register_scores)",
+            "sonifiers": "a plugin registering it (p4core_register_sonifiers; the midi plugin does)",
+            "commands": "python -m p4core <command> (python -m p4core plugins lists them)",
         }[kind]
         msg = f"no {SINGULAR[kind]} named {name!r} is registered; available: {have}; choose with {hint}"
         if self.broken:

@@ -1,0 +1,30 @@
+"""The clinical code systems p4core reads, shared by every context source: ICD-10 (and its FHIR system
+URIs), ATC (WHO), and the LOINC codes of the observations the scores use, with their UCUM units."""
+
+from __future__ import annotations
+
+import re
+
+#: FHIR code-system URIs of ICD-10 (WHO, the US clinical modification, the Swedish ICD-10-SE OID)
+ICD10_SYSTEMS = (
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "urn:oid:1.2.752.116.1.1.1",
+)
+ATC_SYSTEM = "http://www.whocc.no/atc"
+LOINC_SYSTEM = "http://loinc.org"
+#: an ATC code at any level (A, A10, A10B, A10BA, A10BA02)
+ATC = re.compile(r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
+#: an ICD-10 code without dots or spaces (E11, E119, M0579)
+ICD10 = re.compile(r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$")
+#: LOINC codes p4core reads, with their name and accepted UCUM units
+LOINC = {
+    "39156-5": ("bmi", {"kg/m2"}),
+    "9279-1": ("respiratory_rate", {"/min", "{breaths}/min"}),
+    "59408-5": ("spo2", {"%"}),
+    "2708-6": ("spo2", {"%"}),
+    "9269-2": ("gcs", {"{score}", "1"}),
+    "1988-5": ("crp", {"mg/L"}),
+    "3094-0": ("urea", {"mmol/L"}),
+    "22664-7": ("urea", {"mmol/L"}),
+}
