@@ -617,7 +617,7 @@ def test_benchmark_p4core_equals_the_screen_of_a_bulk_twin(knowledge):
 def test_dev_lodo_refit_is_what_p4core_ships(tmp_path):
     """The shipped defaults are what leave-one-disease-out on the dev split chose, refitted on all
     dev diseases (docs/benchmark.md); and LODO never lets a disease's own positives into its fit."""
-    from p4core.evaluate.run import BenchmarkConfig
+    from p4core.evaluate.settings import BenchmarkConfig
     from p4core.screen import ScreenParams
 
     proc = bench(tmp_path, *dev_args(tmp_path), "protocol=lodo", "n_random=100")

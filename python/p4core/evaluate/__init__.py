@@ -8,8 +8,8 @@ inputs and rank the same candidates. ``protocol=lodo`` fits every data-driven ch
 diseases. See docs/benchmark.md.
 
 Modules: :mod:`.metrics` (tie-aware metrics, bootstrap, paired tests), :mod:`.data` (inputs),
-:mod:`.baselines`, :mod:`.protocol` (p4core's settings and leave-one-disease-out), :mod:`.run`
-(the run and its outputs), :mod:`.cli`.
+:mod:`.baselines`, :mod:`.protocol` (p4core's settings and leave-one-disease-out), :mod:`.settings`
+(what a run is asked), :mod:`.run` (the run), :mod:`.outputs` (tables and files), :mod:`.cli`.
 """
 
 from p4core.evaluate.baselines import (
@@ -48,19 +48,10 @@ from p4core.evaluate.metrics import (
     ranking_metrics,
     roc_points,
 )
+from p4core.evaluate.outputs import score_table, summary_table, tidy, write_outputs
 from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
-from p4core.evaluate.run import (
-    CREDITS,
-    METHODS,
-    SIGNATURE_BASELINES,
-    BenchmarkConfig,
-    FitGrid,
-    run_benchmark,
-    score_table,
-    summary_table,
-    tidy,
-    write_outputs,
-)
+from p4core.evaluate.run import run_benchmark
+from p4core.evaluate.settings import CREDITS, METHODS, SIGNATURE_BASELINES, BenchmarkConfig, FitGrid
 
 __all__ = [
     "CREDITS",

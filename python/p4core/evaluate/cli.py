@@ -10,7 +10,9 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from p4core.errors import InputError, P4coreError
-from p4core.evaluate.run import BenchmarkConfig, run_benchmark, summary_table, write_outputs
+from p4core.evaluate.outputs import summary_table, write_outputs
+from p4core.evaluate.run import run_benchmark
+from p4core.evaluate.settings import BenchmarkConfig
 
 USAGE = """\
 usage: python -m p4core benchmark signatures=PATH indications=PATH knowledge_root=DIR [key=value ...]

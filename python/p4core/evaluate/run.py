@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,175 +33,16 @@ from p4core.evaluate.data import (
     read_signature_table,
     select_diseases,
 )
+from p4core.evaluate.outputs import rank_of
 from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
-from p4core.io import atomic_path, write_text
+from p4core.evaluate.settings import CREDITS, METHODS, SIGNATURE_BASELINES, BenchmarkConfig
 from p4core.model import Knowledge
 
 log = logging.getLogger("p4core.benchmark")
 
-#: methods of every run (ablations are added by name)
-METHODS = (
-    "p4core",
-    "p4core:marker",
-    "p4core:programme",
-    "random",
-    "direct",
-    "degree",
-    "proximity",
-    "proximity_direction",
-    "popularity",
-    "p4core+popularity",
-)
-#: the signature-based baselines p4core must beat, and the prior p4core+popularity must beat
-SIGNATURE_BASELINES = ("random", "direct", "degree", "proximity", "proximity_direction")
-
-CREDITS = [
-    "Disease signatures: STARGEO meta-analyses (Hadley et al., Sci Data 2017), dhimmel/stargeo "
-    "(Himmelstein et al., Hetionet), CC0 1.0",
-    "Indications: PharmacotherapyDB v1.0 (Himmelstein et al., eLife 2017), CC0 1.0",
-    "Drug targets and DrugBank identifiers: DrugCentral 2016 (Ursu et al., NAR 2017), CC BY 4.0",
-    "TF regulons: CollecTRI (Müller-Dott et al., NAR 2023), CC BY 4.0",
-    "Signalling network: OmniPath (Türei et al., Mol Syst Biol 2021), upstream resources' licences",
-    "Ligand-receptor pairs: LIANA consensus resource (Dimitrov et al., Nat Commun 2022), BSD-3 package data",
-]
-
-
-def _weights() -> list[float]:
-    return [round(0.05 * i, 2) for i in range(21)]
-
 
 @dataclass
-class FitGrid:
-    """What ``protocol=lodo`` fits on the other diseases (every combination of the lists)."""
-
-    #: ``screen.*`` values
-    screen: dict[str, list[Any]] = field(default_factory=lambda: {"marker_weight": _weights()})
-    #: ``knowledge.*`` values (each a knowledge of its own), e.g. ``{mechanism_share: [0.35, 0.5, 0.65]}``
-    knowledge: dict[str, list[Any]] = field(default_factory=dict)
-    #: weights of p4core's score added to the popularity prior in ``p4core+popularity``
-    popularity_weight: list[float] = field(
-        default_factory=lambda: [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-    )
-
-
-@dataclass
-class BenchmarkConfig:
-    """Settings of ``python -m p4core benchmark`` (Hydra-style ``key=value`` overrides)."""
-
-    #: disease signature table (TSV, may be gzipped)
-    signatures: str | None = None
-    #: indication table (PharmacotherapyDB layout)
-    indications: str | None = None
-    #: folder holding knowledge/ and drugs/ (as ../shared/data)
-    knowledge_root: str | None = None
-    #: output folder
-    out: str = "outputs/benchmark"
-    #: ``fixed``: p4core's shipped parameters, nothing fitted; ``lodo``: leave-one-disease-out, every
-    #: fitted choice (``fit``) made on the other diseases and scored on the left-out one
-    protocol: str = "fixed"
-    #: what a fit maximises: the mean over diseases of a sum of metrics
-    objective: str = "auroc+p@20"
-    fit: FitGrid = field(default_factory=FitGrid)
-    #: extra p4core methods, each with its overrides pinned, e.g. ``[knowledge.mechanisms=false]``
-    #: (several overrides in one method joined by ``&``); ``screen.*``/``knowledge.*`` arguments add
-    #: one method each
-    ablate: list[str] = field(default_factory=list)
-    #: weight of p4core's score in p4core+popularity under ``protocol=fixed`` (the LODO choice on dev)
-    popularity_weight: float = 0.3
-    #: seed of the random rankings, the proximity null sets and the bootstrap
-    seed: int = 0
-    #: permutations of the random ranking and null sets of the proximity (default 1000)
-    n_random: int = 1000
-    #: bootstrap resamples of the diseases (intervals and paired tests)
-    n_boot: int = 2000
-    #: subset of diseases, by name or DOID (None = all)
-    diseases: list[str] | None = None
-    #: signature genes with FDR < fdr count (p_adjusted; BH over pval_random where it is missing)
-    fdr: float = 0.05
-    #: one positive per DM indication: other forms (salts, esters) sharing its DrugBank id are left
-    #: out of that disease's candidates (neither positive nor negative); false = all forms are positives
-    collapse_forms: bool = True
-    #: screen overrides of p4core itself (None = p4core's defaults)
-    steps: int | None = None
-    alpha: float | None = None
-
-    def check(self) -> None:
-        if self.n_random < 1:
-            raise InputError(f"n_random must be >= 1, got {self.n_random}")
-        if self.n_boot < 100:
-            raise InputError(f"n_boot must be >= 100, got {self.n_boot}")
-        if not 0 < self.fdr <= 1:
-            raise InputError(f"fdr must be in (0, 1], got {self.fdr}")
-        if self.protocol not in ("fixed", "lodo"):
-            raise InputError(f"protocol must be fixed or lodo, got {self.protocol!r}")
-        try:
-            M.parse_objective(self.objective)
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-        if not self.fit.popularity_weight:
-            raise InputError("fit.popularity_weight: the grid needs at least one value")
-        self.base_screen()
-        for a in self.ablations():
-            a.params(self.base_screen())  # validates screen values
-        for key, values in self.fit.screen.items():
-            for v in values:
-                ScreenCheck.value(key, v, self.base_screen())
-
-    def base_screen(self) -> dict[str, Any]:
-        over = {k: v for k, v in (("steps", self.steps), ("alpha", self.alpha)) if v is not None}
-        ScreenCheck.params(over)
-        return over
-
-    def ablations(self) -> list[Setting]:
-        return [parse_setting(a) for a in self.ablate]
-
-
-class ScreenCheck:
-    """Validation of screen overrides through :class:`ScreenParams` (its messages name the key)."""
-
-    @staticmethod
-    def params(over: dict[str, Any]) -> None:
-        from p4core.screen import ScreenParams
-
-        try:
-            ScreenParams(**over)
-        except TypeError as exc:
-            raise InputError(f"screen: {exc}") from None
-
-    @staticmethod
-    def value(key: str, value: Any, base: dict[str, Any]) -> None:
-        ScreenCheck.params({**base, key: value})
-
-
-def parse_setting(text: str) -> Setting:
-    """``knowledge.a=1&screen.b=2`` -> a :class:`Setting` (values parsed as YAML scalars)."""
-    import yaml
-
-    kn: dict[str, Any] = {}
-    sc: dict[str, Any] = {}
-    for item in str(text).split("&"):
-        item = item.strip()
-        if "=" not in item:
-            raise InputError(f"ablate: {item!r} is not key=value (e.g. knowledge.mechanisms=false)")
-        key, value = item.split("=", 1)
-        part, _, name = key.strip().partition(".")
-        if part not in ("knowledge", "screen") or not name:
-            raise InputError(
-                f"ablate: {key!r} must start with knowledge. or screen. (e.g. screen.marker_weight=0)"
-            )
-        (kn if part == "knowledge" else sc)[name] = yaml.safe_load(value)
-    return Setting.of(kn, sc)
-
-
-def _rank_of(scores: np.ndarray) -> np.ndarray:
-    """Rank positions, 1 = best (average rank for ties)."""
-    from scipy import stats
-
-    return len(scores) + 1 - stats.rankdata(scores, method="average")
-
-
-@dataclass
-class _Disease:
+class DiseaseRun:
     doid: str
     name: str
     signature: pd.Series
@@ -278,7 +117,7 @@ def run_benchmark(
 
     # -- every disease: signature, candidates, positives; the skipped ones with their reason
     rows = signatures.rows
-    items: list[_Disease] = []
+    items: list[DiseaseRun] = []
     skipped: list[dict[str, str]] = []
     for doid, name in diseases:
         sig = rows[rows["doid"] == doid].groupby("gene_symbol")["effect_size_random"].mean()
@@ -315,7 +154,7 @@ def run_benchmark(
             reason = "no disease-modifying drug among the candidate drugs"
         elif len(positives) == len(cands):
             reason = "every candidate drug is a positive"
-        item = _Disease(doid, name, sig, entry)
+        item = DiseaseRun(doid, name, sig, entry)
         if reason:
             log.warning("skipping %s (%s): %s", name, doid, reason)
             entry["skipped"] = reason
@@ -399,9 +238,7 @@ def run_benchmark(
             if m != "random"
         }
         entry["positive_ranks"] = {
-            m: {
-                c: float(r) for c, r in zip(d.cands, _rank_of(s), strict=True) if c in set(entry["positives"])
-            }
+            m: {c: float(r) for c, r in zip(d.cands, rank_of(s), strict=True) if c in set(entry["positives"])}
             for m, s in sc.items()
         }
         entry["top10"] = {
@@ -516,7 +353,7 @@ def _loader(
 
 
 def _fit_family(
-    config: BenchmarkConfig, views: Views, evaluated: list[_Disease], pinned: Setting
+    config: BenchmarkConfig, views: Views, evaluated: list[DiseaseRun], pinned: Setting
 ) -> tuple[dict[str, Setting], Setting, dict[str, Any]]:
     """The setting of one p4core method for every disease (fixed: shipped + pins; LODO: fitted on
     the other diseases), the setting refitted on all diseases, and a record of the fit."""
@@ -547,7 +384,7 @@ def _fit_family(
 
 def _fit_popularity(
     config: BenchmarkConfig,
-    evaluated: list[_Disease],
+    evaluated: list[DiseaseRun],
     chosen: dict[str, Setting],
     refit_setting: Setting,
     views: Views,
@@ -586,98 +423,3 @@ def _fit_popularity(
             "per_fold": {d.name: weights[d.doid] for d in evaluated},
         },
     }
-
-
-def tidy(result: dict[str, Any]) -> pd.DataFrame:
-    """The result as a tidy table: disease, method, metric, value (``overall`` = mean over diseases)."""
-    rows = []
-    for e in result["diseases"]:
-        for m, vals in e.get("metrics", {}).items():
-            rows += [(e["disease"], m, k, v) for k, v in vals.items()]
-    for m, vals in result["overall"].items():
-        rows += [("overall", m, k, v) for k, v in vals.items()]
-    return pd.DataFrame(rows, columns=["disease", "method", "metric", "value"])
-
-
-def score_table(result: dict[str, Any]) -> pd.DataFrame:
-    """Every method's score and rank of every candidate in every disease, with the positive flag."""
-    frames = []
-    for doid, (name, cands, labels, sc) in result.get("_scores", {}).items():
-        for m, s in sc.items():
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "doid": doid,
-                        "disease": name,
-                        "method": m,
-                        "drug": cands,
-                        "score": np.asarray(s, dtype=float),
-                        "rank": _rank_of(np.asarray(s, dtype=float)),
-                        "positive": np.asarray(labels, dtype=bool),
-                    }
-                )
-            )
-    cols = ["doid", "disease", "method", "drug", "score", "rank", "positive"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-
-
-def summary_table(result: dict[str, Any]) -> str:
-    """Methods x overall metrics (with 95% intervals of AUROC and P@20), as fixed-width text."""
-    head = (
-        f"{'method':<36}"
-        + "".join(f"{m:>13}" for m in M.METRICS)
-        + f"{'AUROC 95% CI':>18}{'P@20 95% CI':>18}"
-    )
-    lines = [head]
-    for m in result["methods"]:
-        vals = result["overall"].get(m, {})
-        ci = result.get("overall_ci95", {}).get(m, {})
-        a, p = ci.get("auroc", [np.nan, np.nan]), ci.get("p@20", [np.nan, np.nan])
-        lines.append(
-            f"{m:<36}"
-            + "".join(f"{vals.get(k, float('nan')):>13.3f}" for k in M.METRICS)
-            + f"   [{a[0]:.3f}, {a[1]:.3f}]   [{p[0]:.3f}, {p[1]:.3f}]"
-        )
-    tests = result.get("paired_tests", {}).get("p4core", {})
-    if tests:
-        lines.append(
-            "p4core against each method (paired over diseases; AUROC / P@20 wins-losses, Wilcoxon p):"
-        )
-        for other in [*SIGNATURE_BASELINES, "popularity"]:
-            if other in tests:
-                ta, tp = tests[other]["auroc"], tests[other]["p@20"]
-                lines.append(
-                    f"  vs {other:<22} AUROC {ta['wins']}-{ta['losses']} p={ta['wilcoxon_p']:.3f}   "
-                    f"P@20 {tp['wins']}-{tp['losses']} p={tp['wilcoxon_p']:.3f}"
-                )
-    pp = result.get("paired_tests", {}).get("p4core+popularity", {}).get("popularity")
-    if pp:
-        lines.append(
-            f"p4core+popularity vs popularity: AUROC {pp['auroc']['mean_diff']:+.3f} "
-            f"({pp['auroc']['wins']}-{pp['auroc']['losses']}, Wilcoxon p={pp['auroc']['wilcoxon_p']:.3f})"
-        )
-    return "\n".join(lines)
-
-
-def write_outputs(result: dict[str, Any], out: str | Path) -> list[Path]:
-    """``benchmark.json``, ``benchmark.csv`` and ``scores.parquet`` in ``out``, each written atomically."""
-    out = Path(out)
-    csv = tidy(result).to_csv(index=False, float_format="%.6g")
-    public = {k: v for k, v in result.items() if not k.startswith("_")}
-    text = json.dumps(public, indent=2, default=_json_default, allow_nan=False) + "\n"
-    files = [write_text(out / "benchmark.csv", csv)]
-    with atomic_path(out / "scores.parquet") as tmp:
-        score_table(result).to_parquet(tmp, index=False)
-    files.append(out / "scores.parquet")
-    files.append(write_text(out / "benchmark.json", text))
-    return files
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
