@@ -11,8 +11,8 @@ from conftest import activating_network
 import p4core
 from p4core.datasets import demo_patient
 from p4core.model import DrugLibrary, Knowledge
+from p4core.screen.controls import evidence_flags, shuffled_network_control
 from p4core.screen.explain import contributions, explain_table, main
-from p4core.screen.regulators import evidence_flags, shuffled_network_control
 from p4core.twin.build import twin_from_signature
 
 

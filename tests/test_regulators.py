@@ -7,8 +7,9 @@ import pytest
 
 import p4core
 from p4core.datasets import demo_patient
+from p4core.screen.controls import celltype_ranking, shuffled_network_control
 from p4core.screen.params import RegulatorParams
-from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.regulators import regulators
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ def _path(cfg: PublicKnowledgeConfig, key: str) -> Path:
 def mark_mechanisms(network: Network, mechanisms: Network, share: float) -> None:
     """Mark the curated mechanism edges as *mechanism facts* with ``share`` (in place): when the
     twin's operator is built, a source's facts carry ``share`` of its normalised outgoing weight
-    and stay out of everyone else's degree normalisation (see :func:`p4core.twin.build.build_operator`).
+    and stay out of everyone else's degree normalisation (see :func:`p4core.twin.operator.build_operator`).
 
     Without this, four transrepression edges of NR3C1 weigh as little as four of its ~300 CollecTRI
     and OmniPath edges, and the model still predicts that glucocorticoids aggravate inflammation;

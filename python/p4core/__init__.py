@@ -30,8 +30,9 @@ from p4core.model import (
 )
 from p4core.pipeline import compose, load_knowledge, load_patient, render, run
 from p4core.screen import ScreenParams, screen
+from p4core.screen.controls import celltype_ranking, shuffled_network_control
 from p4core.screen.params import RegulatorParams
-from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.regulators import regulators
 from p4core.settings import settings
 from p4core.twin.build import build_twins, twin_from_signature
 from p4core.twin.params import TwinParams

@@ -8,6 +8,7 @@ schema with its component, and :func:`validate_node` checks those nodes before a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 from p4core.course.params import SimulateParams
 from p4core.engine.params import EngineConfig
 from p4core.errors import InputError
+from p4core.hooks.manager import Plugins, get_plugins
 from p4core.screen.params import ExplainParams, RegulatorParams, ScreenParams
 from p4core.twin.params import TwinParams
 
@@ -98,4 +100,52 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
     return out
 
 
-register_configs()
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The run config for ``overrides`` (Hydra syntax), as ``python -m p4core`` would compose it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    register_configs()
+    with initialize_config_module(config_module="p4core.configs", version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def source_name(node: Any, group: str) -> str:
+    name = node.get("source") if node is not None else None
+    if not name:
+        raise InputError(
+            f"config {group}: no 'source' given; pick one with {group}=<preset> "
+            f"(see `python -m p4core plugins`)"
+        )
+    return str(name)
+
+
+CORE_GROUPS = {
+    "regulators": RegulatorParams,
+    "twin": TwinParams,
+    "screen": ScreenParams,
+    "simulate": SimulateParams,
+    "engine": EngineConfig,
+    "privacy": PrivacyConfig,
+    "explain": ExplainParams,
+}
+
+
+def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, Any]:
+    """Validate every config node, the core groups and those owned by plugins, before any work.
+
+    Returns the typed objects of the core groups and the typed nodes of the plugins'."""
+    plugins = plugins or get_plugins()
+    typed: dict[str, Any] = {}
+    for group, schema in CORE_GROUPS.items():
+        typed[group] = OmegaConf.to_object(validate_node(cfg[group], schema, group))
+    for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
+        comp = plugins.get(kind, source_name(cfg[group], group))
+        typed[group] = validate_node(cfg[group], comp.schema, group)
+    for name in cfg.get("context") or {}:
+        comp = plugins.get("context", str(name))
+        typed[f"context.{name}"] = validate_node(cfg.context[name], comp.schema, f"context.{name}")
+    for name in cfg.render or {}:
+        comp = plugins.get("renderers", str(name))
+        typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
+    return typed

@@ -1,16 +1,14 @@
-"""The pipeline as plain functions: load -> build twins -> screen -> simulate -> render.
+"""Orchestration only: config -> sources -> twins -> screen -> course -> outputs, for one config.
 
-Every stage can be called from Python without Hydra; :func:`run` chains them for one config.
+Every stage is a plain function in its own package and can be called from Python without Hydra;
+:func:`run` chains them (docs/design.md, "Data flow"). The stage functions are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,214 +16,25 @@ from omegaconf import DictConfig, OmegaConf
 
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import set_mapping
-from p4core.config import PrivacyConfig, validate_node
-from p4core.course.params import SimulateParams
+from p4core.clinical.redact import redacted
+from p4core.config import check_config, compose
 from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
-from p4core.engine.params import EngineConfig
-from p4core.errors import InputError, PluginError
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
-from p4core.knowledge import file_digest
-from p4core.model import Knowledge, Patient, RunResult
-from p4core.screen import ScreenParams, screen
+from p4core.model import RunResult
+from p4core.outputs import course_requests, render, renderer_needs, sonify
+from p4core.screen import screen
+from p4core.screen.controls import celltype_ranking, shuffled_network_control
 from p4core.screen.explain import TWIN_FILE, explain_table, save_twin
-from p4core.screen.params import ExplainParams, RegulatorParams
-from p4core.screen.regulators import celltype_ranking, regulators, shuffled_network_control
+from p4core.screen.regulators import regulators
 from p4core.settings import settings
+from p4core.sources import load_knowledge, load_patient
 from p4core.twin.build import build_twins
-from p4core.twin.params import TwinParams
+
+__all__ = ["check_config", "compose", "load_knowledge", "load_patient", "redacted", "render", "run"]
 
 log = logging.getLogger("p4core")
-
-
-def compose(overrides: Sequence[str] = ()) -> DictConfig:
-    """The run config for ``overrides`` (Hydra syntax), as ``python -m p4core`` would compose it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
-    from p4core.config import register_configs
-
-    register_configs()
-    with initialize_config_module(config_module="p4core.configs", version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides))
-
-
-def _source_name(node: Any, group: str) -> str:
-    name = node.get("source") if node is not None else None
-    if not name:
-        raise InputError(
-            f"config {group}: no 'source' given; pick one with {group}=<preset> "
-            f"(see `python -m p4core plugins`)"
-        )
-    return str(name)
-
-
-CORE_GROUPS = {
-    "regulators": RegulatorParams,
-    "twin": TwinParams,
-    "screen": ScreenParams,
-    "simulate": SimulateParams,
-    "engine": EngineConfig,
-    "privacy": PrivacyConfig,
-    "explain": ExplainParams,
-}
-
-
-def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, Any]:
-    """Validate every config node, the core groups and those owned by plugins, before any work.
-
-    Returns the typed objects of the core groups and the typed nodes of the plugins'."""
-    plugins = plugins or get_plugins()
-    typed: dict[str, Any] = {}
-    for group, schema in CORE_GROUPS.items():
-        typed[group] = OmegaConf.to_object(validate_node(cfg[group], schema, group))
-    for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
-        comp = plugins.get(kind, _source_name(cfg[group], group))
-        typed[group] = validate_node(cfg[group], comp.schema, group)
-    for name in cfg.get("context") or {}:
-        comp = plugins.get("context", str(name))
-        typed[f"context.{name}"] = validate_node(cfg.context[name], comp.schema, f"context.{name}")
-    for name in cfg.render or {}:
-        comp = plugins.get("renderers", str(name))
-        typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
-    return typed
-
-
-def load_patient(data_cfg: Any, plugins: Plugins | None = None, pseudonym_key: str | None = None) -> Patient:
-    """Load the patient with the data source named by ``data_cfg.source``."""
-    plugins = plugins or get_plugins()
-    comp = plugins.get("sources", _source_name(data_cfg, "data"))
-    node = validate_node(data_cfg, comp.schema, "data")
-    return comp.factory(node, pseudonym_key=pseudonym_key)
-
-
-def load_knowledge(knowledge_cfg: Any, plugins: Plugins | None = None) -> Knowledge:
-    """Load prior knowledge with the plugin named by ``knowledge_cfg.source``."""
-    plugins = plugins or get_plugins()
-    comp = plugins.get("knowledge", _source_name(knowledge_cfg, "knowledge"))
-    return comp.factory(validate_node(knowledge_cfg, comp.schema, "knowledge"))
-
-
-def render(
-    result: RunResult,
-    outdir: str | Path,
-    render_cfg: Any,
-    plugins: Plugins | None = None,
-    extra: Callable[[Path], list[Path]] | None = None,
-    requested: set[str] | None = None,
-) -> list[Path]:
-    """Run every renderer named in ``render_cfg`` into a staging folder (and ``extra``, a writer of
-    more files into it), then move the files into ``outdir``. If anything fails or is interrupted,
-    nothing is kept: the run directory never holds a partial set. A renderer that raises (a bug, not
-    bad input) stops the run with its name when it is in ``requested`` (None: all are), else it is
-    named in a warning and left out."""
-    plugins = plugins or get_plugins()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".p4core-staging-", dir=outdir))
-    try:
-        written: list[Path] = []
-        names = [str(n) for n in render_cfg or {}]
-        # renderers that summarise the run (summary.json with every stage's timing) go last
-        names.sort(key=lambda n: plugins.get("renderers", n).last)
-        for name in names:
-            comp = plugins.get("renderers", name)
-            node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
-            t0 = time.perf_counter()
-            required = requested is None or name in requested
-            ok, files = plugins.run_component(comp, required, result, staging, node)
-            if not ok:
-                continue
-            seconds = time.perf_counter() - t0
-            result.timings[f"render {name}"] = round(seconds, 3)
-            log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
-            written += [Path(f) for f in files]
-        if extra is not None:
-            written += extra(staging)
-        return publish(written, staging, outdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def publish(files: list[Path], staging: Path, outdir: Path) -> list[Path]:
-    """Move ``files`` (under ``staging``, on the same file system) to the same places under ``outdir``;
-    if a move fails or is interrupted, the files moved so far are removed again (all or nothing)."""
-    moved: list[Path] = []
-    try:
-        for f in files:
-            dest = outdir / f.relative_to(staging)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            f.replace(dest)
-            moved.append(dest)
-    except BaseException:
-        for dest in moved:
-            dest.unlink(missing_ok=True)
-        raise
-    return moved
-
-
-def redacted(cfg: DictConfig, patient: Patient) -> DictConfig:
-    """The resolved config with identifying values replaced: ``data.patient_id`` by the pseudonym,
-    ``data.path`` (a file name may name the patient) by the SHA-256 of the file's contents, the
-    pseudonym key and mapping file, and the identifiers given to context sources."""
-    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    assert isinstance(out, DictConfig)
-    data = out.get("data") or {}
-    if data.get("patient_id"):
-        data["patient_id"] = patient.pseudonym
-    if data.get("path"):
-        path = Path(str(data["path"]))
-        digest = file_digest([path])[:16] if path.is_file() else "unavailable"
-        data["path"] = f"<redacted: pass the same file again; sha256 {digest}>"
-    privacy = out.get("privacy") or {}
-    for key in ("key", "mapping"):  # the pseudonym key (and a mapping file's name) stay private
-        if privacy.get(key):
-            privacy[key] = "<redacted>"
-    for node in (out.get("context") or {}).values():  # identifiers given to context sources
-        for key in ("lopnr", "patient_id", "identifier", "sample"):
-            if node is not None and node.get(key) not in (None, ""):
-                node[key] = "<redacted>"
-    return out
-
-
-def renderer_needs(cfg: DictConfig, typed: dict[str, Any], plugins: Plugins) -> set[str]:
-    """What the active renderers need of the run beyond the stages' results (``sound``, ``audio``)."""
-    needs: set[str] = set()
-    for name in cfg.render or {}:
-        comp = plugins.get("renderers", str(name))
-        if comp.needs is not None:
-            needs |= set(comp.needs(typed[f"render.{name}"]))
-    return needs
-
-
-def sonify(result: RunResult, cfg: DictConfig, plugins: Plugins, audio: bool) -> Any:
-    """The course's sonification for the renderers that need it (``result.sound``), by the registered
-    sonifier (the MIDI plugin's), with its config node ``render.<name>`` (its defaults when absent)."""
-    sonifiers = plugins.components["sonifiers"]
-    if not sonifiers:
-        raise PluginError(
-            "a renderer needs the sonification but no plugin registers a sonifier (the midi plugin does); "
-            "install or enable it, or leave out the renderers that need sound (render.html.audio=none)"
-        )
-    comp = sonifiers["midi"] if "midi" in sonifiers else next(iter(sonifiers.values()))
-    node = validate_node((cfg.get("render") or {}).get(comp.name) or {}, comp.schema, f"render.{comp.name}")
-    return comp.factory(result, node, audio=audio)
-
-
-def course_requests(
-    cfg: DictConfig, typed: dict[str, Any], plugins: Plugins, screen_result: Any
-) -> list[str]:
-    """The best drugs whose courses the active renderers ask for (the most any one asks for: the first n
-    of the ranking, those with a target in the model): simulated in the course stage's own batch."""
-    n = 0
-    for name in cfg.render or {}:
-        comp = plugins.get("renderers", str(name))
-        if comp.courses is not None:
-            n = max(n, int(comp.courses(typed[f"render.{name}"])))
-    t = screen_result.table
-    top = t.head(n)
-    return list(top.loc[top["n_targets_in_model"] > 0, "drug"]) if n else []
 
 
 def run(

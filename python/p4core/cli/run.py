@@ -18,7 +18,6 @@ from p4core.model import RunResult
 
 log = logging.getLogger("p4core")
 _IMPORTED = time.perf_counter()  # the command's imports are done: start-up is measured from here back
-register_configs()
 
 
 def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
@@ -133,8 +132,14 @@ class OutputFolderCheck(Callback):
         self._check(str(config.hydra.sweep.dir), "hydra.sweep.dir")
 
 
+def main() -> None:
+    """``python -m p4core [overrides]``: register the schema with Hydra, then run the Hydra job."""
+    register_configs()
+    hydra_job()
+
+
 @hydra.main(version_base="1.3", config_path="pkg://p4core.configs", config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_job(cfg: DictConfig) -> None:
     from hydra.types import RunMode
 
     from p4core.pipeline import run

@@ -5,7 +5,8 @@
 docs/design.md.
 """
 
-from p4core.twin.build import PriorEdges, build_operator, build_twins, prior_edges, twin_from_signature
+from p4core.twin.build import build_twins, twin_from_signature
+from p4core.twin.operator import PriorEdges, build_operator, prior_edges
 from p4core.twin.params import TwinParams
 
 __all__ = ["PriorEdges", "TwinParams", "build_operator", "build_twins", "prior_edges", "twin_from_signature"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,34 +23,12 @@ from p4core.model import (
 )
 from p4core.progress import progress
 from p4core.twin.matching import check_targets_reach_network, gene_columns, match_report
+from p4core.twin.operator import PriorEdges, build_operator, prior_edges
 from p4core.twin.params import TwinParams
 from p4core.twin.signature import differential_expression
 from p4core.twin.signature import lognorm as signature_lognorm
 
 log = logging.getLogger("p4core")
-
-
-@dataclass
-class PriorEdges:
-    """Edge index arrays of the prior network over the twin's genes."""
-
-    src: np.ndarray
-    tgt: np.ndarray
-    w: np.ndarray  # signed prior weight
-    lr: np.ndarray  # bool: ligand -> receptor (crosses cell types)
-    share: np.ndarray  # mechanism facts: share of the source's normalised out-weight (NaN: ordinary edge)
-
-
-def prior_edges(knowledge: Knowledge, gene_index: dict[str, int]) -> PriorEdges:
-    e = knowledge.network.edges
-    share = e["share"].to_numpy(dtype=float) if "share" in e else np.full(len(e), np.nan)
-    return PriorEdges(
-        src=e["source"].map(gene_index).to_numpy(dtype=np.int64),
-        tgt=e["target"].map(gene_index).to_numpy(dtype=np.int64),
-        w=(e["sign"].to_numpy(dtype=float) * e["weight"].to_numpy(dtype=float)),
-        lr=(e["kind"] == "ligand_receptor").to_numpy(),
-        share=share,
-    )
 
 
 def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
@@ -79,94 +56,6 @@ def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
             f"(counts: {counts.to_dict('index')}); lower twin.min_cells or check data.cell_type_key"
         )
     return keep
-
-
-def build_operator(
-    edges: PriorEdges,
-    active: np.ndarray,
-    *,
-    lr_weight: float,
-    noise: np.ndarray | None,
-    dtype: np.dtype,
-    weights: np.ndarray | None = None,
-) -> sp.csr_array:
-    """The N x N operator of one twin from the prior edges and the node activity mask (C x G).
-
-    Inside a cell type an edge is kept when both genes are active there, with the signed weight
-    ``weights[c, e]`` when given (fitted strengths), else the prior; a ligand -> receptor
-    edge joins (c1, L) -> (c2, R) for every pair of cell types where L is active in c1 and R in
-    c2. Weights are then normalised by sqrt(in-degree x out-degree) so the series is stable.
-
-    Mechanism facts (edges with a ``share``) are not part of that normalisation: once the others
-    are normalised, a source's mechanism facts get together ``share / (1 - share)`` times its
-    normalised outgoing weight (so they carry ``share`` of what leaves it), split equally. A curated
-    fact thus sets how much of its source's influence takes that route without changing how much
-    reaches its target from anywhere else.
-    """
-    n_ct, n_g = active.shape
-    w = edges.w * (noise if noise is not None else 1.0)
-    fact = np.isfinite(edges.share)
-    rows, cols, vals = [], [], []
-    intra = ~edges.lr & ~fact
-    for c in range(n_ct):
-        m = intra & active[c, edges.src] & active[c, edges.tgt]
-        rows.append(c * n_g + edges.tgt[m])
-        cols.append(c * n_g + edges.src[m])
-        wc = w if weights is None else weights[c] * (noise if noise is not None else 1.0)
-        vals.append(wc[m])
-    lr = np.flatnonzero(edges.lr)
-    for c1 in range(n_ct):
-        for c2 in range(n_ct):
-            m = lr[active[c1, edges.src[lr]] & active[c2, edges.tgt[lr]]]
-            rows.append(c2 * n_g + edges.tgt[m])
-            cols.append(c1 * n_g + edges.src[m])
-            vals.append(w[m] * lr_weight)
-    n = n_ct * n_g
-    a = sp.coo_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    ).tocsr()
-    a.sum_duplicates()
-    mag = np.abs(a)
-    d_in = np.asarray(mag.sum(axis=1)).ravel()
-    d_out = np.asarray(mag.sum(axis=0)).ravel()
-    inv_in = np.where(d_in > 0, 1.0 / np.sqrt(np.where(d_in > 0, d_in, 1)), 0.0)
-    inv_out = np.where(d_out > 0, 1.0 / np.sqrt(np.where(d_out > 0, d_out, 1)), 0.0)
-    a = sp.diags_array(inv_in) @ a @ sp.diags_array(inv_out)
-    if fact.any():
-        a = a + _mechanism_facts(edges, fact, active, w, np.asarray(abs(a).sum(axis=0)).ravel(), d_in)
-    return kernel.as_operator(a, dtype=dtype)
-
-
-def _mechanism_facts(
-    edges: PriorEdges,
-    fact: np.ndarray,
-    active: np.ndarray,
-    w: np.ndarray,
-    out_w: np.ndarray,
-    d_in: np.ndarray,
-) -> sp.csr_array:
-    """The mechanism facts of every cell type, each with its share of its source's normalised
-    out-weight ``out_w`` (a source with no other active out-edge: 1/sqrt(in-degree x facts))."""
-    n_ct, n_g = active.shape
-    f = np.flatnonzero(fact)
-    rows, cols, vals = [], [], []
-    for c in range(n_ct):
-        m = f[active[c, edges.src[f]] & active[c, edges.tgt[f]]]
-        if not len(m):
-            continue
-        src, tgt = c * n_g + edges.src[m], c * n_g + edges.tgt[m]
-        n_f = np.bincount(src, minlength=n_ct * n_g)[src].astype(float)
-        share = np.clip(edges.share[m], 0.0, 0.999)
-        base = np.where(out_w[src] > 0, out_w[src], 1.0 / np.sqrt(np.maximum(d_in[tgt], 1.0)))
-        rows.append(tgt)
-        cols.append(src)
-        vals.append(w[m] * share / (1 - share) * base / n_f)  # w: sign x weight (x the twin's jitter)
-    n = n_ct * n_g
-    if not rows:
-        return sp.csr_array((n, n))
-    return sp.coo_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    ).tocsr()
 
 
 def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | None = None) -> TwinEnsemble:

@@ -1,0 +1,347 @@
+"""Single-cell input: raw counts checked, gene names harmonised, donors paired, a Patient built.
+
+:func:`patient_from_anndata` turns any in-memory AnnData into a :class:`~p4core.model.Patient`, so a
+data-source plugin for another format reads its file and hands the cells over;
+:func:`read_patient_h5ad` is that for ``.h5ad`` files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from p4core.clinical.privacy import pseudonymise
+from p4core.errors import InputError
+from p4core.model import CELL_TYPE, CONDITION, DISEASE, DONOR, REFERENCE, SAMPLE, Context, Patient
+
+log = logging.getLogger("p4core")
+
+
+def check_counts(x: np.ndarray | sp.spmatrix | sp.sparray, where: str) -> None:
+    """Raise if ``x`` is not a matrix of raw counts (finite, non-negative, integer-valued)."""
+    values = np.asarray(x.data if sp.issparse(x) else x).ravel()
+    if values.size == 0:
+        raise InputError(f"{where}: the count matrix is empty")
+    sample = values[:: max(1, values.size // 200_000)]
+    if not np.all(np.isfinite(sample)) or not np.all(np.isfinite(values)):
+        raise InputError(f"{where}: the matrix contains NaN or infinite values; p4core needs raw counts")
+    if values.min() < 0:
+        raise InputError(
+            f"{where}: the matrix has negative values (min {values.min():.3g}), so it looks scaled or centred; "
+            "p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
+        )
+    frac = np.abs(sample - np.round(sample))
+    if frac.max() > 1e-3:
+        raise InputError(
+            f"{where}: the matrix has non-integer values (e.g. {sample[frac.argmax()]:.4g}), so it looks "
+            "log-normalised; p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
+        )
+
+
+ENSEMBL_ID = r"^ENS[A-Z]*G\d{6,}(\.\d+)?$"
+SYMBOL_COLUMNS = ("SYMBOL", "symbol", "Symbol", "gene_symbols", "gene_symbol", "feature_name", "gene_name")
+
+
+def harmonise_gene_names(
+    x: Any, var: pd.DataFrame, gene_symbols: str | None, where: str
+) -> tuple[sp.csr_array, np.ndarray, dict[str, Any]]:
+    """Gene symbols (upper case) for the columns of ``x``; returns (counts, symbols, report).
+
+    ``var_names`` are used unless ``gene_symbols`` names a ``var`` column; when ``var_names``
+    look like Ensembl IDs, a usual symbol column (SYMBOL, gene_symbols, feature_name, ...) is
+    used by itself. With a symbol column, genes without a symbol are dropped and genes sharing
+    a symbol are summed (several Ensembl IDs for one symbol); duplicated ``var_names`` are an
+    error.
+    """
+    ids = pd.Index(var.index.astype(str))
+    ensembl_share = float(ids.str.match(ENSEMBL_ID).mean()) if len(ids) else 0.0
+    if gene_symbols is None and ensembl_share >= 0.5:
+        found = [c for c in SYMBOL_COLUMNS if c in var.columns]
+        if not found:
+            raise InputError(
+                f"{where}: var_names are Ensembl IDs (e.g. {ids[0]!r}) and no symbol column was found; set "
+                f"data.gene_symbols to the var column with gene symbols (var columns: {list(var.columns)})"
+            )
+        gene_symbols = found[0]
+        log.info("var_names are Ensembl IDs: using var[%r] for gene symbols", gene_symbols)
+    xs = sp.csr_array(x) if sp.issparse(x) else sp.csr_array(np.asarray(x))
+    info: dict[str, Any] = {"n_var": int(len(ids)), "ensembl_var_names": ensembl_share >= 0.5}
+    if gene_symbols is None:
+        names = ids.str.strip().str.upper()
+        dup = names[names.duplicated()]
+        if len(dup):
+            raise InputError(
+                f"{where}: {dup.nunique()} duplicated gene name(s) in var (e.g. {dup[0]!r}); make them unique "
+                "(adata.var_names_make_unique()) or choose a unique symbol column with data.gene_symbols"
+            )
+        info.update(symbols_from="var_names", dropped_without_symbol=0, merged_duplicates=0)
+        return xs, names.to_numpy(), info
+    if gene_symbols not in var.columns:
+        raise InputError(
+            f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); available: {list(var.columns)}"
+        )
+    sym = var[gene_symbols].astype(str).str.strip().str.upper().to_numpy()
+    keep = ~pd.Series(sym).isin(["", "NAN", "NONE", "NA"]).to_numpy()
+    uniq, inverse = np.unique(sym[keep], return_inverse=True)
+    agg = sp.csr_array((np.ones(keep.sum()), (np.flatnonzero(keep), inverse)), shape=(len(sym), len(uniq)))
+    info.update(
+        symbols_from=f"var[{gene_symbols!r}]",
+        dropped_without_symbol=int((~keep).sum()),
+        merged_duplicates=int(keep.sum() - len(uniq)),
+    )
+    return sp.csr_array(xs @ agg), uniq, info
+
+
+def _available(obs: pd.DataFrame) -> str:
+    return ", ".join(map(repr, obs.columns)) or "(none)"
+
+
+def pair_samples(samples: pd.Series, labels: pd.Series, is_reference: pd.Series) -> dict[str, str] | None:
+    """Donors from sample names that pair up across the two conditions, or None.
+
+    A sample's donor token is its name without its condition's label (``ctrl101`` with label ``ctrl``
+    -> ``101``), else without a leading run of letters (``A7``/``B7`` -> ``7``), separators stripped.
+    The samples pair up when every token names exactly one reference and one disease sample, for at
+    least two tokens."""
+    per = pd.DataFrame({"sample": samples.astype(str), "label": labels.astype(str), "ref": is_reference})
+    per = per.drop_duplicates("sample")
+    if per.groupby("sample")["ref"].nunique().max() > 1:
+        return None  # a sample with cells of both conditions is not a condition's sample
+
+    def attempt(token_of) -> dict[str, str] | None:
+        tokens = {row.sample: token_of(row.sample, row.label) for row in per.itertuples()}
+        if any(not t for t in tokens.values()):
+            return None
+        ref = [tokens[s] for s in per.loc[per["ref"], "sample"]]
+        dis = [tokens[s] for s in per.loc[~per["ref"], "sample"]]
+        if len(set(ref)) == len(ref) == len(dis) == len(set(dis)) >= 2 and set(ref) == set(dis):
+            return tokens
+        return None
+
+    sep = "_-. :/"
+
+    def without_label(name: str, label: str) -> str:
+        return re.sub(re.escape(label), "", name, flags=re.IGNORECASE).strip(sep) if label else ""
+
+    def without_prefix(name: str, _label: str) -> str:
+        return re.sub(r"^[A-Za-z]+", "", name).strip(sep)
+
+    return attempt(without_label) or attempt(without_prefix)
+
+
+def patient_from_anndata(
+    adata: ad.AnnData,
+    *,
+    cell_type_key: str,
+    condition_key: str,
+    reference: str,
+    disease: str | None = None,
+    sample_key: str | None = None,
+    donor_key: str | None = None,
+    pair_samples_by_name: bool = True,
+    layer: str | None = None,
+    use_raw: bool = False,
+    gene_symbols: str | None = None,
+    organism: str = "human",
+    patient_id: str,
+    pseudonym_key: str | None = None,
+    tissue: str | None = None,
+    where: str = "AnnData",
+    source: str = "anndata",
+    description: str = "AnnData object",
+) -> Patient:
+    """A :class:`~p4core.model.Patient` from one patient's cells in memory, checked to make a twin.
+
+    The parameters are those of :func:`read_patient_h5ad` (the data source's config fields), with
+    ``patient_id`` required (it is pseudonymised before it reaches any output) and ``where`` (how
+    errors name the input, e.g. its file name), ``source`` and ``description`` (how the run's
+    records and the report name the format). ``adata`` is not modified.
+
+    A data-source plugin for another format reads its file into an AnnData (counts in ``X``, a
+    layer or ``.raw``; cell type and condition in ``obs``) and returns this function's Patient.
+    """
+    if not isinstance(adata, ad.AnnData):
+        raise InputError(f"{where}: expected an AnnData object, got {type(adata).__name__}")
+    obs = adata.obs
+    for key, field_name in ((cell_type_key, "data.cell_type_key"), (condition_key, "data.condition_key")):
+        if key not in obs.columns:
+            raise InputError(
+                f"{where}: obs has no column {key!r} ({field_name}); available: {_available(obs)}"
+            )
+    for opt, field_name in ((sample_key, "data.sample_key"), (donor_key, "data.donor_key")):
+        if opt is not None and opt not in obs.columns:
+            raise InputError(
+                f"{where}: obs has no column {opt!r} ({field_name}); available: {_available(obs)}"
+            )
+
+    if use_raw:
+        if adata.raw is None:
+            raise InputError(f"{where}: data.use_raw=true but the file has no .raw")
+        x, var = adata.raw.X, adata.raw.var
+    elif layer is not None:
+        if layer not in adata.layers:
+            raise InputError(f"{where}: no layer {layer!r} (data.layer); available: {list(adata.layers)}")
+        x, var = adata.layers[layer], adata.var
+    else:
+        x, var = adata.X, adata.var
+    check_counts(x, f"{where} ({'raw' if use_raw else layer or 'X'})")
+
+    if organism not in ("human", "mouse"):
+        raise InputError(f"data.organism must be 'human' or 'mouse', got {organism!r}")
+    x, names, gene_info = harmonise_gene_names(x, var, gene_symbols, where)
+
+    cond = obs[condition_key].astype(str)
+    levels = sorted(cond.unique())
+    if reference not in levels:
+        raise InputError(
+            f"{where}: no reference cells: {condition_key!r} has no value {reference!r} "
+            f"(data.reference); values are {levels}"
+        )
+    is_ref = cond == reference
+    is_dis = (cond == disease) if disease is not None else ~is_ref
+    if disease is not None and disease not in levels:
+        raise InputError(
+            f"{where}: no disease cells: {condition_key!r} has no value {disease!r} "
+            f"(data.disease); values are {levels}"
+        )
+    if not is_dis.any():
+        raise InputError(
+            f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
+            "set data.disease to the label of the patient's disease cells"
+        )
+    keep = (is_ref | is_dis).to_numpy()
+    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE, DONOR)]
+    new_obs = obs.loc[keep, others].copy()  # kept for covariates
+    new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
+    new_obs[CONDITION] = np.where(is_ref.to_numpy()[keep], REFERENCE, DISEASE)
+    if sample_key is not None:
+        new_obs[SAMPLE] = obs[sample_key].astype(str).to_numpy()[keep]
+    else:
+        new_obs[SAMPLE] = new_obs[CONDITION]
+    design: dict[str, Any] = {"paired": False, "donors_from": None, "n_donors_in_both_conditions": 0}
+    if donor_key is not None:
+        new_obs[DONOR] = obs[donor_key].astype(str).to_numpy()[keep]
+        design["donors_from"] = "data.donor_key"
+    elif sample_key is not None and pair_samples_by_name:
+        tokens = pair_samples(
+            new_obs[SAMPLE], cond[keep], pd.Series(is_ref.to_numpy()[keep], index=new_obs.index)
+        )
+        if tokens is not None:
+            new_obs[DONOR] = new_obs[SAMPLE].map(tokens).to_numpy()
+            design["donors_from"] = "sample names that pair up across the conditions"
+    if DONOR in new_obs:
+        ref_d = set(new_obs.loc[new_obs[CONDITION] == REFERENCE, DONOR])
+        dis_d = set(new_obs.loc[new_obs[CONDITION] == DISEASE, DONOR])
+        design["n_donors_in_both_conditions"] = len(ref_d & dis_d)
+        design["paired"] = len(ref_d & dis_d) >= 2
+        if design["paired"]:
+            log.info(
+                "paired design: %d donors measured in both conditions (donors from %s)",
+                len(ref_d & dis_d),
+                design["donors_from"],
+            )
+    xs = x[np.flatnonzero(keep)]
+    out = ad.AnnData(
+        X=sp.csr_matrix(xs, dtype=np.float32),
+        obs=new_obs,
+        var=pd.DataFrame(index=pd.Index(names, name="gene")),
+    )
+    out.uns["p4core_genes"] = gene_info
+    out.uns["p4core_source"] = {
+        "format": source,
+        "cell_type_key": cell_type_key,
+        "condition_key": condition_key,
+        "reference": reference,
+        "disease": disease or "(all others)",
+        "design": design,
+    }
+    ctx = Context(pseudonym=pseudonymise(str(patient_id), pseudonym_key))
+    if tissue is None and "tissue" in obs.columns:  # CELLxGENE schema: obs["tissue"]
+        tissue = ", ".join(sorted(set(obs.loc[is_dis.to_numpy(), "tissue"].astype(str))))
+    if tissue:
+        ctx.extra["tissue"] = str(tissue)
+    return Patient(out, ctx, description=description, organism=organism)
+
+
+def read_patient_h5ad(
+    path: str | os.PathLike[str],
+    *,
+    cell_type_key: str,
+    condition_key: str,
+    reference: str,
+    disease: str | None = None,
+    sample_key: str | None = None,
+    donor_key: str | None = None,
+    pair_samples_by_name: bool = True,
+    layer: str | None = None,
+    use_raw: bool = False,
+    gene_symbols: str | None = None,
+    organism: str = "human",
+    patient_id: str | None = None,
+    pseudonym_key: str | None = None,
+    tissue: str | None = None,
+) -> Patient:
+    """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
+
+    Parameters
+    ----------
+    path
+        The AnnData file.
+    cell_type_key, condition_key, sample_key
+        ``obs`` columns with the cell type, the condition and (optionally) the sample.
+    donor_key
+        ``obs`` column with the donor (optional). A donor with cells in both conditions makes the
+        design paired; without it, donors are derived when the sample names pair up across the
+        conditions (``ctrl101``/``stim101``: donor ``101``; :func:`pair_samples`) unless
+        ``pair_samples_by_name`` is false.
+    reference, disease
+        Values of ``condition_key`` for reference cells and disease cells (default: every other value).
+    layer, use_raw
+        Where the raw counts are: ``X`` (default), a layer, or ``.raw``.
+    gene_symbols
+        ``var`` column holding gene symbols when ``var_names`` are other identifiers (found by itself
+        when ``var_names`` are Ensembl IDs and a usual symbol column exists).
+    organism
+        ``human`` or ``mouse`` (mouse symbols are mapped to human ones through the knowledge's
+        ortholog table when the twin is built).
+    patient_id
+        The patient's identifier; it is pseudonymised before it reaches any output.
+    tissue
+        The sampled tissue (shown in the report's body view); default: the ``tissue`` obs column of
+        the disease cells when there is one (CELLxGENE schema).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"data.path: file not found: {path} (give the path of an .h5ad file)")
+    try:
+        adata = ad.read_h5ad(path)
+    except Exception as exc:  # h5py/anndata raise many types for a broken file
+        raise InputError(f"data.path: {path} could not be read as an AnnData .h5ad file: {exc}") from exc
+    return patient_from_anndata(
+        adata,
+        cell_type_key=cell_type_key,
+        condition_key=condition_key,
+        reference=reference,
+        disease=disease,
+        sample_key=sample_key,
+        donor_key=donor_key,
+        pair_samples_by_name=pair_samples_by_name,
+        layer=layer,
+        use_raw=use_raw,
+        gene_symbols=gene_symbols,
+        organism=organism,
+        patient_id=patient_id if patient_id else path.stem,
+        pseudonym_key=pseudonym_key,
+        tissue=tissue,
+        where=path.name,
+        source="h5ad",
+        description="AnnData file (h5ad)",
+    )

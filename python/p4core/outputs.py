@@ -1,0 +1,118 @@
+"""The output stage: the sonification the renderers ask for, the extra courses they ask for, and
+the renderers themselves, run into a staging folder and published all or nothing."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from p4core.config import validate_node
+from p4core.errors import PluginError
+from p4core.hooks.manager import Plugins, get_plugins
+from p4core.model import RunResult
+
+log = logging.getLogger("p4core")
+
+
+def render(
+    result: RunResult,
+    outdir: str | Path,
+    render_cfg: Any,
+    plugins: Plugins | None = None,
+    extra: Callable[[Path], list[Path]] | None = None,
+    requested: set[str] | None = None,
+) -> list[Path]:
+    """Run every renderer named in ``render_cfg`` into a staging folder (and ``extra``, a writer of
+    more files into it), then move the files into ``outdir``. If anything fails or is interrupted,
+    nothing is kept: the run directory never holds a partial set. A renderer that raises (a bug, not
+    bad input) stops the run with its name when it is in ``requested`` (None: all are), else it is
+    named in a warning and left out."""
+    plugins = plugins or get_plugins()
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".p4core-staging-", dir=outdir))
+    try:
+        written: list[Path] = []
+        names = [str(n) for n in render_cfg or {}]
+        # renderers that summarise the run (summary.json with every stage's timing) go last
+        names.sort(key=lambda n: plugins.get("renderers", n).last)
+        for name in names:
+            comp = plugins.get("renderers", name)
+            node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
+            t0 = time.perf_counter()
+            required = requested is None or name in requested
+            ok, files = plugins.run_component(comp, required, result, staging, node)
+            if not ok:
+                continue
+            seconds = time.perf_counter() - t0
+            result.timings[f"render {name}"] = round(seconds, 3)
+            log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
+            written += [Path(f) for f in files]
+        if extra is not None:
+            written += extra(staging)
+        return publish(written, staging, outdir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(files: list[Path], staging: Path, outdir: Path) -> list[Path]:
+    """Move ``files`` (under ``staging``, on the same file system) to the same places under ``outdir``;
+    if a move fails or is interrupted, the files moved so far are removed again (all or nothing)."""
+    moved: list[Path] = []
+    try:
+        for f in files:
+            dest = outdir / f.relative_to(staging)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(dest)
+            moved.append(dest)
+    except BaseException:
+        for dest in moved:
+            dest.unlink(missing_ok=True)
+        raise
+    return moved
+
+
+def renderer_needs(cfg: DictConfig, typed: dict[str, Any], plugins: Plugins) -> set[str]:
+    """What the active renderers need of the run beyond the stages' results (``sound``, ``audio``)."""
+    needs: set[str] = set()
+    for name in cfg.render or {}:
+        comp = plugins.get("renderers", str(name))
+        if comp.needs is not None:
+            needs |= set(comp.needs(typed[f"render.{name}"]))
+    return needs
+
+
+def sonify(result: RunResult, cfg: DictConfig, plugins: Plugins, audio: bool) -> Any:
+    """The course's sonification for the renderers that need it (``result.sound``), by the registered
+    sonifier (the MIDI plugin's), with its config node ``render.<name>`` (its defaults when absent)."""
+    sonifiers = plugins.components["sonifiers"]
+    if not sonifiers:
+        raise PluginError(
+            "a renderer needs the sonification but no plugin registers a sonifier (the midi plugin does); "
+            "install or enable it, or leave out the renderers that need sound (render.html.audio=none)"
+        )
+    comp = sonifiers["midi"] if "midi" in sonifiers else next(iter(sonifiers.values()))
+    node = validate_node((cfg.get("render") or {}).get(comp.name) or {}, comp.schema, f"render.{comp.name}")
+    return comp.factory(result, node, audio=audio)
+
+
+def course_requests(
+    cfg: DictConfig, typed: dict[str, Any], plugins: Plugins, screen_result: Any
+) -> list[str]:
+    """The best drugs whose courses the active renderers ask for (the most any one asks for: the first n
+    of the ranking, those with a target in the model): simulated in the course stage's own batch."""
+    n = 0
+    for name in cfg.render or {}:
+        comp = plugins.get("renderers", str(name))
+        if comp.courses is not None:
+            n = max(n, int(comp.courses(typed[f"render.{name}"])))
+    t = screen_result.table
+    top = t.head(n)
+    return list(top.loc[top["n_targets_in_model"] > 0, "drug"]) if n else []
