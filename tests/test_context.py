@@ -439,20 +439,19 @@ def test_vcf_without_genotypes_and_mixed_dicom_series(tmp_path):
 def test_privacy_mapping_file(tmp_path):
     """A site's mapping file replaces the keyed hash; an identifier missing from it is an error
     that does not echo it."""
-    from p4core.clinical.privacy import set_mapping
+    from p4core.clinical.privacy import Pseudonymiser, pseudonyms
     from p4core.plugins.context_record import RecordConfig, load
 
     mapping = tmp_path / "map.csv"
     mapping.write_text("identifier,pseudonym\nMRN-77-SECRET,SITE-0001\n")
     path = tmp_path / "r.yaml"
     path.write_text(RECORD)
-    try:
-        set_mapping(str(mapping))
+    with pseudonyms(Pseudonymiser.from_config(mapping=str(mapping))):
         ctx = load(RecordConfig(path=str(path)), Context(pseudonym="P"))
         assert ctx.extra["record_pseudonym"] == "SITE-0001"
         path.write_text(RECORD.replace("MRN-77-SECRET", "MRN-UNKNOWN-1"))
         with pytest.raises(InputError, match="not in the mapping file") as err:
             load(RecordConfig(path=str(path)), Context(pseudonym="P"))
         assert "MRN-UNKNOWN-1" not in str(err.value)
-    finally:
-        set_mapping(None)
+    path.write_text(RECORD)  # outside the block: the keyed hash again
+    assert load(RecordConfig(path=str(path)), Context(pseudonym="P")).extra["record_pseudonym"].startswith("P-")

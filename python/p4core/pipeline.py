@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from p4core.clinical.flags import flag_drugs, read_rules
-from p4core.clinical.privacy import set_mapping
+from p4core.clinical.privacy import Pseudonymiser, pseudonyms
 from p4core.clinical.redact import redacted
 from p4core.config import check_config, compose
 from p4core.course.simulate import check_treatments, simulate
@@ -28,7 +28,7 @@ from p4core.screen import screen
 from p4core.screen.controls import celltype_ranking, shuffled_network_control
 from p4core.screen.explain import TWIN_FILE, explain_table, save_twin
 from p4core.screen.regulators import regulators
-from p4core.settings import settings
+from p4core.settings import run_settings
 from p4core.sources import load_knowledge, load_patient
 from p4core.twin.build import build_twins
 
@@ -48,10 +48,30 @@ def run(
     command's start-up before this call, recorded with the stages' timings). Plugins see only the
     redacted config. A renderer that raises stops the run if it is in ``requested_renderers`` (the
     ones the user named; None: all), else it is left out with a warning; a score that raises is left
-    out with a warning, a context source (always named) stops the run with its name."""
+    out with a warning, a context source (always named) stops the run with its name.
+
+    The run's thread count and pseudonymisation (key, mapping file) are its own (context
+    variables): nothing of them stays behind for the next run in this process."""
     plugins = plugins or get_plugins()
     typed = check_config(cfg, plugins)
-    settings.n_threads = typed["engine"].n_threads
+    privacy = typed["privacy"]
+    with (
+        run_settings(n_threads=typed["engine"].n_threads),
+        pseudonyms(Pseudonymiser.from_config(privacy.key, privacy.mapping)),
+    ):
+        return run_stages(cfg, typed, Path(outdir), plugins, startup_s, requested_renderers)
+
+
+def run_stages(
+    cfg: DictConfig,
+    typed: dict[str, Any],
+    outdir: Path,
+    plugins: Plugins,
+    startup_s: float | None,
+    requested_renderers: set[str] | None,
+) -> tuple[RunResult, list[Path]]:
+    """The stages of :func:`run` for a checked config (``typed``: :func:`check_config`'s objects),
+    inside the run's own settings and pseudonymiser."""
     timings: dict[str, float] = {} if startup_s is None else {"start-up": round(float(startup_s), 3)}
 
     def timed(label: str, fn: Any, *args: Any) -> Any:
@@ -62,7 +82,6 @@ def run(
         return out
 
     key = typed["privacy"].key
-    set_mapping(typed["privacy"].mapping)
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
     for name in cfg.get("context") or {}:  # nodes validated by check_config; asked for by name
         comp = plugins.get("context", str(name))

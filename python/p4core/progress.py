@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from p4core.settings import settings
+from p4core.settings import current
 
 T = TypeVar("T")
 log = logging.getLogger("p4core")
@@ -17,7 +17,7 @@ log = logging.getLogger("p4core")
 def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
     """Yield ``items`` while reporting progress on stderr (bar on a TTY; 25% log steps otherwise)."""
     total = total if total is not None else (len(items) if hasattr(items, "__len__") else None)  # type: ignore[arg-type]
-    tty = settings.progress and sys.stderr.isatty()
+    tty = current().progress and sys.stderr.isatty()
     start = time.perf_counter()
     next_log = 0.25
     i = 0

@@ -1,9 +1,17 @@
-"""Global settings (scverse style): ``p4core.settings.n_threads = 2``."""
+"""Settings (scverse style): ``p4core.settings.n_threads = 2`` sets the default for this process.
+
+A run never changes them: :func:`p4core.pipeline.run` (and a Dask worker's task) works inside
+:func:`run_settings`, a context of its own (a :class:`contextvars.ContextVar`), so two runs in one
+process, one after the other or side by side in threads, cannot see each other's thread count. Code
+that needs a setting reads :func:`current`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
@@ -18,6 +26,25 @@ class Settings:
 
 
 settings = Settings()
+_RUN: ContextVar[Settings | None] = ContextVar("p4core_run_settings", default=None)
+
+
+def current() -> Settings:
+    """The settings in force here: the enclosing run's (:func:`run_settings`), else the process's."""
+    return _RUN.get() or settings
+
+
+@contextlib.contextmanager
+def run_settings(**changes: object) -> Iterator[Settings]:
+    """Inside the block, :func:`current` is a copy of the settings in force with ``changes``
+    applied; on leaving it, whatever was in force before is back (the process's ``settings`` are
+    never modified)."""
+    own = dataclasses.replace(current(), **changes)  # type: ignore[arg-type]
+    token = _RUN.set(own)
+    try:
+        yield own
+    finally:
+        _RUN.reset(token)
 
 
 @contextlib.contextmanager

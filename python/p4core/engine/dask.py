@@ -9,14 +9,14 @@ from typing import Any
 from p4core.engine.base import LocalEngine
 from p4core.errors import InputError
 from p4core.progress import progress
-from p4core.settings import settings
+from p4core.settings import current, run_settings
 
 log = logging.getLogger("p4core")
 
 
 def kernel_threads() -> int:
     """Threads the kernel uses in this process (0 = the OpenMP default)."""
-    return settings.n_threads
+    return current().n_threads
 
 
 def in_worker(fn: Callable[..., Any], *args: Any) -> Any:
@@ -27,10 +27,11 @@ def in_worker(fn: Callable[..., Any], *args: Any) -> Any:
 
         worker = get_worker()
         state = getattr(worker, "state", worker)
-        settings.n_threads = int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 1))
+        n = int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 1))
     except (ImportError, ValueError):
-        pass
-    return fn(*args)
+        return fn(*args)
+    with run_settings(n_threads=n):
+        return fn(*args)
 
 
 class DaskEngine(LocalEngine):

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from p4core import _core
-from p4core.settings import settings
+from p4core.settings import current
 
 FloatArray = np.ndarray
 
@@ -29,7 +29,7 @@ def max_threads() -> int:
 
 
 def _threads(n_threads: int | None) -> int:
-    return settings.n_threads if n_threads is None else int(n_threads)
+    return current().n_threads if n_threads is None else int(n_threads)
 
 
 def as_operator(a: sp.spmatrix | sp.sparray, dtype: np.dtype | type = np.float32) -> sp.csr_array:
