@@ -186,6 +186,26 @@ class Plugins:
             log.warning("%s failed and was left out: %s: %s", what, type(exc).__name__, exc)
             return False, None
 
+    def config_presets(self) -> list[tuple[str, str]]:
+        """``(plugin, search path)`` for every config-preset folder a plugin declares
+        (``p4core_config_presets``), in registration order; a hook that raises is named in a warning."""
+        out: list[tuple[str, str]] = []
+        impls = list(reversed(self.pm.hook.p4core_config_presets.get_hookimpls()))
+        for impl in impls:
+            if self.plugins.get(impl.plugin_name) and self.plugins[impl.plugin_name].error:
+                continue
+            others = [self.pm.get_plugin(i.plugin_name) for i in impls if i is not impl]
+            try:
+                found = self.pm.subset_hook_caller("p4core_config_presets", remove_plugins=others)()
+            except Exception as exc:
+                log.warning("plugin %s raised in p4core_config_presets: %s: %s", impl.plugin_name,
+                            type(exc).__name__, exc)  # fmt: skip
+                continue
+            for item in found:
+                for path in [item] if isinstance(item, str) else list(item or []):
+                    out.append((impl.plugin_name, str(path)))
+        return out
+
     @property
     def broken(self) -> dict[str, str]:
         return {n: p.error for n, p in self.plugins.items() if p.error}
@@ -218,6 +238,8 @@ class Plugins:
             status = "BROKEN: " + info.error if info.error else ", ".join(info.provides) or "(hooks only)"
             lines.append(f"  {info.name:<12} {info.distribution} {info.version}  [{info.module}]")
             lines.append(f"  {'':<12} {status}")
+        for plugin, path in self.config_presets():
+            lines.append(f"config presets of {plugin}: {path}")
         for kind in KINDS:
             lines.append(f"{kind}:")
             for comp in self.components[kind].values():

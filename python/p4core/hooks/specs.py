@@ -141,6 +141,24 @@ def p4core_register_commands(register: Register) -> None:
     """
 
 
+# -- config presets ------------------------------------------------------------------------------
+
+
+@hookspec
+def p4core_config_presets() -> str | list[str] | None:
+    """Where the plugin's own config presets are: a Hydra search path (``pkg://my_plugin.configs`` or
+    ``file:///abs/path``) or a list of them, laid out like p4core's ``configs/`` (``data/<preset>.yaml``,
+    ``knowledge/<preset>.yaml``, ``render/<name>.yaml``, ...).
+
+    Called when Hydra composes a config (``python -m p4core`` and :func:`p4core.compose`), through p4core's
+    search-path plugin (``hydra_plugins.p4core_presets``): a user then picks ``data=<preset>`` shipped by
+    the plugin, without editing p4core's ``configs/``. p4core's own presets come first, so a plugin cannot
+    shadow them; a plugin whose hook raises is named in a warning and its presets are left out.
+
+    :returns: the search path(s), or None for none.
+    """
+
+
 # -- pipeline events -----------------------------------------------------------------------------
 
 

@@ -1,8 +1,14 @@
 """An example third-party p4core plugin (install it: ``pip install ./examples/p4core-example-plugin``).
 
+* data source ``counts_csv``: a genes x cells counts table and a cells table (GEO-style supplementary
+  files) -> a patient, through :func:`p4core.io.patient_from_anndata` (:mod:`.counts`);
+* knowledge source ``sif``: a network in SIF (``A activates B C``) with p4core's drug library or a
+  drug TSV (:mod:`.sif`);
 * context source ``smoking``: a CSV ``date,status`` of smoking status -> observations and events;
 * score ``pack_years``: from ``context.extra['pack_years']`` when present;
-* renderer ``context_txt``: the pseudonymised context as plain text.
+* renderer ``context_txt``: the pseudonymised context as plain text;
+* config presets ``data=counts_csv`` and ``knowledge=sif`` (``configs/``, declared by
+  ``p4core_config_presets``): chosen like p4core's own, without editing p4core's ``configs/``.
 
 Each is one ``@hookimpl`` that registers a factory and a config dataclass (validated by p4core
 before any work: a wrong key or type is a clear error).
@@ -18,6 +24,8 @@ from pathlib import Path
 from p4core.errors import InputError, require
 from p4core.hooks import hookimpl
 from p4core.io import write_text
+from p4core_example_plugin.counts import CountsCsvConfig, load_counts_csv
+from p4core_example_plugin.sif import SifKnowledgeConfig, load_sif
 
 
 @dataclass
@@ -98,3 +106,28 @@ def p4core_register_renderers(register):
     register(
         "context_txt", render_txt, schema=TxtConfig, description="the context as plain text [example plugin]"
     )
+
+
+@hookimpl
+def p4core_register_sources(register):
+    register(
+        "counts_csv",
+        load_counts_csv,
+        schema=CountsCsvConfig,
+        description="genes x cells counts table + cells table (CSV/TSV) [example plugin]",
+    )
+
+
+@hookimpl
+def p4core_register_knowledge(register):
+    register(
+        "sif",
+        load_sif,
+        schema=SifKnowledgeConfig,
+        description="a SIF network (A activates B) with p4core's drug library [example plugin]",
+    )
+
+
+@hookimpl
+def p4core_config_presets():
+    return "pkg://p4core_example_plugin.configs"

@@ -85,15 +85,19 @@ def test_duplicate_component_names_are_an_error():
     assert any("registered by both" in e for e in plugins.broken.values())
 
 
+@pytest.mark.slow
 def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_path):
     """examples/p4core-example-plugin is a separate distribution; once installed, its entry point
-    adds a context source, a score and a renderer that a run uses."""
+    adds a data source, a knowledge source, a context source, a score, a renderer and config presets
+    (data=counts_csv, knowledge=sif) that a run uses."""
+    import json
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    example = Path(__file__).resolve().parent.parent / "examples" / "p4core-example-plugin"
+    from helpers import ROOT
+
+    example = ROOT / "examples" / "p4core-example-plugin"
     target = tmp_path / "site"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(example)],
@@ -106,7 +110,11 @@ def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_pat
     listing = subprocess.run(
         [sys.executable, "-m", "p4core", "plugins"], capture_output=True, text=True, env=env
     )
-    assert "context_source:smoking, score:pack_years, renderer:context_txt" in listing.stdout
+    provided = (
+        "source:counts_csv, context_source:smoking, score:pack_years, knowledge:sif, renderer:context_txt"
+    )
+    assert provided in listing.stdout
+    assert "config presets of example: pkg://p4core_example_plugin.configs" in listing.stdout
     (tmp_path / "smoking.csv").write_text("date,status\n2015-01-01,current\n2020-06-01,former\n")
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "twin.n_twins=3", "render=[json]",
@@ -117,3 +125,40 @@ def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_pat
     assert "smoking: former" in (run / "context.txt").read_text()
     summary = (run / "summary.json").read_text()
     assert '"smoking"' in summary
+
+    # its data and knowledge sources, chosen through the config presets the plugin ships
+    import numpy as np
+    import pandas as pd
+
+    from p4core.datasets import curated_knowledge, demo_patient
+    from p4core.model import CELL_TYPE, CONDITION, REFERENCE
+
+    adata = demo_patient("arthritis", n_cells=40, seed=2).adata
+    barcodes = [f"C{i}" for i in range(adata.n_obs)]
+    pd.DataFrame(adata.X.toarray().T.astype(int), index=adata.var_names, columns=barcodes).to_csv(
+        tmp_path / "counts.csv"
+    )
+    pd.DataFrame(
+        {"barcode": barcodes, "cell_type": adata.obs[CELL_TYPE].to_numpy(),
+         "condition": np.where(adata.obs[CONDITION] == REFERENCE, "healthy", "flare")}
+    ).to_csv(tmp_path / "cells.csv", index=False)  # fmt: skip
+    words = {("signalling", 1): "activates", ("signalling", -1): "inhibits", ("transcriptional", 1): "induces",
+             ("transcriptional", -1): "represses", ("ligand_receptor", 1): "binds"}  # fmt: skip
+    edges = curated_knowledge().network.edges
+    (tmp_path / "net.sif").write_text(
+        "".join(
+            f"{e.source} {words[(e.kind, e.sign)]} {e.target}\n"
+            for e in edges.itertuples()
+            if (e.kind, e.sign) in words
+        )  # fmt: skip
+    )
+    run2 = tmp_path / "run2"
+    cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run2}", "twin.n_twins=3", "render=[json]",
+           "data=counts_csv", f"data.counts={tmp_path / 'counts.csv'}", f"data.cells={tmp_path / 'cells.csv'}",
+           "data.reference=healthy", "knowledge=sif", f"knowledge.network={tmp_path / 'net.sif'}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((run2 / "summary.json").read_text())
+    assert result["data"] == "counts and cells tables (CSV)"
+    assert any("SIF file" in p for p in result["knowledge"])
+    assert "preset" not in proc.stderr  # data=counts_csv was found among the plugin's presets

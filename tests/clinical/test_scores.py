@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import shared
+from helpers import shared
 
 from p4core.clinical.scores import charlson, elixhauser, isaric4c, table
 from p4core.errors import InputError

@@ -44,6 +44,7 @@ def page_data(html: str) -> dict:
     return json.loads(found.group(1).replace("<\\/", "</"))
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(demo_run):
     path = demo_run / "report.html"
     html = path.read_text(encoding="utf-8")
@@ -62,6 +63,7 @@ def test_report_is_self_contained(demo_run):
     assert 3e6 < size < 12e6, size  # Plotly (~4.8 MB) + MP3 + data
 
 
+@pytest.mark.slow
 def test_report_sound_is_the_rendered_wav(demo_run):
     import soundfile as sf
 
@@ -80,6 +82,7 @@ def test_report_sound_is_the_rendered_wav(demo_run):
     assert "What you hear" in html and "cello" in html  # the legend: the first voice's instrument
 
 
+@pytest.mark.slow
 def test_report_numbers_are_the_runs(demo_run):
     html = (demo_run / "report.html").read_text(encoding="utf-8")
     d = page_data(html)
@@ -127,6 +130,7 @@ def test_report_numbers_are_the_runs(demo_run):
     )
 
 
+@pytest.mark.slow
 def test_report_never_holds_an_identifier(demo_run):
     data = (demo_run / "report.html").read_bytes()
     for raw in IDENTIFIERS:
@@ -164,6 +168,7 @@ def test_bad_report_config_names_the_field(field, value):
         ReportConfig(**{field: value})
 
 
+@pytest.mark.slow
 def test_report_alone_synthesises_the_sound_and_fails_cleanly(tmp_path):
     """Without the midi renderer the report synthesises the same score itself; a bad option exits
     non-zero, names it, and leaves no report."""
@@ -237,6 +242,7 @@ CONTRAST_JS = """() => {
 }"""
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_report_in_a_browser(demo_run, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -364,6 +370,7 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
     page.close()
 
 
+@pytest.mark.slow
 def test_report_numbers_do_not_depend_on_threads(tmp_path):
     """Same seed, same report data (figures, ranking, courses), on 1 or 2 threads."""
     pages = []

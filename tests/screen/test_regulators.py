@@ -51,7 +51,7 @@ def test_regulators_rank_upstream_of_their_outputs(knowledge):
     Ranked by what they drive (the programme), R and T come before the output genes themselves, even
     when the outputs are the most changed genes."""
     import pandas as pd
-    from conftest import activating_network
+    from helpers import activating_network
 
     from p4core.model import DrugLibrary, Knowledge
     from p4core.twin.build import twin_from_signature

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import shared
+from helpers import shared
 
 import p4core
 from p4core import knowledge as K

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import activating_network
+from helpers import activating_network
 
 import p4core
 from p4core.datasets import demo_patient

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import shared
+from helpers import shared
 
 from p4core.errors import InputError
 from p4core.model import Context
@@ -78,6 +78,7 @@ def test_bad_records_are_clear_errors(tmp_path, mutate, needle):
         load(FhirConfig(path=str(bundle(tmp_path, mutate))), Context(pseudonym="P-X"))
 
 
+@pytest.mark.slow
 def test_run_with_a_record_shows_the_context_and_never_the_identifier(tmp_path):
     raw = "LOPNR-9876543210"
     path = bundle(
@@ -241,6 +242,7 @@ def test_registers_extracts(tmp_path):
         load(RegistersConfig(npr=str(tmp_path / "bad.csv"), lopnr="77001234"), Context(pseudonym="P"))
 
 
+@pytest.mark.slow
 def test_run_with_registers_never_writes_the_lopnr(tmp_path):
     (tmp_path / "par.csv").write_text(NPR)
     (tmp_path / "lmed.csv").write_text(LMED)
@@ -351,6 +353,7 @@ def test_lung_involvement_on_phantoms_with_known_fractions(tmp_path):
         load(ImagingConfig(series=[str(nonhu)]), Context(pseudonym="P"))
 
 
+@pytest.mark.slow
 def test_demo_patient_with_the_whole_context(tmp_path):
     """python -m p4core context=[demo]: record + registers + imaging + PRS flow into the outputs."""
     import mido
@@ -454,4 +457,6 @@ def test_privacy_mapping_file(tmp_path):
             load(RecordConfig(path=str(path)), Context(pseudonym="P"))
         assert "MRN-UNKNOWN-1" not in str(err.value)
     path.write_text(RECORD)  # outside the block: the keyed hash again
-    assert load(RecordConfig(path=str(path)), Context(pseudonym="P")).extra["record_pseudonym"].startswith("P-")
+    assert (
+        load(RecordConfig(path=str(path)), Context(pseudonym="P")).extra["record_pseudonym"].startswith("P-")
+    )

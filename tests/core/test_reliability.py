@@ -52,6 +52,7 @@ def one_line_failure(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_output_folder_with_a_file_in_the_way(tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
@@ -81,6 +82,7 @@ def test_output_folder_with_a_file_in_the_way(tmp_path):
     one_line_failure(sweep, "hydra.sweep.dir=")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_output_folder_read_only(tmp_path):
     ro = tmp_path / "ro"
@@ -116,6 +118,7 @@ def test_output_error_names_the_file_and_the_fix(code, needle):
     assert "\n" not in msg
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_keeps_nothing(tmp_path):
     """A write that fails with ENOSPC half-way through the renderers: one line, exit 2, no result file."""
     prelude = textwrap.dedent(
@@ -151,6 +154,7 @@ def test_interrupted_publish_keeps_nothing(tmp_path, monkeypatch):
     assert len(calls) == 4 and results(tmp_path / "run") == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly(tmp_path):
     """SIGINT during the run: exit 130, a one-line message, no result file. Deterministic: a plugin's
     p4core_twin_built hook says the run has reached the screen (a marker file) and then waits for the
@@ -246,6 +250,7 @@ def faulty(tmp_path_factory):
     return tmp, env, seen
 
 
+@pytest.mark.slow
 def test_faulty_score_and_hook_are_named_and_left_out(faulty, tmp_path):
     import numpy as np
     from test_cli import BASE, write_h5ad
@@ -287,6 +292,7 @@ def test_faulty_score_and_hook_are_named_and_left_out(faulty, tmp_path):
         assert key.encode() not in p.read_bytes() and secret.encode() not in p.read_bytes(), p.name
 
 
+@pytest.mark.slow
 def test_faulty_plugin_asked_for_by_name_stops_the_run(faulty, tmp_path):
     _, env, _ = faulty
     proc = cli(tmp_path, "twin.n_twins=2", "data.n_cells=60", "render=[table]", "+render.boom.x=1", env=env)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from helpers import Completed, p4core_in_process
 
 RESULT_FILES = {
     "drugs.csv",
@@ -28,9 +29,15 @@ RESULT_FILES = {
 
 
 def p4core(tmp_path: Path, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python -m p4core`` in its own process (the tests that use it are marked slow)."""
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run_dir}", *overrides]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+
+
+def p4core_here(tmp_path: Path, *overrides: str) -> Completed:
+    """The same command in this process: for config and input errors, which end before any work."""
+    return p4core_in_process(f"hydra.run.dir={tmp_path / 'run'}", *overrides)
 
 
 def outputs(tmp_path: Path) -> set[str]:
@@ -47,6 +54,7 @@ def demo_run(tmp_path_factory):
     return tmp, proc
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(demo_run):
     tmp, proc = demo_run
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -69,6 +77,7 @@ def test_demo_end_to_end(demo_run):
     assert mid.type == 1 and len(mid.tracks) >= 7
 
 
+@pytest.mark.slow
 def test_demo_course_is_heard_and_seen(demo_run):
     """The demo writes MIDI, WAV and the plot; the MIDI passes the linter, decodes back to the
     course, and the best treatment's harmony ends more resolved than the untreated one's."""
@@ -110,6 +119,7 @@ def test_demo_course_is_heard_and_seen(demo_run):
     assert (run / "course.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_no_identifier_in_outputs(demo_run):
     tmp, _ = demo_run
     for path in (tmp / "run").rglob("*"):
@@ -118,6 +128,7 @@ def test_no_identifier_in_outputs(demo_run):
             assert b"demo-arthritis-0" not in text, path
 
 
+@pytest.mark.slow
 def test_plugins_command_lists_builtins():
     proc = subprocess.run(
         [sys.executable, "-m", "p4core", "plugins"], capture_output=True, text=True, timeout=120
@@ -138,6 +149,7 @@ def kang_args(path: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_kang_h5ad_run(tmp_path, kang_path):
     proc = p4core(
         tmp_path,
@@ -151,6 +163,7 @@ def test_kang_h5ad_run(tmp_path, kang_path):
     assert "kang" not in json.dumps(summary).lower()
 
 
+@pytest.mark.slow
 def test_kang_with_public_knowledge(tmp_path, kang_path):
     root = kang_path.parents[1]
     proc = p4core(
@@ -172,9 +185,9 @@ def test_kang_with_public_knowledge(tmp_path, kang_path):
 
 
 def test_public_knowledge_needs_a_root(tmp_path):
-    proc = p4core(tmp_path, "knowledge=public")
+    proc = p4core_here(tmp_path, "knowledge=public")
     assert_clean_failure(tmp_path, proc, "knowledge.root")
-    proc = p4core(tmp_path, "knowledge=public", f"knowledge.root={tmp_path / 'nowhere'}")
+    proc = p4core_here(tmp_path, "knowledge=public", f"knowledge.root={tmp_path / 'nowhere'}")
     assert_clean_failure(tmp_path, proc, "knowledge.collectri: not found")
     assert "load patient" not in (tmp_path / "run" / "p4core.log").read_text()  # before any work
 
@@ -217,38 +230,39 @@ def assert_clean_failure(tmp_path, proc, *needles):
 
 
 def test_missing_file(tmp_path):
-    proc = p4core(tmp_path, *BASE, f"data.path={tmp_path / 'nope.h5ad'}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={tmp_path / 'nope.h5ad'}")
     assert_clean_failure(tmp_path, proc, "data.path", "file not found", "nope.h5ad")
 
 
 def test_unreadable_file(tmp_path):
     bad = tmp_path / "broken.h5ad"
     bad.write_bytes(b"this is not hdf5")
-    proc = p4core(tmp_path, *BASE, f"data.path={bad}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={bad}")
     assert_clean_failure(tmp_path, proc, "could not be read", "broken.h5ad")
 
 
 def test_missing_obs_key_lists_available(tmp_path, small_h5ad):
-    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.cell_type_key=celltype")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.cell_type_key=celltype")
     assert_clean_failure(tmp_path, proc, "'celltype'", "data.cell_type_key", "available: 'ct', 'cond'")
 
 
 def test_no_reference_cells(tmp_path, small_h5ad):
-    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.reference=healthy")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={small_h5ad()}", "data.reference=healthy")
     assert_clean_failure(tmp_path, proc, "no reference cells", "data.reference", "['d', 'h']")
 
 
 def test_no_disease_cells(tmp_path, small_h5ad):
     path = small_h5ad(obs={"ct": ["A"] * 60 + ["B"] * 60, "cond": ["h"] * 120})
-    proc = p4core(tmp_path, *BASE, f"data.path={path}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={path}")
     assert_clean_failure(tmp_path, proc, "no disease cells", "data.disease")
 
 
 def test_too_few_cells_everywhere(tmp_path, small_h5ad):
-    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad()}", "twin.min_cells=100")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={small_h5ad()}", "twin.min_cells=100")
     assert_clean_failure(tmp_path, proc, "twin.min_cells=100")
 
 
+@pytest.mark.slow
 def test_too_few_cells_in_one_type_is_skipped(tmp_path, small_h5ad):
     obs = {"ct": ["A"] * 100 + ["B"] * 20, "cond": ["h", "d"] * 60}
     proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(obs=obs)}", "twin.min_cells=15")
@@ -266,7 +280,7 @@ def test_not_counts(tmp_path, small_h5ad, kind, needle):
         x = (x - x.mean(0)) / (x.std(0) + 1)
     else:
         x[3, 4] = np.nan
-    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
     assert_clean_failure(tmp_path, proc, needle, "p.h5ad")
 
 
@@ -274,7 +288,7 @@ def test_sparse_inf(tmp_path, small_h5ad):
     x = sp.random(120, 10, density=0.3, format="csr", dtype=np.float32, random_state=0)
     x.data[:] = 1
     x.data[0] = np.inf
-    proc = p4core(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={small_h5ad(x=x)}")
     assert_clean_failure(tmp_path, proc, "infinite")
 
 
@@ -282,12 +296,12 @@ def test_duplicated_genes(tmp_path, small_h5ad):
     genes = ["TNF", "TNF", "RELA", "NFKBIA", "IL6", "STAT3", "JAK1", "IL6R", "CXCL8", "ACTB"]
     with pytest.warns(UserWarning):
         path = small_h5ad(genes=genes)
-    proc = p4core(tmp_path, *BASE, f"data.path={path}")
+    proc = p4core_here(tmp_path, *BASE, f"data.path={path}")
     assert_clean_failure(tmp_path, proc, "duplicated gene name", "'TNF'", "var_names_make_unique")
 
 
 def test_required_value_missing(tmp_path):
-    proc = p4core(tmp_path, "data=h5ad")
+    proc = p4core_here(tmp_path, "data=h5ad")
     assert_clean_failure(tmp_path, proc, "data.path")
 
 
@@ -302,7 +316,7 @@ def test_required_value_missing(tmp_path):
     ],
 )
 def test_bad_override(tmp_path, override, needle):
-    proc = p4core(tmp_path, override)
+    proc = p4core_here(tmp_path, override)
     assert proc.returncode != 0
     assert needle in proc.stderr, proc.stderr[-2000:]
     assert not (outputs(tmp_path) & RESULT_FILES)
@@ -323,14 +337,14 @@ def test_bad_override(tmp_path, override, needle):
     ],
 )
 def test_bad_values_fail_before_any_work(tmp_path, override, needle):
-    proc = p4core(tmp_path, override)
+    proc = p4core_here(tmp_path, override)
     assert_clean_failure(tmp_path, proc, needle)
     if not override.startswith("knowledge"):
         assert "build twins" not in (tmp_path / "run" / "p4core.log").read_text()
 
 
 def test_bad_plugin_option_type(tmp_path):
-    proc = p4core(tmp_path, "render.midi.tempo=fast")
+    proc = p4core_here(tmp_path, "render.midi.tempo=fast")
     assert_clean_failure(tmp_path, proc, "render.midi", "tempo")
 
 
@@ -357,6 +371,7 @@ def test_same_numbers_for_any_thread_count(tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_identifiers_never_reach_the_run_directory(tmp_path, kang_path):
     secret = "MRN-0042-SMITH"
     named = tmp_path / f"{secret}.h5ad"
@@ -373,6 +388,7 @@ def test_identifiers_never_reach_the_run_directory(tmp_path, kang_path):
     assert "patient_id: P-" in resolved and "sha256" in resolved
 
 
+@pytest.mark.slow
 def test_multirun_over_patients_redacts_the_sweep_record(tmp_path, small_h5ad):
     """A cohort is a Hydra multirun over data sources; Hydra's multirun.yaml records the overrides,
     so file names (which may name a patient) are redacted there."""
@@ -390,7 +406,7 @@ def test_multirun_over_patients_redacts_the_sweep_record(tmp_path, small_h5ad):
 
 
 def test_unknown_treatment_fails_before_any_work(tmp_path):
-    proc = p4core(tmp_path, "simulate.treatments=[tocilizumb@30]")
+    proc = p4core_here(tmp_path, "simulate.treatments=[tocilizumb@30]")
     assert proc.returncode == 2
     assert "did you mean tocilizumab" in proc.stderr and "Traceback" not in proc.stderr
     assert "build twins" not in proc.stderr  # stopped right after loading the drug library

@@ -345,6 +345,7 @@ def test_live_play_ctrl_c_still_silences(tmp_path, effective):
     }
 
 
+@pytest.mark.slow
 def test_midi_command_line(tmp_path, effective):
     import subprocess
     import sys

@@ -186,9 +186,18 @@ class TestBoundary:
             )
 
 
-def test_openmp_exposed():
-    assert isinstance(kernel.has_openmp(), bool)
-    assert kernel.max_threads() >= 1
+def test_openmp_threads_follow_omp_num_threads():
+    """The kernel's default thread count is OpenMP's: OMP_NUM_THREADS when set (1 without OpenMP)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from p4core import kernel; print(kernel.has_openmp(), kernel.max_threads())"
+    env = dict(os.environ, OMP_NUM_THREADS="3")
+    has, n = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    assert has == str(kernel.has_openmp()) and int(n) == (3 if has == "True" else 1)
 
 
 # --- column-blocked kernel and the screen's inner products ---------------------------------
@@ -306,7 +315,14 @@ def test_kernel_accepts_unpickled_arrays():
     rng = np.random.default_rng(0)
     a = pickle.loads(pickle.dumps(random_operator(rng, 50, 0.1, np.float32)))
     u = pickle.loads(pickle.dumps(np.eye(50, 3, dtype=np.float32)))
-    assert kernel.propagate(a, u, 0.5, 3).shape == (50, 3)
+    got = kernel.propagate(a, u, 0.5, 3)
+    fresh = kernel.propagate(
+        random_operator(np.random.default_rng(0), 50, 0.1, np.float32),
+        np.eye(50, 3, dtype=np.float32),
+        0.5,
+        3,
+    )
+    assert got.dtype == np.float32 and np.array_equal(got, fresh)  # the same numbers as the original arrays
 
 
 def test_screen_terms_bad_input_names_the_argument():
