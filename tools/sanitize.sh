@@ -30,4 +30,4 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export PYTHONMALLOC=malloc  # every Python allocation through ASan's malloc
 PYTHONPATH="$DEST/site:$SITE" "$PY" -S -c 'import p4core._core as c, sys; print("sanitized kernel:", c.__file__); sys.exit(0 if "sanitize" in c.__file__ else 1)'
 PYTHONPATH="$DEST/site:$SITE" "$PY" -S -m pytest -p no:cacheprovider -q \
-  tests/test_kernel.py tests/test_course.py tests/test_screen.py tests/test_fit.py "$@"
+  tests/kernel/test_kernel.py tests/course/test_course.py tests/screen/test_screen.py tests/twin/test_fit.py "$@"

@@ -29,13 +29,13 @@ from p4core.clinical.codes import ATC, ATC_SYSTEM, ICD10_SYSTEMS, LOINC, LOINC_S
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.model import Context
 
 
 @dataclass
 class FhirConfig:
-    path: str = "???"
+    path: str = identifying("???")
     #: the sampling day (day 0), ISO date; null = the latest dated record
     index_date: str | None = None
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from p4core.clinical.checks import check_index, check_not_future
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.model import Context
 
 HU_RANGE = (-1100.0, 4000.0)
@@ -39,11 +39,11 @@ HU_RANGE = (-1100.0, 4000.0)
 @dataclass
 class ImagingConfig:
     #: studies: a folder of DICOM slices or a NIfTI file each
-    series: list[str] = field(default_factory=list)
+    series: list[str] = identifying(default_factory=list)
     #: study dates (ISO), one per study; null entries = read from DICOM
     dates: list[str | None] = field(default_factory=list)
     #: lung masks (NIfTI or .npy, non-zero = lung), one per study; empty = threshold segmentation
-    masks: list[str | None] = field(default_factory=list)
+    masks: list[str | None] = identifying(default_factory=list)
     #: HU bands: name -> [low, high)
     bands: dict[str, list[float]] = field(
         default_factory=lambda: {"ground_glass": [-750.0, -300.0], "consolidation": [-300.0, 50.0]}

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.model import Context
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -35,11 +35,11 @@ COMPLEMENT = str.maketrans("ACGT", "TGCA")
 @dataclass
 class PgsConfig:
     scoring_file: str = "???"
-    vcf: str = "???"
+    vcf: str = identifying("???")
     #: genome build of the VCF: GRCh37 or GRCh38
     build: str = "GRCh38"
     #: the VCF sample column; null = the only sample
-    sample: str | None = None
+    sample: str | None = identifying(None, kind="id")
 
     def __post_init__(self) -> None:
         require(

@@ -30,13 +30,13 @@ from p4core.clinical.codes import ATC, LOINC
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.model import Context
 
 
 @dataclass
 class RecordConfig:
-    path: str = "???"
+    path: str = identifying("???")
 
     def __post_init__(self) -> None:
         require(self.path not in ("", "???"), "context.record.path", "is required: the record (YAML)")

@@ -29,16 +29,16 @@ from p4core.clinical.checks import check_birth, check_index, check_not_future, c
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import charlson, normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.model import Context
 
 
 @dataclass
 class RegistersConfig:
-    npr: str | None = None
-    lmed: str | None = None
+    npr: str | None = identifying(None)
+    lmed: str | None = identifying(None)
     #: the patient's LopNr in the extracts (an identifier: redacted in every output)
-    lopnr: str | None = None
+    lopnr: str | None = identifying(None, kind="id")
     #: the sampling day (day 0), ISO date
     index_date: str | None = None
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.io import read_patient_h5ad
 from p4core.model import Patient
 
@@ -14,7 +14,7 @@ from p4core.model import Patient
 @dataclass
 class H5adSourceConfig:
     source: str = "h5ad"
-    path: str = MISSING
+    path: str = identifying(MISSING)
     cell_type_key: str = "cell_type"
     condition_key: str = "condition"
     #: value of condition_key for the reference cells
@@ -35,7 +35,7 @@ class H5adSourceConfig:
     #: human | mouse (mouse genes are mapped to human through the knowledge's ortholog table)
     organism: str = "human"
     #: the patient's identifier (pseudonymised before any output); default: the file name
-    patient_id: str | None = None
+    patient_id: str | None = identifying(None, kind="patient_id")
     #: the sampled tissue, e.g. "synovium (knee)" (default: obs["tissue"] of the disease cells, if any)
     tissue: str | None = None
 

@@ -79,7 +79,7 @@ def render(result: RunResult, outdir: Path, cfg: PlotConfig) -> list[Path]:
     out = []
     for fmt in cfg.formats:
         path = outdir / f"{cfg.file}.{fmt}"
-        meta = {"Title": f"p4core disease course {result.patient.pseudonym}"}
+        meta: dict[str, str | None] = {"Title": f"p4core disease course {result.patient.pseudonym}"}
         if fmt == "svg":  # no creation time in the file: the same run gives the same bytes
             meta["Date"] = None
         with atomic_path(path) as tmp, plt.rc_context({"svg.hashsalt": "p4core"}):  # stable element ids

@@ -8,6 +8,7 @@ schema with its component, and :func:`validate_node` checks those nodes before a
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from p4core.course.params import SimulateParams
 from p4core.engine.params import EngineConfig
 from p4core.errors import InputError
+from p4core.hooks.fields import identifying
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.screen.params import ExplainParams, RegulatorParams, ScreenParams
 from p4core.twin.params import TwinParams
@@ -27,9 +29,9 @@ from p4core.twin.params import TwinParams
 @dataclass
 class PrivacyConfig:
     #: key of the pseudonymisation HMAC; null = $P4CORE_PSEUDONYM_KEY or the built-in default
-    key: str | None = None
+    key: str | None = identifying(None, kind="secret")
     #: a site's mapping file (CSV: identifier,pseudonym) instead of the keyed hash; null = none
-    mapping: str | None = None
+    mapping: str | None = identifying(None, kind="secret")
 
 
 @dataclass
@@ -73,8 +75,10 @@ def validate_node(node: Any, schema: type | None, where: str) -> DictConfig:
     if node is not None:
         unknown = sorted(set(map(str, node.keys())) - set(allowed))
         if unknown:
+            close = difflib.get_close_matches(unknown[0], allowed, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(f'{where}.{c}' for c in close)}?" if close else ""
             raise InputError(
-                f"config {where}: unknown key(s) {', '.join(f'{where}.{k}' for k in unknown)}; "
+                f"config {where}: unknown key(s) {', '.join(f'{where}.{k}' for k in unknown)}{hint}; "
                 f"allowed: {', '.join(allowed)}"
             )
     try:

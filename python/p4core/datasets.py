@@ -1,6 +1,6 @@
 """Built-in knowledge and deterministic demo patients.
 
-The demo patients mirror published cases (DESIGN §1). Each is simulated from *biology*: a
+The demo patients mirror published cases (docs/design.md, "What it serves"). Each is simulated from *biology*: a
 disease programme (a few driver genes switched on in chosen cell types) spreads through the
 curated network (inside cell types and from ligands to receptors across them) with its own
 random edge strengths and a saturating update, and shifts the negative-binomial expression of

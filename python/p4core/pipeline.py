@@ -16,7 +16,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import Pseudonymiser, pseudonyms
-from p4core.clinical.redact import redacted
 from p4core.config import check_config, compose
 from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
@@ -24,6 +23,7 @@ from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
 from p4core.model import RunResult
 from p4core.outputs import course_requests, render, renderer_needs, sonify
+from p4core.redact import redacted
 from p4core.screen import screen
 from p4core.screen.controls import celltype_ranking, shuffled_network_control
 from p4core.screen.explain import TWIN_FILE, explain_table, save_twin
@@ -98,7 +98,7 @@ def run_stages(
         ok, value = plugins.run_component(comp, False, patient.context)
         if ok and value is not None:
             patient.context.scores[name] = value
-    safe_cfg = redacted(cfg, patient)  # all that plugins and the result ever see
+    safe_cfg = redacted(cfg, patient, plugins)  # all that plugins and the result ever see
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     check_treatments(typed["simulate"], knowledge.drugs)  # before any work
@@ -106,9 +106,7 @@ def run_stages(
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.call_hook("p4core_twin_built", ensemble=ensemble, cfg=safe_cfg)
     with make_engine(typed["engine"]) as engine:
-        result_screen = timed(
-            "screen", screen, ensemble, knowledge.drugs, typed["screen"], engine, typed["engine"]
-        )
+        result_screen = timed("screen", screen, ensemble, knowledge.drugs, typed["screen"], engine)
     timed(
         "shuffled-network control",
         shuffled_network_control,

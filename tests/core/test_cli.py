@@ -306,20 +306,69 @@ def test_required_value_missing(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "override,needle",
+    "overrides,message",
     [
-        ("twin.n_twinz=3", "n_twinz"),
-        ("twin.n_twins=many", "n_twins"),
-        ("data.pth=x.h5ad", "pth"),
-        ("render.midi.tempoo=3", "tempoo"),
-        ("data=nonexistent", "nonexistent"),
+        (
+            ["twin.n_twinz=3"],
+            "config: unknown key twin.n_twinz; did you mean twin.n_twins?; allowed keys under twin: n_twins, seed,",
+        ),
+        (
+            ["twin.n_twins=many"],
+            "config twin.n_twins: Value 'many' of type 'str' could not be converted to Integer",
+        ),
+        (
+            ["data=h5ad", "data.pth=x.h5ad"],
+            "config: unknown key data.pth; did you mean data.path?; allowed keys under data: source, path,",
+        ),
+        (
+            ["render.midi.tempoo=3"],
+            "config: unknown key render.midi.tempoo; did you mean render.midi.tempo?; allowed keys under render.midi:",
+        ),
+        (
+            ["data=h5da"],
+            "config data: no preset 'h5da'; did you mean data=h5ad?; presets of data: demo_arthritis,",
+        ),
+        (
+            ["twinn.seed=3"],
+            "config: unknown key twinn (in twinn.seed); did you mean twin?; allowed keys under the top level: data,",
+        ),
+        (
+            ["context.recrd.path=r.yaml"],
+            "config context.recrd: no context plugin named 'recrd'; did you mean record?",
+        ),
+        (["-m", "twin.seed=1,2", "twin.sed=3"], "config: unknown key twin.sed; did you mean twin.seed?"),
     ],
 )
-def test_bad_override(tmp_path, override, needle):
-    proc = p4core_here(tmp_path, override)
-    assert proc.returncode != 0
-    assert needle in proc.stderr, proc.stderr[-2000:]
-    assert not (outputs(tmp_path) & RESULT_FILES)
+def test_bad_override_is_one_line_that_leads_somewhere(tmp_path, overrides, message):
+    """The first attempt gets the whole answer: the key, the closest valid ones, the allowed ones; no
+    Hydra '+' hint, no HYDRA_FULL_ERROR line, exit 2, and no run folder at all."""
+    proc = p4core_here(tmp_path, *overrides)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("p4core: " + message), proc.stderr[-2000:]
+    assert "+" not in lines[0].split("allowed")[0] and "HYDRA_FULL_ERROR" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_key_of_the_schema_needs_no_plus(tmp_path):
+    """A key the plugin's schema has but no preset sets (a context source never listed in context=[...])
+    works as written: p4core passes it on as an addition."""
+    record = tmp_path / "r.yaml"
+    record.write_text("identifier: X-1\nbirth_year: 1960\nsex: male\nindex_date: 2024-01-01\n")
+    proc = p4core_here(
+        tmp_path, f"context.record.path={record}", "twin.n_twins=2", "data.n_cells=40", "render=[json]"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (
+        json.loads((tmp_path / "run" / "summary.json").read_text())["patient"]["age"] == 64
+    )  # from the birth year
+
+
+def test_closing_line_counts_every_file_in_the_folder(tmp_path):
+    proc = p4core_here(tmp_path, "twin.n_twins=2", "data.n_cells=40", "render=[json,table]")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    n = len([p for p in (tmp_path / "run").rglob("*") if p.is_file()])
+    assert f"{n} files written to {tmp_path / 'run'}" in proc.stdout and "and the run's log" in proc.stdout
 
 
 @pytest.mark.parametrize(

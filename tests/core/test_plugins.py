@@ -92,12 +92,20 @@ def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_pat
     (data=counts_csv, knowledge=sif) that a run uses."""
     import json
     import os
+    import shutil
     import subprocess
     import sys
 
     from helpers import ROOT
 
-    example = ROOT / "examples" / "p4core-example-plugin"
+    # built from a copy: pip would leave an .egg-info in the checkout's src/, where the example's
+    # own tests import from, and the plugin would be "installed" for every later test
+    example = tmp_path / "example"
+    shutil.copytree(
+        ROOT / "examples" / "p4core-example-plugin",
+        example,
+        ignore=shutil.ignore_patterns("*.egg-info", "build"),
+    )
     target = tmp_path / "site"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(example)],
@@ -118,8 +126,8 @@ def test_example_third_party_plugin_installs_separately_and_is_picked_up(tmp_pat
     (tmp_path / "smoking.csv").write_text("date,status\n2015-01-01,current\n2020-06-01,former\n")
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "p4core", f"hydra.run.dir={run}", "twin.n_twins=3", "render=[json]",
-           f"+context.smoking.path={tmp_path / 'smoking.csv'}", "+context.smoking.index_date=2021-01-01",
-           "+render.context_txt.file=context.txt"]  # fmt: skip
+           f"context.smoking.path={tmp_path / 'smoking.csv'}", "context.smoking.index_date=2021-01-01",
+           "render.context_txt.file=context.txt"]  # no + needed  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "smoking: former" in (run / "context.txt").read_text()

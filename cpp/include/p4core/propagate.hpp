@@ -1,7 +1,7 @@
 // p4core kernel: propagation of perturbation blocks through a sparse operator, and the
 // reversal score of each propagated response against a disease signature.
 //
-// Model (DESIGN §4): x = sum_{k=0..K} (alpha A)^k u, for a block of B perturbations u
+// Model (docs/design.md, "The model"): x = sum_{k=0..K} (alpha A)^k u, for a block of B perturbations u
 // stored as the columns of a row-major N x B matrix. Every output row is computed by one
 // thread in a fixed order, so the result is bitwise identical for any thread count.
 #pragma once

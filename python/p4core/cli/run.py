@@ -14,7 +14,9 @@ from omegaconf import DictConfig
 
 from p4core.config import register_configs
 from p4core.errors import P4coreError, output_error
+from p4core.hooks.manager import Plugins, get_plugins
 from p4core.model import RunResult
+from p4core.redact import redact_sweep_record, scrub_log_files
 
 log = logging.getLogger("p4core")
 _IMPORTED = time.perf_counter()  # the command's imports are done: start-up is measured from here back
@@ -49,7 +51,10 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
             f"{_n(len(ctx.imaging), 'imaging study', 'imaging studies')}, {_n(len(ctx.events), 'event')}; "
             f"scores: {scores or 'none'}"
         )
-    lines.append(f"{len(files)} files written to {outdir} in {elapsed:.1f}s")
+    logs = [p for p in outdir.glob("*.log") if p not in set(map(Path, files))]  # Hydra's job log
+    n = len(files) + len(logs)
+    note = f" ({len(files)} results and the run's log)" if logs else ""
+    lines.append(f"{n} files written to {outdir} in {elapsed:.1f}s{note}")
     report = [f for f in files if Path(f).suffix == ".html"]
     if report:
         lines.append(f"open {report[0]} in a browser for the interactive report (works offline)")
@@ -60,36 +65,18 @@ def _n(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-IDENTIFYING = ("data.path", "data.patient_id")
-
-
-def _redact_override(item: str) -> str:
-    key = item.split("=", 1)[0].lstrip("+~")
-    return f"{key}=<redacted>" if key in IDENTIFYING else item
-
-
-def redact_multirun_record(sweep_dir: Path) -> None:
+def redact_multirun_record(sweep_dir: Path, cfg: DictConfig, plugins: Plugins) -> None:
     """Hydra writes the sweep's config, overrides included, to ``multirun.yaml`` before any job runs;
-    a file name can name the patient, so every job rewrites it with those values redacted."""
+    a file name can name the patient, so every job rewrites it with the identifying values redacted."""
     from omegaconf import OmegaConf
 
     from p4core.io import write_text
 
     path = sweep_dir / "multirun.yaml"
-    if not path.is_file():
-        return
-    rec = OmegaConf.load(path)
-    for key in IDENTIFYING:
-        if OmegaConf.select(rec, key) is not None:
-            OmegaConf.update(rec, key, "<redacted>")
-    overrides = OmegaConf.select(rec, "hydra.overrides.task")
-    if overrides is not None:
-        OmegaConf.update(rec, "hydra.overrides.task", [_redact_override(str(o)) for o in overrides])
-    if OmegaConf.select(rec, "hydra.job.override_dirname") is not None:
-        dirname = str(OmegaConf.select(rec, "hydra.job.override_dirname"))
-        if any(key in dirname for key in IDENTIFYING):  # sweep values hold commas: redact it whole
-            OmegaConf.update(rec, "hydra.job.override_dirname", "<redacted>")
-    write_text(path, OmegaConf.to_yaml(rec))
+    if path.is_file():
+        record = OmegaConf.load(path)
+        assert isinstance(record, DictConfig)
+        write_text(path, OmegaConf.to_yaml(redact_sweep_record(record, cfg, plugins)))
 
 
 def check_output_folder(path: str | Path, option: str = "hydra.run.dir") -> None:
@@ -133,8 +120,18 @@ class OutputFolderCheck(Callback):
 
 
 def main() -> None:
-    """``python -m p4core [overrides]``: register the schema with Hydra, then run the Hydra job."""
+    """``python -m p4core [overrides]``: register the schema with Hydra, check the overrides (one p4core
+    line for a mistake, :mod:`p4core.cli.overrides`), then run the Hydra job."""
+    from p4core.cli.overrides import check_overrides
+
     register_configs()
+    try:
+        sys.argv[1:] = check_overrides(sys.argv[1:])
+    except P4coreError as exc:
+        if _debug():
+            raise
+        print(f"p4core: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     hydra_job()
 
 
@@ -145,13 +142,15 @@ def hydra_job(cfg: DictConfig) -> None:
     from p4core.pipeline import run
 
     hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN:
-        redact_multirun_record(Path(hc.sweep.dir))
     outdir = Path(hc.runtime.output_dir)
     t0 = time.perf_counter()
     try:
+        plugins = get_plugins()
+        scrub_log_files(cfg, plugins)  # the run's log file never holds an identifying value
+        if hc.mode == RunMode.MULTIRUN:
+            redact_multirun_record(Path(hc.sweep.dir), cfg, plugins)
         requested = requested_renderers([str(o) for o in hc.overrides.task])
-        result, files = run(cfg, outdir, startup_s=_startup_seconds(), requested_renderers=requested)
+        result, files = run(cfg, outdir, plugins, _startup_seconds(), requested)
     except P4coreError as exc:
         if _debug():
             raise

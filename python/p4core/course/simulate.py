@@ -1,4 +1,4 @@
-"""Disease course of every twin, untreated and under the best treatments (DESIGN §4, "Dynamics").
+"""Disease course of every twin, untreated and under the best treatments (docs/design.md, "The model", Course).
 
 Per twin, the state x (deviation of every node from the reference, in (-1, 1)) follows
 

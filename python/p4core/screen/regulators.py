@@ -1,4 +1,4 @@
-"""Upstream regulators, cell-type ranking and the shuffled-network control (DESIGN §4).
+"""Upstream regulators (docs/design.md, "The model"); the controls are in :mod:`p4core.screen.controls`.
 
 * **Regulators**: the screen's machinery with single-gene perturbations: every candidate gene is
   switched up in every cell type where it is active and propagated; the reversal score says

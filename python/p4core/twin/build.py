@@ -1,4 +1,4 @@
-"""Building the multicellular disease model and its ensemble of twins (DESIGN §4)."""
+"""Building the multicellular disease model and its ensemble of twins (docs/design.md, "The model")."""
 
 from __future__ import annotations
 

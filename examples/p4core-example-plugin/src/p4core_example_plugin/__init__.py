@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, identifying
 from p4core.io import write_text
 from p4core_example_plugin.counts import CountsCsvConfig, load_counts_csv
 from p4core_example_plugin.sif import SifKnowledgeConfig, load_sif
@@ -30,7 +30,7 @@ from p4core_example_plugin.sif import SifKnowledgeConfig, load_sif
 
 @dataclass
 class SmokingConfig:
-    path: str = "???"
+    path: str = identifying("???")  # a file name may name the patient: redacted wherever stored
     #: the sampling day (day 0), ISO date
     index_date: str | None = None
 

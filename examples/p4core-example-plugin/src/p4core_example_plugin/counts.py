@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from p4core.errors import InputError
+from p4core.hooks import identifying
 from p4core.io import patient_from_anndata
 from p4core.model import Patient
 
@@ -24,9 +25,9 @@ from p4core.model import Patient
 class CountsCsvConfig:
     source: str = "counts_csv"
     #: counts table: first column the gene symbol, then one column per cell barcode (.csv, .tsv, .gz)
-    counts: str = "???"
+    counts: str = identifying("???")
     #: cells table: one row per barcode with its cell type and condition (.csv, .tsv)
-    cells: str = "???"
+    cells: str = identifying("???")
     #: column of the cells table with the barcode (the counts table's column names)
     barcode_column: str = "barcode"
     cell_type_key: str = "cell_type"
@@ -38,7 +39,7 @@ class CountsCsvConfig:
     #: column of the cells table with the sample (optional)
     sample_key: str | None = None
     #: the patient's identifier (pseudonymised before any output); null: the counts file's name
-    patient_id: str | None = None
+    patient_id: str | None = identifying(None, kind="patient_id")
 
 
 def read_table(path: Path, option: str, **kwargs) -> pd.DataFrame:
