@@ -19,16 +19,19 @@ plugin BROKEN (``python -m p4core plugins`` says why); the other plugins still l
 **Pipeline events** (``p4core_twin_built``, ``p4core_result_ready``) are called once per run, each
 implementation on its own: one that raises is named in a warning and left out, the run goes on.
 
-**What plugins see**: ``cfg`` is always the *redacted* run config (patient identifiers, the file
-names of patient data and the pseudonym key replaced; the same as ``config_resolved.yaml``), never the
-raw one; a component's factory gets its own validated node.
+**What plugins see**: ``cfg`` is always the *redacted* run config (the same as ``config_resolved.yaml``),
+never the raw one: every value that a component's schema marks with :func:`p4core.hooks.identifying`
+(paths of patient data, identifiers, sample names, the patient's id, keys) is replaced. Mark your own
+schema's identifying fields the same way: the core keeps no list of names. A component's factory gets
+its own validated node, with the real values it needs to read.
 
 **When a component raises**: an :class:`~p4core.errors.InputError` (bad input the plugin found) stops
 the run with its message; anything else is a bug in the plugin: a score is left out with a warning; a
 context source, or a renderer the user named, stops the run with the plugin named; a renderer only in
 the config's default list is left out with a warning.
 
-Sections: data sources, patient context, knowledge, renderers and sound, commands, pipeline events.
+Sections: data sources, patient context, knowledge, renderers and sound, commands, config presets,
+pipeline events.
 """
 
 from __future__ import annotations
