@@ -10,7 +10,6 @@ then covers every place the config is stored or shown: :func:`redacted` (``confi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,23 +21,11 @@ from p4core.config import CORE_GROUPS
 from p4core.errors import P4coreError
 from p4core.hooks.fields import identifying_fields
 from p4core.hooks.manager import Plugins, get_plugins
+from p4core.io.files import file_digest
 from p4core.model import Patient
 
 REDACTED = "<redacted>"
 EMPTY = (None, "", "???")
-
-
-def content_digest(path: Path) -> str:
-    """SHA-256 of a file's contents, or of a folder's files (relative names and contents), first 16 hex."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()[:16]
 
 
 def nodes(cfg: Any, plugins: Plugins) -> Iterator[tuple[str, Any, type | None]]:
@@ -92,13 +79,14 @@ def replacement(kind: str, value: Any, patient: Patient | None) -> Any:
         return patient.pseudonym if patient is not None else REDACTED
     if kind == "path" and value not in EMPTY:
         path = Path(str(value))
-        digest = content_digest(path) if path.exists() else "unavailable"
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        digest = file_digest(files)[:16] if path.exists() else "unavailable"  # cached: read once per run
         return f"<redacted: pass the same file again; sha256 {digest}>"
     return None if value is None else REDACTED
 
 
 def redacted(cfg: DictConfig, patient: Patient | None = None, plugins: Plugins | None = None) -> DictConfig:
-    """The resolved config with every identifying value replaced: paths by the SHA-256 of the contents,
+    """The resolved config with every identifying value replaced: paths by a SHA-256 of the files,
     identifiers and keys by ``<redacted>``, the patient's id by the pseudonym (see
     :mod:`p4core.hooks.fields`)."""
     out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))

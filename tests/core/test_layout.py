@@ -34,7 +34,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "config": BASE | PARAMS | {"hooks"},
     "sources": BASE | {"config", "hooks"},
     "outputs": BASE | {"config", "hooks"},
-    "redact": BASE | {"config", "hooks"},
+    "redact": BASE | {"config", "hooks", "io"},
     "pipeline": BASE
     | PARAMS
     | {"clinical", "config", "hooks", "io", "knowledge", "outputs", "redact", "sources"},

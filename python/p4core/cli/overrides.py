@@ -48,8 +48,7 @@ def check_overrides(argv: list[str], plugins: Plugins | None = None) -> list[str
             compose(probe)
             return argv
         except Exception as exc:  # Hydra and OmegaConf raise many types; each is explained below
-            fix = diagnose(exc, probe, plugins)
-        index, add = fix
+            index, add = diagnose(exc, probe, plugins)
         item = argv[positions[index]].lstrip("+")
         argv[positions[index]] = "+" + item if add else item
     return argv

@@ -14,7 +14,7 @@ p4core then redacts those values wherever the config is stored or shown — ``co
 rule (:mod:`p4core.redact`), with no list of names in the core. Kinds:
 
 ``path``
-    a file or folder, or a list of them: replaced by ``<redacted: sha256 ...>`` of the contents (so the
+    a file or folder, or a list of them: replaced by ``<redacted: sha256 ...>`` of its name and contents (so the
     same file can be recognised again by whoever holds it) — never the name;
 ``id``
     an identifier or a sample name: ``<redacted>``;

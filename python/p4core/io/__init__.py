@@ -10,12 +10,13 @@ from p4core.io.anndata import (
     patient_from_anndata,
     read_patient_h5ad,
 )
-from p4core.io.files import atomic_path, write_text
+from p4core.io.files import atomic_path, file_digest, write_text
 from p4core.io.tables import read_drugs_tsv, read_network_tsv, read_table
 
 __all__ = [
     "atomic_path",
     "check_counts",
+    "file_digest",
     "harmonise_gene_names",
     "pair_samples",
     "patient_from_anndata",

@@ -1,11 +1,13 @@
-"""Atomic output: a reader never sees a half-written file."""
+"""Atomic output (a reader never sees a half-written file) and the files' digest."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
@@ -35,3 +37,22 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def file_digest(paths: Sequence[Path]) -> str:
+    """SHA-256 over the files' names and contents (remembered per file state: a file is read once)."""
+    state = tuple(
+        (Path(p).name, str(Path(p).resolve()), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths
+    )
+    return _digest(state)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(state: tuple[tuple[str, str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for name, where, _, _ in state:
+        h.update(name.encode())
+        with open(where, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from p4core.io import atomic_path
+from p4core.io.files import atomic_path, file_digest
 
 log = logging.getLogger("p4core")
 
@@ -22,25 +21,6 @@ LOADER_VERSION = "2"
 
 def cache_dir() -> Path:
     return Path(os.environ.get("P4CORE_CACHE_DIR") or Path.home() / ".cache" / "p4core")
-
-
-def file_digest(paths: Sequence[Path]) -> str:
-    """SHA-256 over the files' names and contents (remembered per file state: a file is read once)."""
-    state = tuple(
-        (Path(p).name, str(Path(p).resolve()), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths
-    )
-    return _digest(state)
-
-
-@functools.lru_cache(maxsize=64)
-def _digest(state: tuple[tuple[str, str, int, int], ...]) -> str:
-    h = hashlib.sha256()
-    for name, where, _, _ in state:
-        h.update(name.encode())
-        with open(where, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def cached(
