@@ -85,3 +85,26 @@ def p4core_in_process(*argv: str) -> Completed:
             lg.handlers[:] = handlers
             lg.setLevel(level)
     return Completed(code, out.getvalue(), err.getvalue())
+
+
+def reversing_signatures(knowledge, drugs: list[str]) -> dict:
+    """For each drug, the signature that is exactly the opposite of its propagated effect on a bulk twin of
+    ``knowledge`` (genes it does not reach left out): a disease the twin can find the drug for."""
+    import numpy as np
+    import pandas as pd
+
+    from p4core import kernel
+    from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
+    from p4core.twin.build import twin_from_signature
+
+    genes = sorted(set(knowledge.network.genes))
+    twin = twin_from_signature(pd.Series(1.0, index=genes[:1]), knowledge)
+    rep, p = twin.replicates[0], ScreenParams()
+    tg, m, names = drug_matrix(twin, knowledge.drugs)
+    u = unit_perturbations(twin, rep.active, tg, rep.operator.dtype)
+    x = kernel.propagate(rep.operator, u, p.alpha, p.steps)
+    out = {}
+    for drug in drugs:
+        sig = pd.Series(-(x @ m[:, names.index(drug)].astype(u.dtype)), index=twin.genes)
+        out[drug] = sig[np.abs(sig) > 1e-6]
+    return out

@@ -15,6 +15,8 @@
   additive) are refused with a clear message: summing them additively would be wrong.
 * The VCF sample name can identify the patient: it is never stored (``context.pgs.sample`` picks a
   column; by default the only one).
+* The calls are also kept in memory as ``context.genotype`` (never written): the genetics line weighs
+  each GWAS locus by the risk alleles the patient carries at its lead SNP (matched by rsid, the VCF's ID).
 """
 
 from __future__ import annotations
@@ -113,10 +115,10 @@ def read_scoring_file(path: str | Path) -> tuple[dict[str, str], pd.DataFrame]:
 
 def read_vcf(
     path: str | Path, sample: str | None = None
-) -> dict[tuple[str, int], tuple[str, list[str], float | None]]:
-    """(chrom, pos) -> (REF, ALTs, dosage of the first ALT or None when missing)."""
+) -> dict[tuple[str, int], tuple[str, list[str], float | None, str]]:
+    """(chrom, pos) -> (REF, ALTs, dosage of the first ALT or None when missing, ID)."""
     p = Path(path)
-    out: dict[tuple[str, int], tuple[str, list[str], float | None]] = {}
+    out: dict[tuple[str, int], tuple[str, list[str], float | None, str]] = {}
     col = None
     with _open(p) as f:
         for line in f:
@@ -151,8 +153,19 @@ def read_vcf(
                     dosage = float(sum(a == "1" for a in gt))
             else:
                 raise InputError(f"{p}: FORMAT has neither GT nor DS")
-            out[(fields[0].replace("chr", ""), int(fields[1]))] = (fields[3].upper(), alts, dosage)
+            out[(fields[0].replace("chr", ""), int(fields[1]))] = (fields[3].upper(), alts, dosage, fields[2])
     return out
+
+
+def genotype_table(
+    calls: dict[tuple[str, int], tuple[str, list[str], float | None, str]], build: str
+) -> pd.DataFrame:
+    """The VCF's calls as the table ``Context.genotype`` holds (chrom, pos, id, ref, alt, dosage, build):
+    in memory only, for the genetics line's risk alleles; never written."""
+    rows = [(c, p, i, ref, alts[0], d) for (c, p), (ref, alts, d, i) in calls.items()]
+    df = pd.DataFrame(rows, columns=["chrom", "pos", "id", "ref", "alt", "dosage"])
+    df["build"] = build
+    return df
 
 
 def score(variants: pd.DataFrame, genotypes: dict) -> dict:
@@ -171,7 +184,7 @@ def score(variants: pd.DataFrame, genotypes: dict) -> dict:
         if g is None:
             counts["not_in_vcf"] += 1
             continue
-        ref, alts, dosage = g
+        ref, alts, dosage = g[:3]
         ea, oa = v.effect_allele, v.other_allele
         if {ea, oa} in ({"A", "T"}, {"C", "G"}):
             counts["ambiguous"] += 1
@@ -205,9 +218,11 @@ def load(cfg: PgsConfig, context: Context, pseudonym_key: str | None = None) -> 
         raise InputError(
             f"{Path(cfg.scoring_file).name}: genome build not reported; use a PGS Catalog harmonised file (hmPOS) for {cfg.build}"
         )
-    res = score(variants, read_vcf(cfg.vcf, cfg.sample))
+    calls = read_vcf(cfg.vcf, cfg.sample)
+    res = score(variants, calls)
     name = header.get("pgs_id") or Path(cfg.scoring_file).stem
     context.scores[f"pgs:{name}"] = {"trait": header.get("trait_reported"), "build": build, **res}
+    context.genotype = genotype_table(calls, cfg.build)
     return context
 
 

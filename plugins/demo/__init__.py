@@ -19,11 +19,18 @@ class DemoSourceConfig:
     seed: int = 0
     #: log fold change of a gene fully switched on by the disease programme
     effect: float = 1.5
+    #: the diagnosis (Disease Ontology name or DOID, ICD10:<code>, or none); default: the preset's
+    diagnosis: str | None = None
 
 
 def load(cfg: DemoSourceConfig, pseudonym_key: str | None = None) -> Patient:
     return demo_patient(
-        cfg.preset, n_cells=cfg.n_cells, seed=cfg.seed, effect=cfg.effect, pseudonym_key=pseudonym_key
+        cfg.preset,
+        n_cells=cfg.n_cells,
+        seed=cfg.seed,
+        effect=cfg.effect,
+        pseudonym_key=pseudonym_key,
+        diagnosis=cfg.diagnosis,
     )
 
 

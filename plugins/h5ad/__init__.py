@@ -38,6 +38,9 @@ class H5adSourceConfig:
     patient_id: str | None = identifying(None, kind="patient_id")
     #: the sampled tissue, e.g. "synovium (knee)" (default: obs["tissue"] of the disease cells, if any)
     tissue: str | None = None
+    #: the patient's diagnosis: a Disease Ontology name or synonym, a DOID, ICD10:<code>, or none
+    #: (default: the record's ICD-10 codes, mapped through the ontology)
+    diagnosis: str | None = None
 
 
 def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
@@ -57,6 +60,7 @@ def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
         patient_id=cfg.patient_id,
         pseudonym_key=pseudonym_key,
         tissue=cfg.tissue,
+        diagnosis=cfg.diagnosis,
     )
 
 

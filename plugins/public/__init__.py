@@ -40,6 +40,14 @@ class PublicKnowledgeConfig:
     drugcentral: str = "drugs/drugcentral_2016"
     #: human-mouse ortholog table (hgnc_symbol, mgi_symbol), for mouse data
     orthologs: str | None = "knowledge/orthologs_human_mouse.tsv"
+    #: Disease Ontology folder (dhimmel/disease-ontology layout): diagnoses, disease classes, ICD-10
+    #: cross-references; null = no diagnosis can be resolved (the genetics and precedent lines are absent)
+    ontology: str | None = "ontology/disease_ontology_2016"
+    #: GWAS Catalog folder (dhimmel/gwas-catalog layout: gene-associations.tsv, snp-associations.tsv);
+    #: null = no genetics line
+    genetics: str | None = "genetics/gwas_catalog_2015"
+    #: use DrugCentral's drug_indication.tsv (indications by DOID) for the precedent line
+    indications: bool = True
     #: compose the curated mechanism layer over the public networks
     mechanisms: bool = True
     #: apply p4core's drug-target corrections (p4core/data/corrections.tsv: signs DrugCentral gets wrong
@@ -70,7 +78,12 @@ class PublicKnowledgeConfig:
             "knowledge",
             "needs at least one of knowledge.collectri, knowledge.omnipath, knowledge.liana",
         )
-        for key in ("collectri", "omnipath", "liana", "drugcentral", "orthologs"):
+        require(
+            self.ontology is not None or self.genetics is None,
+            "knowledge.genetics",
+            "needs knowledge.ontology (GWAS associations are keyed by Disease Ontology ids)",
+        )
+        for key in ("collectri", "omnipath", "liana", "drugcentral", "orthologs", "ontology", "genetics"):
             if getattr(self, key):
                 _path(self, key)  # a missing file fails here, before any work
 
@@ -144,7 +157,37 @@ def load(cfg: PublicKnowledgeConfig) -> Knowledge:
     if cfg.orthologs:
         provenance.append(f"Ensembl human-mouse orthologs: {_version(cfg, 'orthologs')}")
     return Knowledge(
-        network, drugs, provenance=provenance, conflicts=conflicts, orthologs=orthologs, corrections=applied
+        network,
+        drugs,
+        provenance=provenance,
+        conflicts=conflicts,
+        orthologs=orthologs,
+        corrections=applied,
+        diseases=_diseases(cfg, drugs) if cfg.ontology else None,
+    )
+
+
+def _diseases(cfg: PublicKnowledgeConfig, drugs):  # noqa: ANN202 - DiseaseKnowledge
+    """The Disease Ontology, GWAS associations and DrugCentral's indications, with their provenance."""
+    lines = [
+        f"Disease Ontology (Schriml et al., NAR 2019; CC BY 3.0), dhimmel/disease-ontology: {_version(cfg, 'ontology')}"
+    ]
+    if cfg.genetics:
+        lines.append(
+            "GWAS Catalog associations (NHGRI-EBI; CC BY 4.0), dhimmel/gwas-catalog (Himmelstein et al.): "
+            f"{_version(cfg, 'genetics')}"
+        )
+    indications = None
+    if cfg.indications:
+        indications = K.read_drugcentral_indications(_path(cfg, "drugcentral"), use_cache=cfg.cache)
+        lines.append("Indications: DrugCentral 2016 drug_indication.tsv (DOIDs; CC BY 4.0)")
+    return K.load_disease_knowledge(
+        _path(cfg, "ontology"),
+        genetics=_path(cfg, "genetics") if cfg.genetics else None,
+        indications=indications,
+        drugs=drugs,
+        use_cache=cfg.cache,
+        provenance=lines,
     )
 
 

@@ -52,6 +52,10 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "design": ens.params.get("signature_design", {}),
             "tests": ens.params.get("signature_tests", {}),
         },
+        "diagnosis": None
+        if result.evidence is None or result.evidence.diagnosis is None
+        else result.evidence.diagnosis.to_dict(),
+        "evidence": _evidence(result),
         "screen": {
             "ranking": scr.params.get("ranking"),
             "marker_weight": scr.params.get("marker_weight"),
@@ -94,6 +98,31 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
     return [
         write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
     ]
+
+
+def _evidence(result: RunResult) -> dict | None:
+    """Which lines are present (and why not), the combination model used, the tiers and the diagnosis record."""
+    ev = result.evidence
+    if ev is None:
+        return None
+    t = result.screen.table
+    tiers = {}
+    for tier in ("I", "X", "S", "II", "III", "IV"):
+        rows = t[t["tier"] == tier]
+        if len(rows):
+            tiers[tier] = {
+                "n": len(rows),
+                "drugs": list(rows["drug"].head(10)),
+                "meaning": rows["tier_text"].iloc[0],
+            }
+    return {
+        "ranking": "probability that the drug is disease-modifying: the twin, genetics and precedent combined "
+        "(p4core.evidence.combine; absent lines left out of the model)",
+        "lines": ev.lines,
+        "model": ev.model,
+        "diagnosis_record": ev.report.get("diagnosis_record", {}),
+        "tiers": tiers,
+    }
 
 
 @hookimpl

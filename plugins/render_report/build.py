@@ -180,9 +180,80 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
                 "marker_share": _num(r.get("marker_share")),
                 "evidence": [f for f in (_text(r.get("evidence_flags")) or "").split("; ") if f],
                 "explain": explained.get(str(r["drug"])),
+                **line_facts(r),
             }
         )
     return rows, ptop
+
+
+def line_facts(r: dict[str, Any]) -> dict[str, Any]:
+    """The evidence columns of one drug row: probability, tier, and the genetics and precedent lines
+    (None where the line is absent)."""
+    genetics = (
+        {
+            "score": _num(r.get("genetics_score")),
+            "z": _num(r.get("genetics_z")),
+            "fdr": _num(r.get("genetics_fdr")),
+            "genes": _text(r.get("genetics_genes")),
+        }
+        if "genetics_score" in r
+        else None
+    )
+    precedent = (
+        {
+            "score": _num(r.get("precedent")),
+            "standard": bool(r.get("precedent_standard")),
+            "related": _text(r.get("precedent_related")),
+        }
+        if "precedent" in r
+        else None
+    )
+    return {
+        "probability": _num(r.get("probability")),
+        "tier": _text(r.get("tier")) or "",
+        "tier_text": _text(r.get("tier_text")) or "",
+        "genetics": genetics,
+        "precedent": precedent,
+    }
+
+
+def options(result: RunResult, n: int = 8) -> dict[str, Any]:
+    """The first screen's two lists: the standard options for the diagnosis ranked by how well they fit
+    this patient (the twin's score), and the candidates to discuss (tiers II-IV, by the combined
+    probability); and what the lines of evidence were (or why one is absent)."""
+    ev = result.evidence
+    t = result.screen.table
+    if ev is None or "tier" not in t.columns:
+        return {"diagnosis": None, "standard": [], "candidates": [], "lines": [], "enabled": False}
+    dx = ev.diagnosis
+    std = t[t["tier"].isin(["I", "S", "X"])].sort_values(["score_mean", "drug"], ascending=[False, True])
+    cand = t[t["tier"].isin(["II", "III", "IV"])]
+
+    def item(r: Any) -> dict[str, Any]:
+        return {
+            "drug": str(r["drug"]),
+            "tier": str(r["tier"]),
+            "text": str(r["tier_text"]),
+            "rank": int(r["rank"]),
+            "probability": _num(r.get("probability")),
+            "score": _num(r["score_mean"]),
+        }
+
+    lines = []
+    for name, info in ev.lines.items():
+        if name == "mechanism":
+            continue
+        lines.append({"line": name, "present": bool(info.get("present")), "reason": info.get("reason")})
+    return {
+        "enabled": True,
+        "diagnosis": None if dx is None else {"name": dx.label, "doid": dx.doid, "source": dx.source},
+        "absent_reason": ev.report.get("diagnosis_record", {}).get("reason"),
+        "standard": [item(r) for _, r in std.head(n).iterrows()],
+        "n_standard": len(std),
+        "candidates": [item(r) for _, r in cand.head(n).iterrows()],
+        "n_candidates": len(cand),
+        "lines": lines,
+    }
 
 
 def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -266,13 +337,20 @@ def burden_at(course: dict[str, Any], scenario: str) -> dict[str, float] | None:
 
 
 def mark_ties(rows: list[dict[str, Any]]) -> None:
-    """Drugs with the same score (the same targets, in this model) share a rank: ``tie`` is the list
-    of the others and ``shown_rank`` reads "1=" (the table's order among them is alphabetical)."""
-    groups: dict[float | None, list[dict[str, Any]]] = {}
+    """Drugs with the same ranking value (the same targets and the same evidence, in this model) share a
+    rank: ``tie`` is the list of the others and ``shown_rank`` reads "1=" (the table's order among them is
+    alphabetical). The ranking value is the combined probability and the twin's score together (a tie in
+    one is broken by the other), or the twin's score when the run has no evidence stage."""
+
+    def key(r: dict[str, Any]) -> tuple[float | None, float | None]:
+        p = r.get("probability")
+        return (None if p is None else round(p, 12), None if r["score"] is None else round(r["score"], 9))
+
+    groups: dict[tuple[float | None, float | None], list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(None if r["score"] is None else round(r["score"], 9), []).append(r)
+        groups.setdefault(key(r), []).append(r)
     for r in rows:
-        same = groups[None if r["score"] is None else round(r["score"], 9)]
+        same = groups[key(r)]
         r["tie"] = [o["drug"] for o in same if o is not r] if len(same) > 1 else []
         first = min(o["rank"] for o in same)
         r["shown_rank"] = f"{first}=" if r["tie"] else str(r["rank"])
@@ -305,13 +383,23 @@ def plain_summary(
     else:
 
         def name(r: dict[str, Any]) -> str:
-            tied = f"; the same score as {', '.join(r['tie'])}" if r["tie"] else ""
+            tied = f"; tied with {', '.join(r['tie'])}" if r["tie"] else ""
             chance = "" if r["fdr"] is not None and r["fdr"] < 0.1 else ", which could be chance"
-            return f"{r['drug']} (rank {r['shown_rank']} of {n_drugs:,}, FDR {_pct(r['fdr'])}{chance}{tied})"
+            tier = f"; {r['tier_text']}" if r.get("tier_text") else ""
+            fdr = "the twins' FDR" if r.get("probability") is not None else "FDR"
+            return f"{r['drug']} (rank {r['shown_rank']} of {n_drugs:,}{tier}; {fdr} {_pct(r['fdr'])}{chance}{tied})"
 
+        combined = result.evidence is not None
         suggests.append(
             f"{n_drugs:,} drugs were tested on {n_twins} computer models (‘twins’) of this patient's sampled "
-            "tissue. Predicted to reverse the most of the disease pattern, one per main target: "
+            "tissue. "
+            + (
+                "Ranked first by all the evidence together (how well the drug reverses this patient's disease "
+                "pattern in the twins, human genetics of the disease, and its use in related diseases), one per "
+                "main target: "
+                if combined
+                else "Predicted to reverse the most of the disease pattern, one per main target: "
+            )
             + "; ".join(name(r) for r in named)
             + "."
         )
@@ -341,7 +429,7 @@ def plain_summary(
         best = named[0]
         lo, hi = best["ci"]
         sure.append(
-            f"The score of {best['drug']} is {best['score']:.2f} (0 is no effect on the disease pattern; the score "
+            f"The twins' score of {best['drug']} is {best['score']:.2f} (0 is no effect on the disease pattern; the score "
             "counts in units of what a random gene does, so 2 is twice a typical random gene's effect); across the "
             f"twins it lies between {lo:.2f} and {hi:.2f}."
         )

@@ -15,6 +15,7 @@ from p4core.plugins.render_report.sections import (
     context_html,
     drug_table,
     methods_html,
+    options_html,
     pairs_data,
     pairs_table,
     sound_html,
@@ -106,6 +107,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
                 if x
             )
         ),
+        "options": options_html(build.options(result)),
         "suggests": "".join(f"<p>{e(s)}</p>" for s in summary["suggests"]),
         "sure": "".join(f"<p>{e(s)}</p>" for s in summary["sure"]) or "<p>No drug scored above zero.</p>",
         "cannot": "".join(f"<li>{e(s)}</li>" for s in summary["cannot"]),

@@ -135,6 +135,89 @@ def context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
     return "".join(parts)
 
 
+TIER_WORDS = {
+    "I": "standard, fits",
+    "S": "standard",
+    "X": "standard, against",
+    "II": "related disease",
+    "III": "genetic support",
+    "IV": "the twin alone",
+}
+
+
+def tier_badge(tier: str) -> str:
+    if not tier:
+        return ""
+    return f"<span class='tier tier-{e(tier)}' title='{e(TIER_WORDS.get(tier, tier))}'>{e(tier)}</span>"
+
+
+def options_html(o: dict[str, Any]) -> str:
+    """The first screen: the standard options ranked by fit, the candidates to discuss, and which lines
+    of evidence the ranking rests on (an absent line is said to be absent)."""
+    if not o.get("enabled"):
+        return ""
+    dx = o["diagnosis"]
+    said = []
+    for x in o["lines"]:
+        said.append(f"{x['line']}: {'used' if x['present'] else 'absent (' + str(x['reason']) + ')'}")
+    head = (
+        f"<p>Diagnosis: <strong>{e(dx['name'])}</strong> <span class='muted'>({e(dx['doid'])}, "
+        f"{'given' if dx['source'] != 'record' else 'from the record'})</span>. "
+        if dx
+        else f"<p>No diagnosis <span class='muted'>({e(o.get('absent_reason') or '')})</span>: what is known of the "
+        "drugs in this disease and its inherited risk cannot be used; the ranking is the twin's alone. "
+    ) + f"Lines of evidence besides the twin — {e('; '.join(said))}.</p>"
+
+    def items(rows: list[dict[str, Any]], empty: str) -> str:
+        if not rows:
+            return f"<p class='muted'>{e(empty)}</p>"
+        return (
+            "<ol class='options'>"
+            + "".join(
+                f"<li>{tier_badge(r['tier'])} <button type='button' class='drug link' data-drug='{e(r['drug'])}'>"
+                f"{e(r['drug'])}</button> — {e(r['text'])} <span class='muted'>(rank {r['rank']}, twin score "
+                f"{fmt(r['score'])})</span></li>"
+                for r in rows
+            )
+            + "</ol>"
+        )
+
+    std_title = (
+        f"Standard options for {dx['name']}, ranked by how well they fit this patient"
+        if dx
+        else "Standard options"
+    )
+    more_s = (
+        f" ({o['n_standard'] - len(o['standard'])} more in the table)"
+        if o.get("n_standard", 0) > len(o["standard"])
+        else ""
+    )
+    more_c = (
+        f" ({o['n_candidates'] - len(o['candidates'])} more in the table)"
+        if o.get("n_candidates", 0) > len(o["candidates"])
+        else ""
+    )
+    return (
+        "<div class='options-box'>" + head + "<div class='grid2'>"
+        f"<article class='card'><h3>{e(std_title)}{e(more_s)}</h3>"
+        + items(
+            o["standard"],
+            "No drug of the library is indicated for this diagnosis."
+            if dx
+            else "No diagnosis: standard options cannot be named.",
+        )
+        + f"</article><article class='card'><h3>Candidates to discuss with the care team{e(more_c)}</h3>"
+        + items(
+            o["candidates"],
+            "No drug reaches a tier: none is used for a related disease with the twin agreeing, has genetic support with the twin agreeing, or is singled out by the twin alone.",
+        )
+        + "</article></div><p class='note'>Tiers: I standard and the twin reverses this patient's disease; S standard, the "
+        "twin does not single it out; X standard but the twin predicts it works against this patient's disease; II used for a "
+        "related disease and the twin agrees; III genetic support at its targets and the twin agrees; IV the twin alone. "
+        "Standard options are ordered by the twin's score, candidates by the combined probability.</p></div>"
+    )
+
+
 def drug_table(
     rows: list[dict[str, Any]], ptop: str, n_total: int, horizon: float, base: dict[str, float] | None
 ) -> str:
@@ -142,7 +225,7 @@ def drug_table(
     head = (
         "<thead><tr><th scope='col'>Rank</th><th scope='col'><span class='sr-only'>Compare</span>"
         "<span aria-hidden='true' title='compare'>+</span></th><th scope='col'>Drug</th>"
-        "<th scope='col'>Score [95% interval]</th>"
+        "<th scope='col'>Tier · P(DM)</th><th scope='col'>Twin score [95% interval]</th>"
         f"<th scope='col'>FDR</th><th scope='col'>Rank: own targets · downstream</th><th scope='col'>P(top {e(k)})</th>"
         f"<th scope='col'>Burden on day {horizon:g}</th><th scope='col'>Acts through</th>"
         "<th scope='col'>Targets</th><th scope='col'>Known indications</th></tr></thead>"
@@ -176,6 +259,7 @@ def drug_table(
             f"aria-label='compare {e(r['drug'])}'{disabled}></td>"
             f"<td><button type='button' class='drug' data-drug='{e(r['drug'])}'>{e(r['drug'])}</button>"
             f"{'<br>' + ''.join(flags) if flags else ''}</td>"
+            f"<td class='num'>{tier_badge(r.get('tier', ''))} {fmt(r.get('probability'), 3)}</td>"
             f"<td class='num'>{fmt(r['score'])} <span class='ci'>[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]</span></td>"
             f"<td class='num{' sig' if sig else ''}'>{fmt_p(r['fdr'])}</td>"
             f"<td class='num'>{view_ranks(r)}</td>"
@@ -184,7 +268,9 @@ def drug_table(
             f"<td>{targets}</td><td class='ind'><span title='{e(ind)}'>{e(ind) or '–'}</span></td></tr>"
         )
     caption = (
-        f"The first {len(rows)} of {n_total} drugs (drugs.csv lists all). Score: reversal of the disease "
+        f"The first {len(rows)} of {n_total} drugs (drugs.csv lists all), ranked by P(DM): the probability that the "
+        "drug is disease-modifying, from the twin, human genetics and its use in related diseases combined (a line "
+        "that is absent is left out). Tier: see above. Twin score: reversal of the disease "
         "signature, mean over twins with its 95% interval, in units of a random gene's effect; it adds the "
         "reversal at the drug's own targets (they are changed in the disease: acting on markers) and the reversal "
         "of what they drive downstream, and the two have their own ranks. “1=” marks drugs with the same score "

@@ -9,17 +9,23 @@ The pipeline stages are plain functions::
     result = p4core.screen(twins, knowledge.drugs)
     course = p4core.course.simulate(twins, result, knowledge.drugs)
     regs = p4core.screen.regulators(twins, knowledge)
+    dx, _ = p4core.evidence.resolve_diagnosis(patient.diagnosis, knowledge.diseases, patient.context)
+    lines = p4core.evidence.evidence(twins, result, knowledge, dx)  # genetics, precedent, P(DM), tiers
 """
 
 from __future__ import annotations
 
-from p4core import datasets, io, kernel, reference, testing
+from p4core import datasets, evidence, io, kernel, reference, testing
 from p4core.course.params import SimulateParams
 from p4core.course.simulate import simulate
 from p4core.errors import InputError, P4coreError, PluginError
+from p4core.evidence import EvidenceParams
 from p4core.model import (
     Context,
+    Diagnosis,
+    DiseaseKnowledge,
     DrugLibrary,
+    EvidenceResult,
     Knowledge,
     Network,
     Patient,
@@ -41,7 +47,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Context",
+    "Diagnosis",
+    "DiseaseKnowledge",
     "DrugLibrary",
+    "EvidenceParams",
+    "EvidenceResult",
     "InputError",
     "Knowledge",
     "Network",
@@ -60,6 +70,7 @@ __all__ = [
     "celltype_ranking",
     "compose",
     "datasets",
+    "evidence",
     "io",
     "kernel",
     "load_knowledge",

@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from p4core.course.params import SimulateParams
 from p4core.engine.params import EngineConfig
 from p4core.errors import InputError
+from p4core.evidence.params import EvidenceParams
 from p4core.hooks.fields import identifying
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.screen.params import ExplainParams, RegulatorParams, ScreenParams
@@ -43,6 +44,7 @@ class Config:
     simulate: SimulateParams = field(default_factory=SimulateParams)
     regulators: RegulatorParams = field(default_factory=RegulatorParams)
     explain: ExplainParams = field(default_factory=ExplainParams)
+    evidence: EvidenceParams = field(default_factory=EvidenceParams)
     render: Any = field(default_factory=dict)
     context: Any = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -132,6 +134,7 @@ CORE_GROUPS = {
     "engine": EngineConfig,
     "privacy": PrivacyConfig,
     "explain": ExplainParams,
+    "evidence": EvidenceParams,
 }
 
 

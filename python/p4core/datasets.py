@@ -30,6 +30,7 @@ from p4core.model import (
     REFERENCE,
     SAMPLE,
     Context,
+    DiseaseKnowledge,
     DrugLibrary,
     Knowledge,
     Patient,
@@ -60,7 +61,29 @@ def curated_knowledge() -> Knowledge:
             "p4core curated network (KEGG/Reactome pathway facts, OmniPath/CollecTRI, cited per edge)",
             "p4core curated drug library (DrugCentral 2016, FDA/EMA labels, IUPHAR/BPS; ATC from WHO)",
         ],
+        diseases=builtin_diseases(drugs),
     )
+
+
+def builtin_diseases(drugs: DrugLibrary) -> DiseaseKnowledge:
+    """The built-in disease knowledge: a subset of the Disease Ontology and of the GWAS Catalog's
+    confident associations (``p4core/data/diseases``, written by ``tools/make_builtin_diseases.py``),
+    with the library's own indication labels resolved by name."""
+    from p4core.knowledge.diseases import label_map, load_disease_knowledge
+
+    with resources.as_file(_data_file("diseases")) as folder:
+        return load_disease_knowledge(
+            folder / "ontology",
+            genetics=folder / "genetics",
+            drugs=drugs,
+            label_map=label_map(),
+            use_cache=False,
+            provenance=[
+                "Disease Ontology 2016 subset (Schriml et al., NAR 2019; CC BY 3.0; dhimmel/disease-ontology)",
+                "GWAS Catalog confident associations, 2015 (NHGRI-EBI; CC BY 4.0; dhimmel/gwas-catalog)",
+                "Indications: the curated library's label indications, resolved to Disease Ontology terms",
+            ],
+        )
 
 
 # Housekeeping genes: real genes outside the network that give cells a realistic library size.
@@ -102,6 +125,8 @@ class Preset:
     restricted: dict[str, tuple[str, ...]]
     drivers: tuple[tuple[str, str, float], ...]  # (cell type, gene, strength)
     context: dict = field(default_factory=dict)
+    #: the patient's diagnosis (a Disease Ontology name); None: none the ontology names (DRESS)
+    diagnosis: str | None = None
 
 
 _T = ("CD4 T cells", "CD8 T cells")
@@ -177,6 +202,7 @@ PRESETS: dict[str, Preset] = {
             ("synovial fibroblasts", "IL6", 1.2),
             ("macrophages", "IL1B", 0.8),
         ),
+        diagnosis="rheumatoid arthritis",
         context={
             "age": 54,
             "sex": "female",
@@ -230,6 +256,7 @@ PRESETS: dict[str, Preset] = {
             ("CD8 T cells", "PDCD1", 0.8),
             ("tumour cells", "MYC", 0.4),
         ),
+        diagnosis="urinary bladder cancer",
         context={"age": 67, "sex": "male", "conditions": ["C67.9"], "medications": ["L01XA02"]},
     ),
 }
@@ -286,6 +313,7 @@ def demo_patient(
     effect: float = 1.5,
     knowledge: Knowledge | None = None,
     pseudonym_key: str | None = None,
+    diagnosis: str | None = None,
 ) -> Patient:
     """Simulate a demo patient: single-cell counts of reference and disease tissue.
 
@@ -299,6 +327,8 @@ def demo_patient(
         Random seed: the same seed gives the same counts.
     effect
         Natural-log fold change of a gene fully switched on by the disease programme.
+    diagnosis
+        The diagnosis (default: the preset's; see :class:`Preset`).
     """
     if preset not in PRESETS:
         raise InputError(f"data.preset: unknown demo preset {preset!r}; choose one of {sorted(PRESETS)}")
@@ -341,7 +371,12 @@ def demo_patient(
         **pr.context,
         extra={"tissue": pr.tissue},
     )
-    return Patient(adata, ctx, description=f"demo patient ({preset}, simulated, seed {seed})")
+    return Patient(
+        adata,
+        ctx,
+        description=f"demo patient ({preset}, simulated, seed {seed})",
+        diagnosis=diagnosis if diagnosis is not None else pr.diagnosis,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

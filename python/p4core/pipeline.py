@@ -19,6 +19,7 @@ from p4core.clinical.privacy import Pseudonymiser, pseudonyms
 from p4core.config import check_config, compose
 from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
+from p4core.evidence import describe, evidence, rank_by_evidence, resolve_diagnosis
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
 from p4core.model import RunResult
@@ -26,8 +27,9 @@ from p4core.outputs import course_requests, render, renderer_needs, sonify
 from p4core.redact import redacted
 from p4core.screen import screen
 from p4core.screen.controls import celltype_ranking, shuffled_network_control
-from p4core.screen.explain import TWIN_FILE, explain_table, save_twin
+from p4core.screen.explain import explain_table
 from p4core.screen.regulators import regulators
+from p4core.screen.twinfile import TWIN_FILE, save_twin
 from p4core.settings import run_settings
 from p4core.sources import load_knowledge, load_patient
 from p4core.twin.build import build_twins
@@ -60,6 +62,21 @@ def run(
         pseudonyms(Pseudonymiser.from_config(privacy.key, privacy.mapping)),
     ):
         return run_stages(cfg, typed, Path(outdir), plugins, startup_s, requested_renderers)
+
+
+def match_report(ensemble: Any, knowledge: Any, ev: Any) -> dict[str, Any]:
+    """What was matched and dropped: genes, edges, drug targets (the twin's), the disease knowledge's
+    loci, genes, diseases and indications, and the risk genes the genetics line found in the twin."""
+    out = dict(ensemble.match_report)
+    if knowledge.diseases is not None:
+        out["disease_knowledge"] = knowledge.diseases.report
+    if ev is not None and ev.present("genetics"):
+        g = ev.lines["genetics"]
+        out["genetics"] = {
+            k: g.get(k)
+            for k in ("risk_genes", "risk_genes_in_twin", "risk_genes_not_in_twin", "loci", "genotype")
+        }
+    return out
 
 
 def run_stages(
@@ -103,6 +120,11 @@ def run_stages(
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     check_treatments(typed["simulate"], knowledge.drugs)  # before any work
     log.info("%r; %r", knowledge.network, knowledge.drugs)
+    given = cfg.data.get("diagnosis")
+    diagnosis, dx_record = resolve_diagnosis(
+        given or patient.diagnosis, knowledge.diseases, patient.context, "config" if given else "data"
+    )
+    log.info("%s", describe(diagnosis, dx_record))
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.call_hook("p4core_twin_built", ensemble=ensemble, cfg=safe_cfg)
     with make_engine(typed["engine"]) as engine:
@@ -118,6 +140,20 @@ def run_stages(
     )
     rules = read_rules(cfg.avoid_rules) if cfg.get("avoid_rules") else None
     result_screen.table = flag_drugs(result_screen.table, patient.context, rules)
+    ev = None
+    if typed["evidence"].enabled:
+        ev = timed(
+            "evidence",
+            evidence,
+            ensemble,
+            result_screen,
+            knowledge,
+            diagnosis,
+            typed["evidence"],
+            patient.context.genotype,
+        )
+        ev.report["diagnosis_record"] = dx_record
+        result_screen = rank_by_evidence(result_screen, ev)
     regs = None
     if typed["regulators"].enabled:
         regs = timed(
@@ -166,6 +202,7 @@ def run_stages(
         regulators=regs,
         celltypes=celltype_ranking(ensemble),
         explain=explained,
+        evidence=ev,
     )
     plugins.call_hook("p4core_result_ready", result=result, cfg=safe_cfg)
     needs = renderer_needs(cfg, typed, plugins)
@@ -176,7 +213,10 @@ def run_stages(
         """The run's own records, written with the renderers' files (published with them)."""
         files = [
             write_text(folder / "config_resolved.yaml", OmegaConf.to_yaml(safe_cfg)),
-            write_text(folder / "match_report.json", json.dumps(ensemble.match_report, indent=2) + "\n"),
+            write_text(
+                folder / "match_report.json",
+                json.dumps(match_report(ensemble, knowledge, ev), indent=2) + "\n",
+            ),
         ]
         if ex.save_twin:
             files.append(save_twin(folder / TWIN_FILE, ensemble, knowledge.drugs, result_screen))

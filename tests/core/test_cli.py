@@ -161,6 +161,14 @@ def test_kang_h5ad_run(tmp_path, kang_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["twins"]["celltypes"]) == 5
     assert "kang" not in json.dumps(summary).lower()
+    # a stimulation has no diagnosis: genetics and precedent are absent, not zero, wherever they are shown
+    assert summary["diagnosis"] is None
+    lines = summary["evidence"]["lines"]
+    assert not lines["genetics"]["present"] and not lines["precedent"]["present"]
+    assert "genetics absent (no diagnosis), precedent absent (no diagnosis)" in proc.stdout
+    drugs = pd.read_csv(tmp_path / "run" / "drugs.csv")
+    assert not [c for c in drugs.columns if c.startswith(("genetics", "precedent"))]
+    assert "No diagnosis" in (tmp_path / "run" / "report.html").read_text()
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import ast
 from helpers import ROOT
 
 BASE = {"errors", "model", "settings", "progress", "__version__"}
-PARAMS = {"twin", "screen", "course", "engine"}  # config composes the stages' leaf params
+PARAMS = {"twin", "screen", "course", "engine", "evidence"}  # config composes the stages' leaf params
 #: what each part of python/p4core may import from the rest of p4core (beyond itself)
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
@@ -25,10 +25,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "io": BASE | {"clinical"},
     "audio": BASE | {"io"},
     "knowledge": BASE | {"io"},
-    "datasets": BASE | {"clinical", "io", "kernel"},
+    "datasets": BASE | {"clinical", "io", "kernel", "knowledge"},
     "twin": BASE | {"kernel"},
     "engine": BASE,
     "screen": BASE | {"engine", "io", "kernel", "twin"},
+    "evidence": BASE | {"knowledge", "twin"},
     "course": BASE | {"kernel", "screen"},
     "testing": BASE | {"kernel"},
     "config": BASE | PARAMS | {"hooks"},

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import reversing_signatures
 
 from p4core import benchmark as B
 from p4core.errors import InputError
@@ -122,15 +123,6 @@ def test_lodo_choice_never_reads_the_left_out_disease():
         B.lodo_choice(obj[:1], 0)
 
 
-def test_lodo_weight_picks_the_best_weight_on_the_training_diseases():
-    y = np.array([1, 0, 0, 0])
-    base = [np.array([1.0, 1.0, 0.0, 0.0])]  # a tie between the positive and a negative
-    extra = [np.array([1.0, 0.0, 0.0, 0.0])]  # breaks it the right way
-    score = lambda yy, ss: B.auroc(yy, ss)  # noqa: E731
-    assert B.lodo_weight(base, [-e for e in extra], [y], [0.0, 0.1], score) == 0.0
-    assert B.lodo_weight(base, extra, [y], [0.0, 0.1, 10.0], score) == 0.1  # first of the best
-
-
 def test_grid_settings_pins_leave_the_grid():
     grid = {"screen": {"marker_weight": [0.0, 0.5, 1.0]}, "knowledge": {"mechanism_share": [0.3, 0.5]}}
     assert len(B.grid_settings(grid, B.Setting())) == 6
@@ -237,30 +229,18 @@ def test_a_disease_left_without_genes_is_counted_as_skipped(knowledge, tmp_path)
 
 def _three_diseases(knowledge):
     """Three synthetic diseases: each signature is the opposite of one drug's propagated effect."""
-    from p4core import kernel
-    from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
-    from p4core.twin.build import twin_from_signature
-
-    genes = sorted(set(knowledge.network.genes))
-    twin = twin_from_signature(pd.Series(1.0, index=genes[:1]), knowledge)
-    rep, p = twin.replicates[0], ScreenParams()
-    tg, m, names = drug_matrix(twin, knowledge.drugs)
-    u = unit_perturbations(twin, rep.active, tg, rep.operator.dtype)
-    x = kernel.propagate(rep.operator, u, p.alpha, p.steps)
-    frames = []
-    for i, drug in enumerate(["tofacitinib", "adalimumab", "tocilizumab"]):
-        sig = pd.Series(-(x @ m[:, names.index(drug)].astype(u.dtype)), index=twin.genes)
-        sig = sig[np.abs(sig) > 1e-6]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "doid": f"DOID:{i}",
-                    "disease": drug + " disease",
-                    "gene_symbol": sig.index,
-                    "effect_size_random": sig.values,
-                }
-            )
+    drugs = ["tofacitinib", "adalimumab", "tocilizumab"]
+    frames = [
+        pd.DataFrame(
+            {
+                "doid": f"DOID:{i}",
+                "disease": drug + " disease",
+                "gene_symbol": sig.index,
+                "effect_size_random": sig.values,
+            }
         )
+        for i, (drug, sig) in enumerate(reversing_signatures(knowledge, drugs).items())
+    ]
     ind = pd.DataFrame(
         {
             "doid_id": ["DOID:0", "DOID:0", "DOID:1", "DOID:1", "DOID:2", "DOID:2"],
@@ -284,20 +264,20 @@ def test_lodo_end_to_end_fold_choice_ignores_the_left_out_positives(knowledge):
     sig, ind = _three_diseases(knowledge)
     cfg = B.BenchmarkConfig(protocol="lodo", n_random=20, n_boot=100)
     cfg.fit.screen = {"marker_weight": [0.0, 0.5, 1.0]}
-    cfg.fit.popularity_weight = [0.01, 1.0]
     res = B.run_benchmark(cfg, knowledge=knowledge, signatures=sig, indications=ind)
     assert res["protocol"]["name"] == "lodo" and res["n_evaluated"] == 3
-    fold = res["fits"]["p4core"]["per_fold"]
-    pop = res["fits"]["p4core+popularity"]["per_fold"]
+    fold = res["fits"]["p4core:mechanism"]["per_fold"]
+    combo = res["fits"]["p4core"]["per_fold"]
     assert set(fold) == {"tofacitinib disease", "adalimumab disease", "tocilizumab disease"}
     for e in res["diseases"]:
-        assert e["fit"]["p4core"] == fold[e["disease"]]
+        assert e["fit"]["p4core:mechanism"] == fold[e["disease"]]
+        assert e["fit"]["p4core"] == combo[e["disease"]]
     # give the first disease entirely different positives: its own fold's choices must not move
     changed = ind.copy()
     changed.loc[changed["doid_id"] == "DOID:0", "drug"] = ["Metformin", "Aspirin"]
     res2 = B.run_benchmark(cfg, knowledge=knowledge, signatures=sig, indications=changed)
-    assert res2["fits"]["p4core"]["per_fold"]["tofacitinib disease"] == fold["tofacitinib disease"]
-    assert res2["fits"]["p4core+popularity"]["per_fold"]["tofacitinib disease"] == pop["tofacitinib disease"]
+    assert res2["fits"]["p4core:mechanism"]["per_fold"]["tofacitinib disease"] == fold["tofacitinib disease"]
+    assert res2["fits"]["p4core"]["per_fold"]["tofacitinib disease"] == combo["tofacitinib disease"]
     assert res2["diseases"][0]["positives"] == ["aspirin", "metformin"]
 
 
@@ -320,18 +300,20 @@ def test_ablation_adds_a_named_method(knowledge):
     )
     assert cfg.ablate == ["screen.ranking=programme&screen.alpha=0.5", "screen.marker_weight=1"]
     res = B.run_benchmark(cfg, knowledge=knowledge, signatures=sig, indications=ind)
-    assert "p4core[screen.marker_weight=1]" in res["methods"]
-    assert "p4core[screen.ranking=programme&screen.alpha=0.5]" in res["methods"]
+    assert "p4core:mechanism[screen.marker_weight=1]" in res["methods"]
+    assert "p4core:mechanism[screen.ranking=programme&screen.alpha=0.5]" in res["methods"]
     e = res["diseases"][0]
     # marker_weight=1 is the marker view itself
-    assert e["metrics"]["p4core[screen.marker_weight=1]"] == pytest.approx(e["metrics"]["p4core:marker"])
+    assert e["metrics"]["p4core:mechanism[screen.marker_weight=1]"] == pytest.approx(
+        e["metrics"]["p4core:marker"]
+    )
     tests = res["paired_tests"]["p4core"]
     assert set(tests) == set(res["methods"]) - {"p4core"}
     assert set(tests["direct"]) == set(B.METRICS)
 
 
 def test_benchmark_p4core_equals_the_screen_of_a_bulk_twin(knowledge):
-    """The benchmark's p4core score is the pipeline screen's combined score on a one-cell-type twin."""
+    """The benchmark's twin (p4core:mechanism) is the pipeline screen's combined score on a one-cell-type twin."""
     import p4core
     from p4core.twin.build import twin_from_signature
 
@@ -345,4 +327,4 @@ def test_benchmark_p4core_equals_the_screen_of_a_bulk_twin(knowledge):
         twin_from_signature(s, knowledge), knowledge.drugs, p4core.ScreenParams(n_null=0, pairs_top=0)
     )
     want = screen.table.set_index("drug")["score_mean"].reindex(cands).to_numpy()
-    assert np.allclose(scores["p4core"], want, atol=1e-9)
+    assert np.allclose(scores["p4core:mechanism"], want, atol=1e-9)

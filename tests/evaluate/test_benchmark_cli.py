@@ -153,16 +153,23 @@ def test_main_unknown_disease(tmp_path, capsys):
 def test_dev_lodo_refit_is_what_p4core_ships(tmp_path):
     """The shipped defaults are what leave-one-disease-out on the dev split chose, refitted on all
     dev diseases (docs/benchmark.md); and LODO never lets a disease's own positives into its fit."""
-    from p4core.evaluate.settings import BenchmarkConfig
+    from p4core.evidence import load_model
     from p4core.screen import ScreenParams
 
-    proc = bench(tmp_path, *dev_args(tmp_path), "protocol=lodo", "n_random=100")
+    proc = bench(
+        tmp_path, *dev_args(tmp_path), "protocol=lodo", "n_random=100", f"model_out={tmp_path / 'model.json'}"
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads((tmp_path / "out" / "benchmark.json").read_text())
-    refit = res["fits"]["p4core"]["refit_on_all"]
+    refit = res["fits"]["p4core:mechanism"]["refit_on_all"]
     assert refit == {"screen.marker_weight": ScreenParams().marker_weight}
-    assert res["fits"]["p4core+popularity"]["refit_on_all"] == BenchmarkConfig().popularity_weight
+    # the shipped combination is the dev LODO refit on all diseases, coefficient for coefficient
+    fitted, shipped = load_model(str(tmp_path / "model.json")), load_model()
+    assert set(fitted.fits) == set(shipped.fits)
+    for pattern, fit in shipped.fits.items():
+        assert fitted.fits[pattern]["intercept"] == pytest.approx(fit["intercept"], abs=1e-6)
+        assert fitted.fits[pattern]["coef"] == pytest.approx(fit["coef"], abs=1e-6)
     assert res["protocol"]["name"] == "lodo" and res["n_evaluated"] == 10 and res["n_skipped"] == 1
     for e in res["diseases"]:
         if "metrics" in e:
-            assert e["fit"]["p4core"] == res["fits"]["p4core"]["per_fold"][e["disease"]]
+            assert e["fit"]["p4core:mechanism"] == res["fits"]["p4core:mechanism"]["per_fold"][e["disease"]]

@@ -149,3 +149,23 @@ def test_map_indications_through_drugbank_ids(knowledge):
 
 # ---------------------------------------------------------------------------------------------
 # synthetic end to end on the curated knowledge
+
+
+def test_wilcoxon_p_is_scipys_exact_or_permutation_p():
+    from scipy import stats
+
+    from p4core.evaluate.metrics import wilcoxon_p
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(3, 12))
+        x, y = np.round(rng.normal(size=n), 1), np.round(rng.normal(size=n), 1)  # rounding makes ties
+        if rng.random() < 0.3:
+            y[:2] = x[:2]  # zero differences
+        if not np.any(x != y):
+            continue
+        want = stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided").pvalue
+        assert wilcoxon_p(x, y) == pytest.approx(want, abs=1e-12)
+    assert wilcoxon_p([1, 2], [1, 2]) == 1.0
+    # 10 wins of 10: the two one-sided tails are 1/1024 each
+    assert wilcoxon_p(np.arange(1, 11) + 0.5, np.zeros(10)) == pytest.approx(2 / 1024)

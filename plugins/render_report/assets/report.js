@@ -212,7 +212,7 @@
         (r.approval ? " · " + esc(r.approval) : "") + "</p>" +
         "<p>Known indications: " + esc(r.indications.join("; ") || "–") + "</p>" +
         (flags.length ? "<p><strong class='flag avoid'>" + esc(flags.join("; ")) + "</strong></p>" : "") +
-        whyHtml(r);
+        linesHtml(r) + whyHtml(r);
     }
     if (p) {
       return "<p><strong>Pair " + p.rank + "</strong> · score " + f3(p.score) + " [" + f3(p.ci[0]) + ", " + f3(p.ci[1]) +
@@ -221,6 +221,18 @@
         esc(actingOn(name).join(", ") || "–") + "</p>";
     }
     return "<p>A scenario of the run.</p>";
+  }
+
+  function linesHtml(r) {  // the lines of evidence beside the twin: an absent line is said to be absent
+    if (r.probability === null || r.probability === undefined) return "";
+    var g = r.genetics, p = r.precedent;
+    return "<h4>Lines of evidence</h4><p>" + (r.tier ? "<strong>Tier " + esc(r.tier) + "</strong>: " + esc(r.tier_text) + ". " : "") +
+      "P(disease-modifying) " + (r.probability === null ? "–" : r.probability.toFixed(3)) + "</p><ul>" +
+      "<li>Twin: score " + f3(r.score) + ", FDR " + fp(r.fdr) + "</li>" +
+      "<li>Genetics: " + (g ? "score " + f3(g.score) + ", z " + f3(g.z) + ", FDR " + fp(g.fdr) +
+        (g.genes ? " · risk genes at or next to its target: " + esc(g.genes) : "") : "absent") + "</li>" +
+      "<li>Precedent: " + (p ? (p.standard ? "standard for the diagnosis · " : "") + "score " + f3(p.score) +
+        (p.related ? " · used for related diseases: " + esc(p.related) : "") : "absent") + "</li></ul>";
   }
 
   function whyHtml(r) {  // the two views, the flags and the genes that carry the score (p4core explain)

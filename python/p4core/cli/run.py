@@ -23,22 +23,38 @@ _IMPORTED = time.perf_counter()  # the command's imports are done: start-up is m
 
 
 def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
-    """The short closing table: top drugs with score, 95% interval, P(top k) and driving cell types."""
+    """The short closing table: the diagnosis and the lines of evidence, then the top drugs with the
+    combined probability, tier, the twin's score with its 95% interval, P(top k), FDR and driving
+    cell types."""
     t = result.screen.table.head(n)
     k = result.screen.params.get("top_k", 10)
+    ev = result.evidence
     lines = [
         "",
         f"p4core: patient {result.patient.pseudonym}, {len(result.ensemble)} twins, "
         f"{len(result.ensemble.celltypes)} cell types, {len(result.screen.drugs)} drugs screened",
-        f"{'rank':>4}  {'drug':<22} {'score':>7}  {'95% interval':<17} {f'P(top{k})':>9} {'FDR':>6}  driving cell types",
     ]
+    if ev is not None:
+        lines.append(evidence_line(ev))
+    prob = ev is not None and "probability" in t.columns
+    head = f"{'rank':>4}  {'drug':<22}" + (f" {'P(DM)':>6} {'tier':<4}" if prob else "")
+    lines.append(
+        head + f" {'twin':>7}  {'95% interval':<17} {f'P(top{k})':>9} {'FDR':>6}  driving cell types"
+    )
     for row in t.itertuples(index=False):
         d = row._asdict()
         mark = " (taken)" if d.get("already_taken") is True else (" (avoid)" if d.get("avoid") else "")
+        cells = f" {d['probability']:>6.3f} {str(d.get('tier') or '-'):<4}" if prob else ""
         lines.append(
-            f"{d['rank']:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22} {d['score_mean']:>7.3f}  "
+            f"{d['rank']:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22}{cells} {d['score_mean']:>7.3f}  "
             f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
             f"  {d['drivers']}"
+        )
+    if prob:
+        lines.append(
+            "P(DM): probability that the drug is disease-modifying (twin, genetics and precedent combined); "
+            "tier: I standard and fits, S standard, X standard but the twin argues against, II related disease, "
+            "III genetic support, IV the twin alone; twin: the twin's score"
         )
     ctx = result.patient.context
     if ctx.diagnoses or ctx.medication_records or ctx.imaging or ctx.scores:
@@ -59,6 +75,26 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
     if report:
         lines.append(f"open {report[0]} in a browser for the interactive report (works offline)")
     return "\n".join(lines)
+
+
+def evidence_line(ev) -> str:  # noqa: ANN001 - EvidenceResult
+    """One line: the diagnosis and which lines of evidence are present (and why not)."""
+    dx = ev.diagnosis
+    head = f"diagnosis: {dx.label} ({dx.doid})" if dx is not None else "diagnosis: none"
+    parts = []
+    for name, info in ev.lines.items():
+        if name == "mechanism":
+            continue
+        if info.get("present"):
+            extra = (
+                f"{info.get('risk_genes_in_twin', 0)} of {info.get('risk_genes', 0)} risk genes in the twin"
+                if name == "genetics"
+                else f"{info.get('other_diseases', 0)} other diseases, {len(info.get('related_diseases', []))} related"
+            )
+            parts.append(f"{name} ({extra})")
+        else:
+            parts.append(f"{name} absent ({info.get('reason', '')})")
+    return f"{head}; lines: twin, " + ", ".join(parts)
 
 
 def _n(count: int, word: str, plural: str | None = None) -> str:

@@ -49,7 +49,7 @@ from p4core.evaluate.metrics import (
     roc_points,
 )
 from p4core.evaluate.outputs import score_table, summary_table, tidy, write_outputs
-from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice
 from p4core.evaluate.run import run_benchmark
 from p4core.evaluate.settings import CREDITS, METHODS, SIGNATURE_BASELINES, BenchmarkConfig, FitGrid
 
@@ -82,7 +82,6 @@ __all__ = [
     "grid_settings",
     "load_public_knowledge",
     "lodo_choice",
-    "lodo_weight",
     "main",
     "map_indications",
     "paired_test",

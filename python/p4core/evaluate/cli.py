@@ -10,26 +10,29 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from p4core.errors import InputError, P4coreError
-from p4core.evaluate.outputs import summary_table, write_outputs
+from p4core.evaluate.outputs import summary_table, write_model, write_outputs
 from p4core.evaluate.run import run_benchmark
 from p4core.evaluate.settings import BenchmarkConfig
 
 USAGE = """\
 usage: python -m p4core benchmark signatures=PATH indications=PATH knowledge_root=DIR [key=value ...]
 
-Recovery of known disease-modifying drugs: p4core's screen against random, direct-counteraction,
-degree, network-proximity and popularity baselines on identical candidate sets. Keys (key=value):
+Recovery of known disease-modifying drugs: p4core (the twin, human genetics and precedent combined) and
+each of its lines against random, direct-counteraction, degree, network-proximity and popularity
+baselines on identical candidate sets. Keys (key=value):
   signatures      disease signature table (doid, disease, gene_symbol, effect_size_random[, p_adjusted, pval_random])
   indications     indication table (doid_id, drugbank_id, disease, drug, category DM/SYM/NOT)
-  knowledge_root  folder holding knowledge/ and drugs/ (the public knowledge)
+  knowledge_root  folder holding knowledge/, drugs/, ontology/ and genetics/ (the public knowledge)
   out             output folder (default outputs/benchmark)
   protocol        fixed (p4core's shipped parameters, default) or lodo (leave-one-disease-out: every
                   fitted choice made on the other diseases, the figures are the left-out ones)
   objective       what a LODO fit maximises (default auroc+p@20)
-  fit.screen.K=[..], fit.knowledge.K=[..], fit.popularity_weight=[..]
-                  the LODO grid (default: screen.marker_weight 0, 0.05, ..., 1)
+  fit.screen.K=[..], fit.knowledge.K=[..]
+                  the LODO grid of the twin (default: screen.marker_weight 0, 0.05, ..., 1)
+  l2              L2 penalty of the combination's logistic regression (default 1)
+  model_out       write the combination refitted on all diseases (JSON) for evidence.model=
   screen.K=V, knowledge.K=V
-                  an ablation: p4core with that override, as an extra method of the same run
+                  an ablation: the twin with that override, as an extra method of the same run
                   (ablate=[a=1&b=2,...] for several overrides in one method)
   seed, n_random, n_boot
                   seed of the random baselines and the bootstrap (0); random rankings and proximity
@@ -110,6 +113,8 @@ def main(argv: list[str]) -> int:
                 + ")"
             )
         files = write_outputs(result, cfg.out)
+        if cfg.model_out:
+            files.append(write_model(result, cfg.model_out))
     except (P4coreError, OmegaConfBaseException) as exc:
         msg = " ".join(str(exc).split())
         print(f"p4core benchmark: error: {msg}", file=sys.stderr)

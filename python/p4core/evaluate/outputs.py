@@ -67,23 +67,30 @@ def summary_table(result: dict[str, Any]) -> str:
             + "".join(f"{vals.get(k, float('nan')):>13.3f}" for k in M.METRICS)
             + f"   [{a[0]:.3f}, {a[1]:.3f}]   [{p[0]:.3f}, {p[1]:.3f}]"
         )
-    tests = result.get("paired_tests", {}).get("p4core", {})
-    if tests:
+    for ref, others in (
+        ("p4core", [*SIGNATURE_BASELINES, "popularity", "p4core:mechanism"]),
+        ("p4core:mechanism", list(SIGNATURE_BASELINES)),
+        ("p4core:genetics", ["degree"]),
+    ):
+        tests = result.get("paired_tests", {}).get(ref, {})
+        if not tests:
+            continue
         lines.append(
-            "p4core against each method (paired over diseases; AUROC / P@20 wins-losses, Wilcoxon p):"
+            f"{ref} against each method (paired over diseases; mean difference, wins-losses, Wilcoxon p / bootstrap p):"
         )
-        for other in [*SIGNATURE_BASELINES, "popularity"]:
+        for other in others:
             if other in tests:
                 ta, tp = tests[other]["auroc"], tests[other]["p@20"]
                 lines.append(
-                    f"  vs {other:<22} AUROC {ta['wins']}-{ta['losses']} p={ta['wilcoxon_p']:.3f}   "
-                    f"P@20 {tp['wins']}-{tp['losses']} p={tp['wilcoxon_p']:.3f}"
+                    f"  vs {other:<22} AUROC {ta['mean_diff']:+.3f} {ta['wins']}-{ta['losses']} p={ta['wilcoxon_p']:.3f}/{ta['bootstrap_p']:.3f}   "
+                    f"P@20 {tp['mean_diff']:+.3f} {tp['wins']}-{tp['losses']} p={tp['wilcoxon_p']:.3f}/{tp['bootstrap_p']:.3f}"
                 )
-    pp = result.get("paired_tests", {}).get("p4core+popularity", {}).get("popularity")
-    if pp:
+    cal = result.get("calibration")
+    if cal:
+        where = "held out (LODO)" if cal["held_out"] else "in sample (the shipped model)"
         lines.append(
-            f"p4core+popularity vs popularity: AUROC {pp['auroc']['mean_diff']:+.3f} "
-            f"({pp['auroc']['wins']}-{pp['auroc']['losses']}, Wilcoxon p={pp['auroc']['wilcoxon_p']:.3f})"
+            f"calibration of p4core's probability, {where}: Brier {cal['brier']:.4f} (base rate {cal['brier_base_rate']:.4f}); "
+            f"mean probability {cal['mean_probability']:.4f} vs positive share {cal['positive_share']:.4f}"
         )
     return "\n".join(lines)
 
@@ -100,6 +107,17 @@ def write_outputs(result: dict[str, Any], out: str | Path) -> list[Path]:
     files.append(out / "scores.parquet")
     files.append(write_text(out / "benchmark.json", text))
     return files
+
+
+def write_model(result: dict[str, Any], path: str | Path) -> Path:
+    """The combination refitted on all evaluated diseases, as the JSON ``evidence.model=`` reads."""
+    model = dict(result["fits"]["p4core"]["refit_on_all"])
+    model["fitted_by"] = (
+        f"python -m p4core benchmark protocol={result['protocol']['name']} (p4core {result['p4core_version']}): "
+        f"{result['n_evaluated']} diseases, refit on all"
+    )
+    model["mechanism_setting"] = result["fits"]["p4core"]["mechanism_setting"]
+    return write_text(Path(path), json.dumps(model, indent=2, default=json_default, allow_nan=False) + "\n")
 
 
 def json_default(obj: Any) -> Any:

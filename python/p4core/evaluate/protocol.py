@@ -164,23 +164,6 @@ def lodo_choice(objective: np.ndarray, held_out: int | None) -> int:
     return int(np.argmax(mean))
 
 
-def lodo_weight(
-    base: list[np.ndarray],
-    extra: list[np.ndarray],
-    labels: list[np.ndarray],
-    weights: Sequence[float],
-    score: Callable[[np.ndarray, np.ndarray], float],
-) -> float:
-    """The weight ``w`` among ``weights`` that maximises the mean ``score(labels, base + w extra)``
-    over the given (training) diseases; ties go to the first weight."""
-    best, best_w = -np.inf, float(weights[0])
-    for w in weights:
-        val = float(np.mean([score(y, b + w * e) for b, e, y in zip(base, extra, labels, strict=True)]))
-        if val > best:
-            best, best_w = val, float(w)
-    return best_w
-
-
 __all__ = [
     "COMBINATION_KEYS",
     "Setting",
@@ -189,5 +172,4 @@ __all__ = [
     "grid_settings",
     "knowledge_digest",
     "lodo_choice",
-    "lodo_weight",
 ]

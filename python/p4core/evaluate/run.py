@@ -33,8 +33,9 @@ from p4core.evaluate.data import (
     read_signature_table,
     select_diseases,
 )
+from p4core.evaluate.lines import ABLATIONS, BenchmarkLines, lodo_combination
 from p4core.evaluate.outputs import rank_of
-from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice, lodo_weight
+from p4core.evaluate.protocol import Setting, Views, grid_settings, lodo_choice
 from p4core.evaluate.settings import CREDITS, METHODS, SIGNATURE_BASELINES, BenchmarkConfig
 from p4core.model import Knowledge
 
@@ -169,8 +170,16 @@ def run_benchmark(
             f"({len(skipped)} skipped)"
         )
 
-    # -- p4core's views under every setting the methods need
+    # -- p4core's views under every setting the methods need; the lines of evidence
     views = Views(load, candidates, {d.doid: d.signature for d in evaluated}, base_screen)
+    all_signatures = {d.doid: d.signature for d in items if len(d.signature)}
+    lines = BenchmarkLines(
+        base,
+        candidates,
+        indications,
+        all_signatures,
+        lambda doid: _bulk_twin(all_signatures[doid], base),
+    )
     scores: dict[str, dict[str, np.ndarray]] = {d.doid: {} for d in evaluated}
     timings["diseases"] = {}
     for i, d in enumerate(items, 1):
@@ -189,6 +198,14 @@ def run_benchmark(
         sc["proximity_direction"] = direction_filtered(sc["proximity"], sc["direct"])
         sc["popularity"] = popularity_scores(candidates, dm_all, [d.doid])[keep]
         views.of(Setting(), d.doid)  # the shipped setting, timed with the disease
+        g, g_info = lines.genetics(d.doid)
+        pre = lines.precedent(d.doid, [d.doid])
+        sc["p4core:genetics"] = np.zeros(len(d.cands)) if g is None else g[keep]
+        sc["p4core:precedent"] = np.zeros(len(d.cands)) if pre is None else pre[keep]
+        d.entry["lines"] = {
+            "genetics": {k: v for k, v in g_info.items() if k != "risk_genes_not_in_twin"},
+            "precedent": {"present": pre is not None},
+        }
         timings["diseases"][d.name] = round(time.perf_counter() - td, 3)
         say(
             f"[{i}/{len(items)}] {d.name}: {d.entry['n_matched']}/{d.entry['n_signature_genes']} genes matched "
@@ -198,12 +215,12 @@ def run_benchmark(
 
     t0 = time.perf_counter()
     families: dict[str, Setting] = {
-        "p4core": Setting(),
+        "p4core:mechanism": Setting(),
         "p4core:marker": Setting.of(screen={"ranking": "marker"}),
         "p4core:programme": Setting.of(screen={"ranking": "programme"}),
     }
     for text, a in zip(config.ablate, config.ablations(), strict=True):
-        families[f"p4core[{'&'.join(x.strip() for x in text.split('&'))}]"] = a
+        families[f"p4core:mechanism[{'&'.join(x.strip() for x in text.split('&'))}]"] = a
     fits: dict[str, Any] = {}
     chosen: dict[str, dict[str, Setting]] = {}
     refits: dict[str, Setting] = {}
@@ -211,19 +228,31 @@ def run_benchmark(
         chosen[method], refits[method], fits[method] = _fit_family(config, views, evaluated, pinned)
         for d in evaluated:
             scores[d.doid][method] = views.scores(chosen[method][d.doid], d.doid)[d.keep]
-    # p4core + popularity: the weight of p4core's score on top of the prior
-    pop_fit = _fit_popularity(
-        config, evaluated, chosen["p4core"], refits["p4core"], views, candidates, dm_all
-    )
+    # p4core: the twin, genetics and precedent combined (LODO: fitted on the other diseases)
+    mech = chosen["p4core:mechanism"]
+
+    def mechanism(fold: str, doid: str) -> np.ndarray:
+        setting = mech[fold] if fold else refits["p4core:mechanism"]
+        return views.scores(setting, doid)[by_doid[doid].keep]
+
+    by_doid = {d.doid: d for d in evaluated}
+    combo = lodo_combination(evaluated, mechanism, lines, config.protocol, config.l2)
     for d in evaluated:
-        w = pop_fit["weights"][d.doid]
-        scores[d.doid]["p4core+popularity"] = scores[d.doid]["popularity"] + w * scores[d.doid]["p4core"]
-    fits["p4core+popularity"] = pop_fit["record"]
+        scores[d.doid].update(combo["scores"][d.doid])
+    fits["p4core"] = {
+        "model": "logistic regression on standardised line scores (p4core.evidence.combine)",
+        "l2": config.l2,
+        "per_fold": {d.name: combo["per_fold"][d.doid] for d in evaluated if d.doid in combo["per_fold"]},
+        "refit_on_all": combo["refit"].to_dict(),
+        "mechanism_setting": refits["p4core:mechanism"].as_dict(),
+    }
     timings["p4core_fit_s"] = round(time.perf_counter() - t0, 3)
 
     # -- metrics
     t0 = time.perf_counter()
     methods = [*METHODS, *[m for m in families if m not in METHODS]]
+    if config.protocol == "lodo":
+        methods += list(ABLATIONS)
     for d in evaluated:
         entry, sc = d.entry, scores[d.doid]
         mt = {m: M.ranking_metrics(d.labels, sc[m]) for m in methods if m != "random"}
@@ -247,7 +276,7 @@ def run_benchmark(
         entry["n_direct_positive"] = int((sc["direct"] > 0).sum())
         if config.protocol == "lodo":
             entry["fit"] = {m: chosen[m][d.doid].as_dict() for m in families}
-            entry["fit"]["p4core+popularity"] = {"popularity_weight": pop_fit["weights"][d.doid]}
+            entry["fit"]["p4core"] = combo["per_fold"].get(d.doid, {})
     timings["metrics_s"] = round(time.perf_counter() - t0, 3)
 
     per_disease = [d.entry for d in items]
@@ -276,7 +305,7 @@ def run_benchmark(
             for other in methods
             if other != ref
         }
-        for ref in ("p4core", "p4core+popularity")
+        for ref in ("p4core", "p4core:mechanism", "p4core:genetics")
     }
     timings["total_s"] = round(time.perf_counter() - t_start, 3)
     from p4core import __version__
@@ -303,6 +332,15 @@ def run_benchmark(
         "positives": "DM (disease-modifying) indications, mapped through DrugBank ids, among the candidates",
         "popularity": "number of the indication table's other diseases for which the drug is disease-modifying "
         "(in a LODO fit, the left-out disease is never counted)",
+        "lines": {
+            "p4core:mechanism": "the twin alone (the screen's combined view)",
+            "p4core:genetics": "genetics score: the largest degree-calibrated reach of the drug's targets to the "
+            "disease's GWAS risk genes",
+            "p4core:precedent": "use in the indication table's other diseases, weighted by disease similarity from "
+            "the ontology, GWAS genes and signatures (the evaluated disease's rows removed)",
+            "p4core": "the three lines combined by logistic regression (LODO: fitted on the other diseases)",
+        },
+        "calibration": combo["calibration"],
         "knowledge": {
             "provenance": list(base.provenance),
             "network": base.network.name,
@@ -382,44 +420,7 @@ def _fit_family(
     )
 
 
-def _fit_popularity(
-    config: BenchmarkConfig,
-    evaluated: list[DiseaseRun],
-    chosen: dict[str, Setting],
-    refit_setting: Setting,
-    views: Views,
-    candidates: list[str],
-    dm_all: dict[str, set[str]],
-) -> dict[str, Any]:
-    """The weight of p4core in p4core+popularity per disease (fixed, or fitted on the other diseases
-    with the popularity of each training disease counting neither itself nor the left-out one)."""
-    if config.protocol == "fixed":
-        w = float(config.popularity_weight)
-        return {"weights": {d.doid: w for d in evaluated}, "record": {"popularity_weight": w}}
-    names = M.parse_objective(config.objective)
+def _bulk_twin(signature: pd.Series, knowledge: Knowledge):  # noqa: ANN202 - TwinEnsemble
+    from p4core.twin.build import twin_from_signature
 
-    def score(y: np.ndarray, s: np.ndarray) -> float:
-        return float(sum(M.ranking_metrics(y, s)[m] for m in names))
-
-    weights = {}
-    for d in evaluated:
-        train = [o for o in evaluated if o.doid != d.doid]
-        base = [popularity_scores(candidates, dm_all, [o.doid, d.doid])[o.keep] for o in train]
-        extra = [views.scores(chosen[d.doid], o.doid)[o.keep] for o in train]
-        weights[d.doid] = lodo_weight(
-            base, extra, [o.labels for o in train], config.fit.popularity_weight, score
-        )
-    all_base = [popularity_scores(candidates, dm_all, [o.doid])[o.keep] for o in evaluated]
-    all_extra = [views.scores(refit_setting, o.doid)[o.keep] for o in evaluated]
-    refit = lodo_weight(
-        all_base, all_extra, [o.labels for o in evaluated], config.fit.popularity_weight, score
-    )
-    return {
-        "weights": weights,
-        "record": {
-            "grid": list(config.fit.popularity_weight),
-            "refit_on_all": refit,
-            "refit_p4core_setting": refit_setting.as_dict(),
-            "per_fold": {d.name: weights[d.doid] for d in evaluated},
-        },
-    }
+    return twin_from_signature(signature, knowledge)

@@ -16,6 +16,9 @@ log = logging.getLogger("p4core.benchmark")
 #: methods of every run (ablations are added by name)
 METHODS = (
     "p4core",
+    "p4core:mechanism",
+    "p4core:genetics",
+    "p4core:precedent",
     "p4core:marker",
     "p4core:programme",
     "random",
@@ -24,11 +27,10 @@ METHODS = (
     "proximity",
     "proximity_direction",
     "popularity",
-    "p4core+popularity",
 )
 
 
-#: the signature-based baselines p4core must beat, and the prior p4core+popularity must beat
+#: the signature-based baselines p4core:mechanism (the twin alone) must beat; p4core must beat them and popularity
 SIGNATURE_BASELINES = ("random", "direct", "degree", "proximity", "proximity_direction")
 
 
@@ -40,6 +42,8 @@ CREDITS = [
     "TF regulons: CollecTRI (Müller-Dott et al., NAR 2023), CC BY 4.0",
     "Signalling network: OmniPath (Türei et al., Mol Syst Biol 2021), upstream resources' licences",
     "Ligand-receptor pairs: LIANA consensus resource (Dimitrov et al., Nat Commun 2022), BSD-3 package data",
+    "Disease Ontology (Schriml et al., NAR 2019), dhimmel/disease-ontology, CC BY 3.0",
+    "GWAS Catalog associations (NHGRI-EBI), dhimmel/gwas-catalog (Himmelstein et al., eLife 2017), CC BY 4.0",
 ]
 
 
@@ -55,10 +59,6 @@ class FitGrid:
     screen: dict[str, list[Any]] = field(default_factory=lambda: {"marker_weight": _weights()})
     #: ``knowledge.*`` values (each a knowledge of its own), e.g. ``{mechanism_share: [0.35, 0.5, 0.65]}``
     knowledge: dict[str, list[Any]] = field(default_factory=dict)
-    #: weights of p4core's score added to the popularity prior in ``p4core+popularity``
-    popularity_weight: list[float] = field(
-        default_factory=lambda: [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-    )
 
 
 @dataclass
@@ -83,8 +83,11 @@ class BenchmarkConfig:
     #: (several overrides in one method joined by ``&``); ``screen.*``/``knowledge.*`` arguments add
     #: one method each
     ablate: list[str] = field(default_factory=list)
-    #: weight of p4core's score in p4core+popularity under ``protocol=fixed`` (the LODO choice on dev)
-    popularity_weight: float = 0.3
+    #: L2 penalty of the combination's logistic regression
+    l2: float = 1.0
+    #: write the combination model refitted on all evaluated diseases here (JSON; ``evidence.model=`` of a
+    #: run reads it; p4core ships the dev split's as p4core/data/evidence_model.json)
+    model_out: str | None = None
     #: seed of the random rankings, the proximity null sets and the bootstrap
     seed: int = 0
     #: permutations of the random ranking and null sets of the proximity (default 1000)
@@ -115,8 +118,8 @@ class BenchmarkConfig:
             M.parse_objective(self.objective)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        if not self.fit.popularity_weight:
-            raise InputError("fit.popularity_weight: the grid needs at least one value")
+        if self.l2 < 0:
+            raise InputError(f"l2 must be >= 0, got {self.l2}")
         self.base_screen()
         for a in self.ablations():
             a.params(self.base_screen())  # validates screen values

@@ -154,6 +154,7 @@ def patient_from_anndata(
     patient_id: str,
     pseudonym_key: str | None = None,
     tissue: str | None = None,
+    diagnosis: str | None = None,
     where: str = "AnnData",
     source: str = "anndata",
     description: str = "AnnData object",
@@ -268,7 +269,7 @@ def patient_from_anndata(
         tissue = ", ".join(sorted(set(obs.loc[is_dis.to_numpy(), "tissue"].astype(str))))
     if tissue:
         ctx.extra["tissue"] = str(tissue)
-    return Patient(out, ctx, description=description, organism=organism)
+    return Patient(out, ctx, description=description, organism=organism, diagnosis=diagnosis)
 
 
 def read_patient_h5ad(
@@ -288,6 +289,7 @@ def read_patient_h5ad(
     patient_id: str | None = None,
     pseudonym_key: str | None = None,
     tissue: str | None = None,
+    diagnosis: str | None = None,
 ) -> Patient:
     """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
 
@@ -317,6 +319,9 @@ def read_patient_h5ad(
     tissue
         The sampled tissue (shown in the report's body view); default: the ``tissue`` obs column of
         the disease cells when there is one (CELLxGENE schema).
+    diagnosis
+        The patient's diagnosis (a Disease Ontology name or DOID, ``ICD10:<code>`` or ``none``), resolved
+        when the knowledge is loaded (:func:`p4core.evidence.resolve_diagnosis`); default: the record's.
     """
     path = Path(path)
     if not path.is_file():
@@ -341,6 +346,7 @@ def read_patient_h5ad(
         patient_id=patient_id if patient_id else path.stem,
         pseudonym_key=pseudonym_key,
         tissue=tissue,
+        diagnosis=diagnosis,
         where=path.name,
         source="h5ad",
         description="AnnData file (h5ad)",

@@ -22,13 +22,26 @@ targets (``IFNAR1|IFNAR2``: the drug acts on each component with strength 1/n).
 ``~/.cache/p4core``), keyed by the SHA-256 of the file's bytes, the loader, its version and its
 parameters: a changed file or loader misses the cache, and nothing is cached from a failed parse.
 
-Modules: ``cache``, ``tables`` (edge lists), ``public`` (the loaders), ``compose``, ``corrections``. See
+* Disease knowledge (``diseases``): the Disease Ontology, GWAS Catalog risk loci and genes, drug
+  indications (DrugCentral's by DOID, or a library's own labels resolved by name).
+
+Modules: ``cache``, ``tables`` (edge lists), ``public`` (the loaders), ``diseases``, ``compose``, ``corrections``. See
 docs/design.md.
 """
 
 from p4core.knowledge.cache import LOADER_VERSION, cache_dir, cached, file_digest
 from p4core.knowledge.compose import compose_networks
 from p4core.knowledge.corrections import CORRECTION_COLUMNS, apply_corrections, read_corrections
+from p4core.knowledge.diseases import (
+    closest_names,
+    indications_from_labels,
+    load_disease_knowledge,
+    name_index,
+    normalise_name,
+    read_disease_ontology,
+    read_drugcentral_indications,
+    read_gwas_catalog,
+)
 from p4core.knowledge.public import (
     COLLECTRI_COMPLEXES,
     DRUGCENTRAL_ACTIONS,
@@ -50,9 +63,17 @@ __all__ = [
     "apply_corrections",
     "cache_dir",
     "cached",
+    "closest_names",
     "compose_networks",
     "expand_complexes",
     "file_digest",
+    "indications_from_labels",
+    "load_disease_knowledge",
+    "name_index",
+    "normalise_name",
+    "read_disease_ontology",
+    "read_drugcentral_indications",
+    "read_gwas_catalog",
     "read_collectri",
     "read_corrections",
     "read_drugcentral",

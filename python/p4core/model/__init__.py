@@ -6,9 +6,10 @@ Each can be saved and loaded (AnnData / Parquet / JSON), so any stage can be run
 TwinEnsemble), ``results`` (ScreenResult, Trajectories, Sound, RunResult). See docs/design.md.
 """
 
+from p4core.model.diseases import Diagnosis, DiseaseKnowledge
 from p4core.model.knowledge import DRUG_COLUMNS, EDGE_KINDS, NETWORK_COLUMNS, DrugLibrary, Knowledge, Network
 from p4core.model.patient import CELL_TYPE, CONDITION, DISEASE, DONOR, REFERENCE, SAMPLE, Context, Patient
-from p4core.model.results import RunResult, ScreenResult, Sound, Trajectories
+from p4core.model.results import EvidenceResult, RunResult, ScreenResult, Sound, Trajectories
 from p4core.model.twin import TwinEnsemble, TwinReplicate
 
 __all__ = [
@@ -22,7 +23,10 @@ __all__ = [
     "REFERENCE",
     "SAMPLE",
     "Context",
+    "Diagnosis",
+    "DiseaseKnowledge",
     "DrugLibrary",
+    "EvidenceResult",
     "Knowledge",
     "Network",
     "Patient",

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from p4core.errors import InputError
+from p4core.model.diseases import DiseaseKnowledge
 
 EDGE_KINDS = ("transcriptional", "signalling", "ligand_receptor")
 
@@ -116,3 +117,5 @@ class Knowledge:
     #: drug-target corrections applied to the library (p4core.knowledge.apply_corrections): the rows,
     #: what each did (``status``, ``was``) and its citation
     corrections: pd.DataFrame | None = None
+    #: the disease ontology, GWAS risk genes and drug indications (the evidence lines' knowledge), when loaded
+    diseases: DiseaseKnowledge | None = None

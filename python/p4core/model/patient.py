@@ -51,6 +51,9 @@ class Context:
     imaging: list[dict[str, Any]] = field(default_factory=list)
     #: derived scores (comorbidity indices, 4C, polygenic scores, ...): name -> dict
     scores: dict[str, Any] = field(default_factory=dict)
+    #: the patient's genotype calls (chrom, pos, id, ref, alt, dosage), e.g. from the ``pgs`` context's
+    #: VCF: kept in memory for the genetics line, never written (not in :meth:`to_dict`)
+    genotype: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,9 @@ class Patient:
     description: str = ""
     #: human | mouse (mouse symbols are mapped through the knowledge's orthologs)
     organism: str = "human"
+    #: the diagnosis the data source gives (a Disease Ontology name or DOID, or ``ICD10:<code>``);
+    #: ``data.diagnosis`` overrides it, and without either the record's ICD-10 codes are used
+    diagnosis: str | None = None
 
     @property
     def pseudonym(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from p4core.model.diseases import Diagnosis
 from p4core.model.knowledge import Knowledge
 from p4core.model.patient import Patient
 from p4core.model.twin import TwinEnsemble
@@ -40,6 +41,48 @@ class ScreenResult:
 
     def top(self, n: int = 10) -> pd.DataFrame:
         return self.table.head(n)
+
+    def reordered(self, drugs: list[str]) -> ScreenResult:
+        """The same result with its rows (table, scores, parts, views) in the order of ``drugs`` (a
+        permutation of :attr:`drugs`); ``rank`` follows the new order."""
+        if sorted(drugs) != sorted(self.drugs):
+            raise ValueError("reordered() needs a permutation of the result's drugs")
+        pos = {d: i for i, d in enumerate(self.drugs)}
+        order = np.array([pos[d] for d in drugs], dtype=np.int64)
+        table = self.table.set_index("drug").loc[drugs].reset_index()
+        table["rank"] = np.arange(1, len(drugs) + 1)
+        table = table[["rank", *[c for c in table.columns if c != "rank"]]]
+        return ScreenResult(
+            table=table,
+            scores=self.scores[:, order],
+            parts=self.parts[order],
+            drugs=list(drugs),
+            celltypes=list(self.celltypes),
+            params=dict(self.params),
+            pairs=self.pairs,
+            control=self.control,
+            views={k: v[:, order] for k, v in self.views.items()},
+            scales=dict(self.scales),
+        )
+
+
+@dataclass
+class EvidenceResult:
+    """The lines of evidence beyond the twin (genetics, precedent), their combination with the twin
+    and the tiers (see :mod:`p4core.evidence`).
+
+    ``table`` (index: drug) has the lines' columns (``genetics_*``, ``precedent*``), ``probability``
+    (that the drug is disease-modifying, from the combination model), ``tier`` and ``tier_text``.
+    ``lines`` says per line whether it is present and why not; ``report`` what was matched."""
+
+    table: pd.DataFrame
+    diagnosis: Diagnosis | None
+    lines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def present(self, line: str) -> bool:
+        return bool(self.lines.get(line, {}).get("present"))
 
 
 @dataclass
@@ -99,3 +142,5 @@ class RunResult:
     explain: pd.DataFrame | None = None
     #: the course's sonification, when an active renderer needs it (see the ``sonifiers`` hook)
     sound: Sound | None = None
+    #: the genetics and precedent lines, the combined ranking and the tiers (None: evidence.enabled=false)
+    evidence: EvidenceResult | None = None

@@ -20,17 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anndata as ad
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from p4core import kernel
 from p4core.errors import InputError
 from p4core.model import DrugLibrary, ScreenResult, TwinEnsemble, TwinReplicate
 from p4core.screen import ScreenParams, drug_matrix, unit_perturbations
-
-TWIN_FILE = "twin.h5ad"
+from p4core.screen.twinfile import TWIN_FILE, load_twin
 
 
 def contributions(
@@ -156,8 +153,23 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
         return str(v)
 
 
+def _line_note(o: pd.Series, row: pd.Series) -> str:
+    """Which line of evidence sets two drugs of a combined ranking apart (the largest difference in the
+    model's standardised units is not known here: the raw line scores are compared)."""
+    parts = [f"P(DM) {_fmt(o.get('probability'))} vs {_fmt(row.get('probability'))}"]
+    for col, name in (("score_mean", "twin"), ("genetics_score", "genetics"), ("precedent", "precedent")):
+        if (
+            col in o.index
+            and np.isfinite(float(o.get(col, np.nan)))
+            and np.isfinite(float(row.get(col, np.nan)))
+        ):
+            parts.append(f"{name} {_fmt(o.get(col))} vs {_fmt(row.get(col))}")
+    return "; ".join(parts)
+
+
 def competitor_note(table: pd.DataFrame, drug: str) -> str:
-    """Why the drugs ranked just above and below ``drug`` are there: which view differs most."""
+    """Why the drugs ranked just above and below ``drug`` are there: in a combined ranking, its lines
+    of evidence; in the twin's, which view differs most."""
     t = table.reset_index(drop=True)
     hit = np.flatnonzero(t["drug"].to_numpy() == drug)
     if not len(hit):
@@ -171,7 +183,10 @@ def competitor_note(table: pd.DataFrame, drug: str) -> str:
         o = t.iloc[j]
         dm = float(o.get("score_marker", np.nan)) - float(row.get("score_marker", np.nan))
         dp = float(o.get("score_programme", np.nan)) - float(row.get("score_programme", np.nan))
-        if o["targets"] == row["targets"] if "targets" in t else False:
+        same = o["targets"] == row["targets"] if "targets" in t else False
+        if "probability" in t.columns and not (same and o["probability"] == row["probability"]):
+            why = _line_note(o, row)
+        elif same:
             why = "it has the same targets (a tie broken by name)"
         elif np.isfinite(dm) and np.isfinite(dp):
             lead = "marker" if abs(dm) >= abs(dp) else "programme"
@@ -232,6 +247,31 @@ def explain_record(
         "flags": flags,
         "competitors": competitor_note(table, row["drug"]),
         "genes": genes.to_dict("records"),
+        "evidence": evidence_record(row),
+    }
+
+
+def evidence_record(row: pd.Series) -> dict[str, Any] | None:
+    """The lines of evidence of one drug row (None: the run had no evidence stage); an absent line
+    is None, never zero."""
+    if "probability" not in row.index:
+        return None
+    tier = row.get("tier")
+    return {
+        "rank_mechanism": row.get("rank_mechanism"),
+        "probability": row.get("probability"),
+        "tier": tier if isinstance(tier, str) else "",
+        "tier_text": row.get("tier_text") if isinstance(row.get("tier_text"), str) else "",
+        "genetics": None
+        if "genetics_score" not in row.index
+        else {k: row.get(f"genetics_{k}") for k in ("score", "z", "p", "fdr", "genes")},
+        "precedent": None
+        if "precedent" not in row.index
+        else {
+            "score": row.get("precedent"),
+            "standard": bool(row.get("precedent_standard")),
+            "related": row.get("precedent_related") if isinstance(row.get("precedent_related"), str) else "",
+        },
     }
 
 
@@ -259,6 +299,37 @@ def explain_text(rec: dict[str, Any]) -> str:
     ct = sorted(rec["celltypes"].items(), key=lambda kv: -float(kv[1]))
     lines.append("cell types (part of the score): " + ", ".join(f"{c} {_fmt(p)}" for c, p in ct))
     lines.append(f"flags: {', '.join(rec['flags']) or 'none'}")
+    ev = rec.get("evidence")
+    if ev:
+        g, p = ev["genetics"], ev["precedent"]
+        lines.append(
+            f"evidence: P(disease-modifying) {_fmt(ev['probability'])}, tier {ev['tier'] or 'none'}"
+            + (f" ({ev['tier_text']})" if ev["tier_text"] else "")
+            + f"; the twin alone ranks it {_fmt(ev['rank_mechanism'], '.0f')}"
+        )
+        lines.append(
+            "  genetics: "
+            + (
+                f"score {_fmt(g['score'])}, z {_fmt(g['z'], '.2f')}, FDR {_fmt(g['fdr'], '.3f')}"
+                + (
+                    f", risk genes at or next to its best target: {g['genes']}"
+                    if isinstance(g["genes"], str) and g["genes"]
+                    else ""
+                )
+                if g
+                else "absent"
+            )
+        )
+        lines.append(
+            "  precedent: "
+            + (
+                ("standard for the diagnosis; " if p["standard"] else "")
+                + f"score {_fmt(p['score'])}"
+                + (f"; used for related diseases: {p['related']}" if p["related"] else "")
+                if p
+                else "absent"
+            )
+        )
     if rec["competitors"]:
         lines.append(f"neighbours: {rec['competitors']}")
     lines.append("genes carrying the score on twin 0 (contribution to the combined score):")
@@ -271,94 +342,6 @@ def explain_text(rec: dict[str, Any]) -> str:
             f"{g['change']:>10.3f}{g['contribution']:>10.3f}{_fmt(g.get('share_of_score'), '.0%'):>8}"
         )
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# the twin a run leaves for later explanations
-
-
-def _plain(obj: Any) -> Any:
-    """A value h5ad can store (None and other odd values dropped from dicts)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items() if v is not None and _plain(v) is not None}
-    if isinstance(obj, list | tuple):
-        vals = [_plain(v) for v in obj]
-        return [v for v in vals if v is not None] or None
-    if isinstance(obj, bool | int | float | str | np.generic | np.ndarray):
-        return obj
-    return None
-
-
-def save_twin(path: Path, ensemble: TwinEnsemble, drugs: DrugLibrary, screen: ScreenResult) -> Path:
-    """``twin.h5ad``: the first twin (signatures as ``X``, activity as a layer, the operator in ``uns``)
-    with the drug library's signed targets, the screen's parameters and scales (written atomically)."""
-    from p4core.io import atomic_path
-
-    first = TwinEnsemble(
-        celltypes=ensemble.celltypes,
-        genes=ensemble.genes,
-        replicates=ensemble.replicates[:1],
-        celltype_weights=ensemble.celltype_weights,
-        de=ensemble.de,
-        measured=ensemble.measured,
-        params=ensemble.params,
-        pseudonym=ensemble.pseudonym,
-    )
-    adata = first.to_anndata()
-    uns = adata.uns["p4core"]
-    uns["params"] = _plain(uns.get("params", {})) or {}
-    uns["measured"] = ensemble.measured.astype(np.uint8)
-    t = drugs.targets
-    uns["drugs"] = {
-        c: t[c].astype(str).to_numpy() if c in ("drug", "target", "action") else t[c].to_numpy()
-        for c in ("drug", "target", "action", "sign", "strength")
-    }
-    if "correction" in t:
-        uns["drugs"]["correction"] = t["correction"].astype(str).to_numpy()
-    uns["screen"] = {"params": _plain(dict(screen.params)), "scales": dict(screen.scales)}
-    with atomic_path(path) as tmp:
-        adata.write_h5ad(tmp)
-    return path
-
-
-def load_twin(path: Path) -> tuple[TwinEnsemble, DrugLibrary, ScreenParams, dict[str, float]]:
-    """The ensemble of one twin, the drug library and the screen's parameters from ``twin.h5ad``."""
-    try:
-        adata = ad.read_h5ad(path)
-        uns = adata.uns["p4core"]
-        op = uns["operators"]["twin0"]
-        n = adata.n_vars
-        a = sp.csr_array((op["data"], op["indices"], op["indptr"]), shape=(n, n))
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(f"{path}: not a p4core twin file ({exc}); rerun the pipeline to write it") from None
-    celltypes = [str(c) for c in uns["celltypes"]]
-    genes = list(dict.fromkeys(adata.var["gene"].astype(str)))
-    rep = TwinReplicate(
-        kernel.as_operator(a, dtype=a.dtype),
-        np.asarray(adata.X[0]).ravel(),
-        adata.layers["active"][0].astype(bool),
-    )
-    ens = TwinEnsemble(
-        celltypes=celltypes,
-        genes=genes,
-        replicates=[rep],
-        celltype_weights=np.asarray(uns["celltype_weights"]),
-        de=pd.DataFrame(),
-        measured=np.asarray(uns["measured"]).astype(bool),
-        pseudonym=str(uns.get("pseudonym", "")),
-    )
-    d = uns["drugs"]
-    lib = DrugLibrary(
-        pd.DataFrame({k: np.asarray(v) for k, v in d.items()}).astype({"sign": int, "strength": float}),
-        name="run library",
-    )
-    sp_params = dict(uns["screen"]["params"])
-    fields = set(ScreenParams.__dataclass_fields__)
-    params = ScreenParams(
-        **{k: v.item() if isinstance(v, np.generic) else v for k, v in sp_params.items() if k in fields}
-    )
-    scales = {k: float(v) for k, v in uns["screen"]["scales"].items()}
-    return ens, lib, params, scales
 
 
 # ---------------------------------------------------------------------------------------------
