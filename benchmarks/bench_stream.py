@@ -2,7 +2,7 @@
 
     python benchmarks/bench_stream.py [--drugs 10000] [--twins 1000] [--out DIR]
 
-Twins are made on demand (p4core.datasets.SyntheticTwins: 4 cell types x 1,000 genes, 20k edges,
+Twins are made on demand (p4core.testing.synthetic.SyntheticTwins: 4 cell types x 1,000 genes, 20k edges,
 weights jittered per twin), scores are written per block of 50 twins (p4core.screen.stream). The run is
 resumable: interrupt it (Ctrl-C) and start it again with the same --out. Prints wall time, peak
 resident memory, and the size on disk; writes benchmarks/results/stream.json.
@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from p4core.datasets import synthetic_screen
 from p4core.screen.stream import screen_to_parquet
+from p4core.testing.synthetic import synthetic_screen
 
 
 def main() -> None:

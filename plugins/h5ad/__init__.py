@@ -38,6 +38,9 @@ class H5adSourceConfig:
     patient_id: str | None = identifying(None, kind="patient_id")
     #: the sampled tissue, e.g. "synovium (knee)" (default: obs["tissue"] of the disease cells, if any)
     tissue: str | None = None
+    #: one patient of a cohort file (its id in donor_key, or sample_key without one): its disease cells
+    #: against every reference sample; ``all``: every disease-group patient, one twin each (a cohort run)
+    patient: str | None = identifying(None, kind="patient_id")
     #: the patient's diagnosis: a Disease Ontology name or synonym, a DOID, ICD10:<code>, or none
     #: (default: the record's ICD-10 codes, mapped through the ontology)
     diagnosis: str | None = None
@@ -61,6 +64,7 @@ def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
         pseudonym_key=pseudonym_key,
         tissue=cfg.tissue,
         diagnosis=cfg.diagnosis,
+        patient=cfg.patient,
     )
 
 

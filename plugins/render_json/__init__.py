@@ -11,7 +11,7 @@ import numpy as np
 import p4core
 from p4core.hooks import hookimpl
 from p4core.io import write_text
-from p4core.model import RunResult
+from p4core.model import CohortResult, RunResult
 
 
 @dataclass
@@ -47,6 +47,9 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "n_genes": len(ens.genes),
             "n_measured": int(ens.measured.sum()),
             "seed": ens.params.get("seed"),
+            "celltypes_skipped": ens.params.get("celltypes_skipped", []),
+            "celltypes_excluded": ens.params.get("celltypes_excluded", []),
+            "compared_with": ens.params.get("reference_of", {}),
         },
         "signature": {
             "design": ens.params.get("signature_design", {}),
@@ -91,6 +94,7 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
         "course": {
             "scenarios": traj.scenarios,
             "burden_at_horizon": end,
+            "synergy": traj.params.get("synergy"),
             "events": traj.events.to_dict("records"),
         },
         "timings_s": {**result.timings, "total (to this summary)": round(sum(result.timings.values()), 3)},
@@ -125,6 +129,26 @@ def _evidence(result: RunResult) -> dict | None:
     }
 
 
+def render_cohort(cohort: CohortResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
+    """cohort.json: the patients (pseudonyms) and their designs, each patient's best drugs, the drugs whose
+    rank differs most, the programmes that vary most, timings."""
+    t = cohort.table
+    summary = {
+        "p4core_version": p4core.__version__,
+        "patients": cohort.patients,
+        "design": cohort.design,
+        "top_drugs": {
+            p: t[t["patient"] == p].head(cfg.top).drop(columns=["patient"]).to_dict("records")
+            for p in cohort.patients
+        },
+        "differing_drugs": cohort.differing.to_dict("records"),
+        "varying_programmes": cohort.varying_programmes.head(cfg.top).to_dict("records"),
+        "timings_s": cohort.timings,
+        "files": "each patient's results in patients/<pseudonym>/; cohort.csv: every patient's rank of every drug",
+    }
+    return [write_text(outdir / "cohort.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")]
+
+
 @hookimpl
 def p4core_register_renderers(register):
     register(
@@ -133,4 +157,5 @@ def p4core_register_renderers(register):
         schema=JsonConfig,
         description="summary.json: patient (pseudonymised), twins, top drugs, course, timings",
         last=True,
+        cohort=render_cohort,
     )

@@ -23,7 +23,7 @@ from typing import Any
 from p4core.errors import require
 from p4core.hooks import hookimpl
 from p4core.io import atomic_path, write_text
-from p4core.model import RunResult
+from p4core.model import CohortResult, RunResult
 
 AUDIO_FORMATS = ("mp3", "wav", "none")
 
@@ -98,6 +98,13 @@ def render(result: RunResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
     return files
 
 
+def render_cohort(cohort: CohortResult, outdir: Path, cfg: ReportConfig) -> list[Path]:
+    """cohort.html: the patients side by side (each patient's own report is in patients/<pseudonym>/)."""
+    from .cohort import build_cohort_page
+
+    return [write_text(outdir / "cohort.html", build_cohort_page(cohort, cfg.file))]
+
+
 @hookimpl
 def p4core_register_renderers(register):
     register(
@@ -107,4 +114,5 @@ def p4core_register_renderers(register):
         description="report.html: self-contained interactive report (Plotly, offline, with the sound)",
         courses=lambda node: int(node.courses),
         needs=lambda node: {"sound", "audio"} if node.audio != "none" else set(),
+        cohort=render_cohort,
     )

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from p4core.model import RunResult
+from p4core.plugins.render_report.evidence import line_facts
+from p4core.plugins.render_report.markup import number, text_of
 from p4core.screen import distinct_top
 
 log = logging.getLogger("p4core")
@@ -101,9 +103,9 @@ def celltype_graph(result: RunResult, top_pairs: int = 3) -> dict[str, Any]:
         nodes.append(
             {
                 "celltype": ct,
-                "share": _num(row.get("signature_share")),
+                "share": number(row.get("signature_share")),
                 "n_de": int(row.get("n_de", 0) or 0),
-                "pagerank": _num(row.get("pagerank")),
+                "pagerank": number(row.get("pagerank")),
                 "weight": float(ens.celltype_weights[ens.celltypes.index(ct)]),
                 "up": up,
                 "down": down,
@@ -132,7 +134,7 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
         target_info[gene] = {
             "in_model": g is not None,
             "measured": bool(g is not None and ens.measured[g]),
-            "logfc": [_num(de.get((ct, gene))) for ct in ens.celltypes],
+            "logfc": [number(de.get((ct, gene))) for ct in ens.celltypes],
             "active": [
                 None if g is None or active is None else round(float(active[c * len(ens.genes) + g]), 3)
                 for c in range(len(ens.celltypes))
@@ -146,13 +148,13 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
             {
                 "rank": int(r["rank"]),
                 "drug": str(r["drug"]),
-                "score": _num(r["score_mean"]),
-                "ci": [_num(r["ci_low"]), _num(r["ci_high"])],
-                "fdr": _num(r.get("fdr")),
-                "p_value": _num(r.get("p_value")),
-                "p_top": _num(r.get(ptop)),
+                "score": number(r["score_mean"]),
+                "ci": [number(r["ci_low"]), number(r["ci_high"])],
+                "fdr": number(r.get("fdr")),
+                "p_value": number(r.get("p_value")),
+                "p_top": number(r.get(ptop)),
                 "drivers": [d.strip() for d in str(r.get("drivers") or "").split(",") if d.strip()],
-                "parts": [_num(r.get(f"part:{ct}")) for ct in scr.celltypes],
+                "parts": [number(r.get(f"part:{ct}")) for ct in scr.celltypes],
                 "targets": [
                     {
                         "gene": str(t.target),
@@ -162,98 +164,28 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
                     }
                     for t in targets.itertuples(index=False)
                 ],
-                "atc": _text(r.get("atc")),
-                "approval": _text(r.get("approval")),
-                "indications": [i for i in (_text(r.get("indications")) or "").split(";") if i],
+                "atc": text_of(r.get("atc")),
+                "approval": text_of(r.get("approval")),
+                "indications": [i for i in (text_of(r.get("indications")) or "").split(";") if i],
                 "already_taken": bool(r.get("already_taken", False)),
-                "avoid": _text(r.get("avoid")),
+                "avoid": text_of(r.get("avoid")),
                 "views": {
                     v: {
-                        "score": _num(r.get(f"score_{v}")),
-                        "rank": _num(r.get(f"rank_{v}")),
-                        "fdr": _num(r.get(f"fdr_{v}")),
-                        "z": _num(r.get(f"z_{v}")),
-                        "p": _num(r.get(f"p_{v}")),
+                        "score": number(r.get(f"score_{v}")),
+                        "rank": number(r.get(f"rank_{v}")),
+                        "fdr": number(r.get(f"fdr_{v}")),
+                        "z": number(r.get(f"z_{v}")),
+                        "p": number(r.get(f"p_{v}")),
                     }
                     for v in ("combined", "marker", "programme")
                 },
-                "marker_share": _num(r.get("marker_share")),
-                "evidence": [f for f in (_text(r.get("evidence_flags")) or "").split("; ") if f],
+                "marker_share": number(r.get("marker_share")),
+                "evidence": [f for f in (text_of(r.get("evidence_flags")) or "").split("; ") if f],
                 "explain": explained.get(str(r["drug"])),
                 **line_facts(r),
             }
         )
     return rows, ptop
-
-
-def line_facts(r: dict[str, Any]) -> dict[str, Any]:
-    """The evidence columns of one drug row: probability, tier, and the genetics and precedent lines
-    (None where the line is absent)."""
-    genetics = (
-        {
-            "score": _num(r.get("genetics_score")),
-            "z": _num(r.get("genetics_z")),
-            "fdr": _num(r.get("genetics_fdr")),
-            "genes": _text(r.get("genetics_genes")),
-        }
-        if "genetics_score" in r
-        else None
-    )
-    precedent = (
-        {
-            "score": _num(r.get("precedent")),
-            "standard": bool(r.get("precedent_standard")),
-            "related": _text(r.get("precedent_related")),
-        }
-        if "precedent" in r
-        else None
-    )
-    return {
-        "probability": _num(r.get("probability")),
-        "tier": _text(r.get("tier")) or "",
-        "tier_text": _text(r.get("tier_text")) or "",
-        "genetics": genetics,
-        "precedent": precedent,
-    }
-
-
-def options(result: RunResult, n: int = 8) -> dict[str, Any]:
-    """The first screen's two lists: the standard options for the diagnosis ranked by how well they fit
-    this patient (the twin's score), and the candidates to discuss (tiers II-IV, by the combined
-    probability); and what the lines of evidence were (or why one is absent)."""
-    ev = result.evidence
-    t = result.screen.table
-    if ev is None or "tier" not in t.columns:
-        return {"diagnosis": None, "standard": [], "candidates": [], "lines": [], "enabled": False}
-    dx = ev.diagnosis
-    std = t[t["tier"].isin(["I", "S", "X"])].sort_values(["score_mean", "drug"], ascending=[False, True])
-    cand = t[t["tier"].isin(["II", "III", "IV"])]
-
-    def item(r: Any) -> dict[str, Any]:
-        return {
-            "drug": str(r["drug"]),
-            "tier": str(r["tier"]),
-            "text": str(r["tier_text"]),
-            "rank": int(r["rank"]),
-            "probability": _num(r.get("probability")),
-            "score": _num(r["score_mean"]),
-        }
-
-    lines = []
-    for name, info in ev.lines.items():
-        if name == "mechanism":
-            continue
-        lines.append({"line": name, "present": bool(info.get("present")), "reason": info.get("reason")})
-    return {
-        "enabled": True,
-        "diagnosis": None if dx is None else {"name": dx.label, "doid": dx.doid, "source": dx.source},
-        "absent_reason": ev.report.get("diagnosis_record", {}).get("reason"),
-        "standard": [item(r) for _, r in std.head(n).iterrows()],
-        "n_standard": len(std),
-        "candidates": [item(r) for _, r in cand.head(n).iterrows()],
-        "n_candidates": len(cand),
-        "lines": lines,
-    }
 
 
 def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -272,10 +204,10 @@ def _explanations(result: RunResult, tab: pd.DataFrame) -> dict[str, dict[str, A
                     "gene": str(g.gene),
                     "celltype": str(g.celltype),
                     "target": bool(g.is_target),
-                    "signature": _num(g.signature),
-                    "change": _num(g.change),
-                    "contribution": _num(g.contribution),
-                    "share": _num(g.share_of_score),
+                    "signature": number(g.signature),
+                    "change": number(g.change),
+                    "contribution": number(g.contribution),
+                    "share": number(g.share_of_score),
                 }
                 for g in grp.itertuples(index=False)
             ],
@@ -483,21 +415,6 @@ def _pct(fdr: float | None) -> str:
     if fdr is None:
         return "–"
     return f"{100 * fdr:.1f}%" if fdr >= 0.001 else "< 0.1%"
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if not math.isfinite(f) else round(f, 6)
-
-
-def _text(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    s = str(v).strip()
-    return s or None
 
 
 def _round(s: pd.Series) -> list[float | None]:

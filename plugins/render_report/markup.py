@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -41,3 +42,20 @@ def _default(o: Any) -> Any:
 
 def figure_html(fig: Any) -> dict[str, Any]:
     return json.loads(fig.to_json())
+
+
+def number(v: Any) -> float | None:
+    """A finite float rounded to 6 digits, or None (missing, NaN, not a number)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if not math.isfinite(f) else round(f, 6)
+
+
+def text_of(v: Any) -> str | None:
+    """A stripped string, or None (missing, NaN, empty)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None

@@ -10,12 +10,12 @@ import numpy as np
 
 import p4core
 from p4core.model import RunResult
+from p4core.plugins.render_report.evidence import celltype_notes, options, options_html
 from p4core.plugins.render_report.markup import e, figure_html, fmt, to_json
 from p4core.plugins.render_report.sections import (
     context_html,
     drug_table,
     methods_html,
-    options_html,
     pairs_data,
     pairs_table,
     sound_html,
@@ -107,7 +107,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
                 if x
             )
         ),
-        "options": options_html(build.options(result)),
+        "options": options_html(options(result)),
         "suggests": "".join(f"<p>{e(s)}</p>" for s in summary["suggests"]),
         "sure": "".join(f"<p>{e(s)}</p>" for s in summary["sure"]) or "<p>No drug scored above zero.</p>",
         "cannot": "".join(f"<li>{e(s)}</li>" for s in summary["cannot"]),
@@ -118,6 +118,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
         "alt_graph": e(alt["graph"]),
         "alt_forest": e(alt["forest"]),
         "celltype_buttons": ct_buttons,
+        "celltype_notes": celltype_notes(result),
         "drug_table": drug_table(
             rows, ptop, len(scr.drugs), course["horizon"], build.burden_at(course, "untreated")
         ),

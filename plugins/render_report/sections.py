@@ -8,9 +8,8 @@ from typing import Any
 
 import p4core
 from p4core.model import RunResult
-from p4core.plugins.render_report.markup import e, fmt, fmt_p
-
-from . import build
+from p4core.plugins.render_report.evidence import synergy_note, tier_badge
+from p4core.plugins.render_report.markup import e, fmt, fmt_p, number
 
 #: credits shown in every report (data and software the results rest on)
 CREDITS = (
@@ -135,89 +134,6 @@ def context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
     return "".join(parts)
 
 
-TIER_WORDS = {
-    "I": "standard, fits",
-    "S": "standard",
-    "X": "standard, against",
-    "II": "related disease",
-    "III": "genetic support",
-    "IV": "the twin alone",
-}
-
-
-def tier_badge(tier: str) -> str:
-    if not tier:
-        return ""
-    return f"<span class='tier tier-{e(tier)}' title='{e(TIER_WORDS.get(tier, tier))}'>{e(tier)}</span>"
-
-
-def options_html(o: dict[str, Any]) -> str:
-    """The first screen: the standard options ranked by fit, the candidates to discuss, and which lines
-    of evidence the ranking rests on (an absent line is said to be absent)."""
-    if not o.get("enabled"):
-        return ""
-    dx = o["diagnosis"]
-    said = []
-    for x in o["lines"]:
-        said.append(f"{x['line']}: {'used' if x['present'] else 'absent (' + str(x['reason']) + ')'}")
-    head = (
-        f"<p>Diagnosis: <strong>{e(dx['name'])}</strong> <span class='muted'>({e(dx['doid'])}, "
-        f"{'given' if dx['source'] != 'record' else 'from the record'})</span>. "
-        if dx
-        else f"<p>No diagnosis <span class='muted'>({e(o.get('absent_reason') or '')})</span>: what is known of the "
-        "drugs in this disease and its inherited risk cannot be used; the ranking is the twin's alone. "
-    ) + f"Lines of evidence besides the twin — {e('; '.join(said))}.</p>"
-
-    def items(rows: list[dict[str, Any]], empty: str) -> str:
-        if not rows:
-            return f"<p class='muted'>{e(empty)}</p>"
-        return (
-            "<ol class='options'>"
-            + "".join(
-                f"<li>{tier_badge(r['tier'])} <button type='button' class='drug link' data-drug='{e(r['drug'])}'>"
-                f"{e(r['drug'])}</button> — {e(r['text'])} <span class='muted'>(rank {r['rank']}, twin score "
-                f"{fmt(r['score'])})</span></li>"
-                for r in rows
-            )
-            + "</ol>"
-        )
-
-    std_title = (
-        f"Standard options for {dx['name']}, ranked by how well they fit this patient"
-        if dx
-        else "Standard options"
-    )
-    more_s = (
-        f" ({o['n_standard'] - len(o['standard'])} more in the table)"
-        if o.get("n_standard", 0) > len(o["standard"])
-        else ""
-    )
-    more_c = (
-        f" ({o['n_candidates'] - len(o['candidates'])} more in the table)"
-        if o.get("n_candidates", 0) > len(o["candidates"])
-        else ""
-    )
-    return (
-        "<div class='options-box'>" + head + "<div class='grid2'>"
-        f"<article class='card'><h3>{e(std_title)}{e(more_s)}</h3>"
-        + items(
-            o["standard"],
-            "No drug of the library is indicated for this diagnosis."
-            if dx
-            else "No diagnosis: standard options cannot be named.",
-        )
-        + f"</article><article class='card'><h3>Candidates to discuss with the care team{e(more_c)}</h3>"
-        + items(
-            o["candidates"],
-            "No drug reaches a tier: none is used for a related disease with the twin agreeing, has genetic support with the twin agreeing, or is singled out by the twin alone.",
-        )
-        + "</article></div><p class='note'>Tiers: I standard and the twin reverses this patient's disease; S standard, the "
-        "twin does not single it out; X standard but the twin predicts it works against this patient's disease; II used for a "
-        "related disease and the twin agrees; III genetic support at its targets and the twin agrees; IV the twin alone. "
-        "Standard options are ordered by the twin's score, candidates by the combined probability.</p></div>"
-    )
-
-
 def drug_table(
     rows: list[dict[str, Any]], ptop: str, n_total: int, horizon: float, base: dict[str, float] | None
 ) -> str:
@@ -310,11 +226,11 @@ def pairs_data(result: RunResult, n: int) -> list[dict[str, Any]]:
             "scenario": f"{r.drug_a} + {r.drug_b}",
             "drugs": [str(r.drug_a), str(r.drug_b)],
             "rank": int(r.rank),
-            "score": build._num(r.score_mean),
-            "ci": [build._num(r.ci_low), build._num(r.ci_high)],
-            "synergy": build._num(r.synergy_mean),
-            "synergy_ci": [build._num(r.synergy_ci_low), build._num(r.synergy_ci_high)],
-            "p_synergy": build._num(r.p_synergy),
+            "score": number(r.score_mean),
+            "ci": [number(r.ci_low), number(r.ci_high)],
+            "gain": number(r.gain_mean),
+            "gain_ci": [number(r.gain_ci_low), number(r.gain_ci_high)],
+            "p_gain": number(r.p_gain),
         }
         for r in pairs.head(n).itertuples(index=False)
     ]
@@ -335,16 +251,18 @@ def pairs_table(result: RunResult, n: int, course_names: set[str]) -> str:
         rows.append(
             f"<tr><td class='num'>{int(r.rank)}</td><td>{name}</td>"
             f"<td class='num'>{fmt(r.score_mean)} <span class='ci'>[{fmt(r.ci_low)}, {fmt(r.ci_high)}]</span></td>"
-            f"<td class='num'>{fmt(r.synergy_mean)} <span class='ci'>[{fmt(r.synergy_ci_low)}, {fmt(r.synergy_ci_high)}]</span></td>"
-            f"<td class='num'>{fmt(r.p_synergy, 2)}</td><td class='num'>{fmt(r.complementarity, 2)}</td></tr>"
+            f"<td class='num'>{fmt(r.gain_mean)} <span class='ci'>[{fmt(r.gain_ci_low)}, {fmt(r.gain_ci_high)}]</span></td>"
+            f"<td class='num'>{fmt(r.p_gain, 2)}</td><td class='num'>{fmt(r.complementarity, 2)}</td></tr>"
         )
     return (
-        "<table class='ranking small' id='pairs-table'><caption>Pairs of the best drugs. Synergy: the pair's "
-        "score above its better drug's (95% interval over twins); P(synergy): share of twins where it is "
-        "positive; complementarity: 1 − overlap of the two drugs' cell-type profiles. The best pair's course "
-        "is simulated (button).</caption><thead><tr><th scope='col'>Rank</th><th scope='col'>Pair</th>"
-        "<th scope='col'>Score [95%]</th><th scope='col'>Synergy [95%]</th><th scope='col'>P(synergy)</th>"
+        "<table class='ranking small' id='pairs-table'><caption>Pairs of the best drugs. Gain: the pair's "
+        "score above its better drug's (95% interval over twins) — the score is linear, so this is additivity, "
+        "not synergy; P(gain): share of twins where it is positive; complementarity: 1 − overlap of the two "
+        "drugs' cell-type profiles. Synergy is read on the simulated course of the best pair, against Bliss "
+        "independence and the highest single agent (below the table).</caption><thead><tr><th scope='col'>Rank</th>"
+        "<th scope='col'>Pair</th><th scope='col'>Score [95%]</th><th scope='col'>Gain [95%]</th><th scope='col'>P(gain)</th>"
         f"<th scope='col'>Complementarity</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + synergy_note(result.trajectories.params.get("synergy"))
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from p4core.errors import require
 from p4core.hooks import hookimpl
 from p4core.io import atomic_path
-from p4core.model import RunResult
+from p4core.model import CohortResult, RunResult
 
 
 @dataclass
@@ -22,7 +22,6 @@ class TableConfig:
 
 
 def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
-    out = []
     tables = {
         "drugs": result.screen.table,
         "trajectories": result.trajectories.table,
@@ -32,6 +31,11 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
         "celltypes": result.celltypes,
         "explain": result.explain,
     }
+    return write_tables(tables, outdir, cfg)
+
+
+def write_tables(tables: dict, outdir: Path, cfg: TableConfig) -> list[Path]:
+    out = []
     for stem, df in tables.items():
         if df is None:
             continue
@@ -46,6 +50,20 @@ def render(result: RunResult, outdir: Path, cfg: TableConfig) -> list[Path]:
     return out
 
 
+def render_cohort(cohort: CohortResult, outdir: Path, cfg: TableConfig) -> list[Path]:
+    """A cohort's tables: every patient's rank of every drug (long form), the programmes per patient and
+    cell type, the drugs whose rank differs most."""
+    return write_tables(
+        {
+            "cohort": cohort.table,
+            "cohort_programmes": cohort.programmes,
+            "cohort_differing": cohort.differing,
+        },
+        outdir,
+        cfg,
+    )
+
+
 @hookimpl
 def p4core_register_renderers(register):
     register(
@@ -53,4 +71,5 @@ def p4core_register_renderers(register):
         render,
         schema=TableConfig,
         description="drugs, pairs, regulators, cell types, trajectories, signatures and explain as CSV/Parquet",
+        cohort=render_cohort,
     )

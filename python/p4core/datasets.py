@@ -10,7 +10,6 @@ disease must emerge from the screen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -22,7 +21,6 @@ import scipy.sparse as sp
 from p4core.clinical.privacy import pseudonymise
 from p4core.errors import InputError
 from p4core.io import read_drugs_tsv, read_network_tsv
-from p4core.kernel import as_operator
 from p4core.model import (
     CELL_TYPE,
     CONDITION,
@@ -34,8 +32,6 @@ from p4core.model import (
     DrugLibrary,
     Knowledge,
     Patient,
-    TwinEnsemble,
-    TwinReplicate,
 )
 
 
@@ -306,6 +302,23 @@ def _programme(
     return z.reshape(n_c, n_g)
 
 
+def _baseline(pr: Preset, knowledge: Knowledge, rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The genes (the knowledge's and housekeeping ones), their baseline log-mean expression per cell type
+    (lineage-restricted genes off outside their lineages) and which are expressed."""
+    net_genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
+    genes = net_genes + [g for g in HOUSEKEEPING if g not in set(net_genes)]
+    n_c, n_g = len(pr.celltypes), len(genes)
+    mu = rng.normal(-0.7, 0.9, size=(n_c, n_g))
+    hk = np.isin(genes, HOUSEKEEPING)
+    mu[:, hk] = rng.normal(3.0, 0.5, size=(n_c, hk.sum()))
+    for g, cts in pr.restricted.items():
+        if g in genes:
+            j = genes.index(g)
+            for c, ct in enumerate(pr.celltypes):
+                mu[c, j] = rng.normal(0.8, 0.4) if ct in cts else -5.0
+    return genes, mu, mu > -2.0
+
+
 def demo_patient(
     preset: str = "arthritis",
     n_cells: int = 150,
@@ -337,18 +350,7 @@ def demo_patient(
     pr = PRESETS[preset]
     knowledge = knowledge or curated_knowledge()
     rng = np.random.default_rng([seed, sum(map(ord, preset))])
-    net_genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))
-    genes = net_genes + [g for g in HOUSEKEEPING if g not in set(net_genes)]
-    n_c, n_g = len(pr.celltypes), len(genes)
-    mu = rng.normal(-0.7, 0.9, size=(n_c, n_g))
-    hk = np.isin(genes, HOUSEKEEPING)
-    mu[:, hk] = rng.normal(3.0, 0.5, size=(n_c, hk.sum()))
-    for g, cts in pr.restricted.items():
-        if g in genes:
-            j = genes.index(g)
-            for c, ct in enumerate(pr.celltypes):
-                mu[c, j] = rng.normal(0.8, 0.4) if ct in cts else -5.0
-    expressed = mu > -2.0
+    genes, mu, expressed = _baseline(pr, knowledge, rng)
     z = _programme(genes, pr.celltypes, expressed, knowledge, pr.drivers, rng)
     mu_dis = mu + effect * z
 
@@ -379,88 +381,44 @@ def demo_patient(
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Synthetic screens at scale (benchmarks and the streaming tests): twins made on demand
-# ---------------------------------------------------------------------------------------------
+#: the demo cohort's patients: the same synovium, a disease driven by a different pathway in each
+COHORT_DRIVERS: dict[str, tuple[tuple[str, str, float], ...]] = {
+    "P1": (("CD4 T cells", "JAK1", 1.2), ("CD8 T cells", "JAK1", 1.2), ("CD8 T cells", "STAT1", 0.8)),
+    "P2": (("macrophages", "TNF", 1.6), ("CD4 T cells", "TNF", 0.8)),
+    "P3": (("synovial fibroblasts", "IL6", 1.4), ("macrophages", "IL6", 1.0)),
+}
 
 
-class SyntheticTwins(Sequence):
-    """``n`` twins of one synthetic patient, each made on demand from ``default_rng([seed, t])``:
-    the same signed network (cell types x genes, ligand -> receptor edges between cell types) with
-    edge weights jittered per twin, and a jittered signature. Indexing builds the twin; nothing is
-    kept, so 1,000 twins cost the memory of one."""
-
-    def __init__(self, n: int, n_genes: int = 1000, n_celltypes: int = 4, seed: int = 0) -> None:
-        self.n, self.n_genes, self.n_celltypes, self.seed = n, n_genes, n_celltypes, seed
-        rng = np.random.default_rng([seed, 10**6])
-        g, c = n_genes, n_celltypes
-        regulators = rng.choice(g, size=g // 2, replace=False)  # the other half has no out-edges
-        src, dst = [], []
-        for ct in range(c):
-            s = rng.choice(regulators, size=5 * g)
-            src.append(ct * g + s)
-            dst.append(ct * g + rng.integers(0, g, size=5 * g))
-        ligands, receptors = rng.choice(regulators, size=g // 50), rng.integers(0, g, size=g // 50)
-        for a in range(c):
-            for b in range(c):
-                if a != b:
-                    src.append(a * g + ligands)
-                    dst.append(b * g + receptors)
-        src_a, dst_a = np.concatenate(src), np.concatenate(dst)
-        keep = src_a != dst_a
-        src_a, dst_a = src_a[keep], dst_a[keep]
-        pairs = np.unique(np.stack([dst_a, src_a], 1), axis=0)
-        self._rows, self._cols = pairs[:, 0], pairs[:, 1]
-        n_nodes = g * c
-        d_in = np.bincount(self._rows, minlength=n_nodes)
-        d_out = np.bincount(self._cols, minlength=n_nodes)
-        self._base = rng.choice([-1.0, 1.0], size=len(pairs)) / np.sqrt(d_in[self._rows] * d_out[self._cols])
-        self._signature = np.where(rng.random(n_nodes) < 0.3, rng.normal(size=n_nodes), 0.0)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, t):  # type: ignore[override]
-        if isinstance(t, slice):
-            return [self[i] for i in range(*t.indices(self.n))]
-        if not -self.n <= t < self.n:
-            raise IndexError(t)
-        t = t % self.n
-        rng = np.random.default_rng([self.seed, t])
-        n_nodes = self.n_genes * self.n_celltypes
-        w = self._base * rng.lognormal(0.0, 0.1, size=len(self._base))
-        op = sp.csr_array((w, (self._rows, self._cols)), shape=(n_nodes, n_nodes))
-        sig = self._signature * rng.lognormal(0.0, 0.1, size=n_nodes)
-        return TwinReplicate(
-            as_operator(op, np.float32), sig.astype(np.float32), np.ones(n_nodes, dtype=bool)
-        )
-
-
-def synthetic_screen(
-    n_drugs: int, n_twins: int, n_genes: int = 1000, n_celltypes: int = 4, seed: int = 0
-) -> tuple[TwinEnsemble, DrugLibrary]:
-    """A synthetic patient with lazily made twins and a library of ``n_drugs`` drugs of 1-3 signed
-    targets each: for screens at scale (benchmarks/bench_stream.py)."""
-    twins = SyntheticTwins(n_twins, n_genes, n_celltypes, seed)
-    rng = np.random.default_rng([seed, 10**6 + 1])
-    genes = [f"G{i:05d}" for i in range(n_genes)]
-    n_t = rng.integers(1, 4, size=n_drugs)
-    drug = np.repeat([f"drug{i:06d}" for i in range(n_drugs)], n_t)
-    targets = pd.DataFrame(
-        {
-            "drug": drug,
-            "target": [genes[i] for i in rng.integers(0, n_genes, size=len(drug))],
-            "action": "inhibitor",
-            "sign": -1,
-            "strength": 1.0,
-        }
-    ).drop_duplicates(["drug", "target"])
-    ensemble = TwinEnsemble(
-        celltypes=[f"type{c}" for c in range(n_celltypes)],
-        genes=genes,
-        replicates=twins,  # type: ignore[arg-type]
-        celltype_weights=np.ones(n_celltypes),
-        de=pd.DataFrame(),
-        measured=np.ones(n_genes, dtype=bool),
+def demo_cohort(
+    n_cells: int = 60,
+    seed: int = 0,
+    effect: float = 1.5,
+    n_reference: int = 2,
+    knowledge: Knowledge | None = None,
+) -> ad.AnnData:
+    """A simulated cohort file: ``n_reference`` healthy donors (``H1``, ...) and three patients of the arthritis
+    preset's synovium whose disease is driven by a different pathway each (:data:`COHORT_DRIVERS`: P1
+    JAK-STAT in T cells, P2 TNF in macrophages and T cells, P3 IL-6 in fibroblasts and macrophages); each donor
+    has its own baseline. Raw counts; obs ``cell_type``, ``condition`` (``healthy``/``patient``), ``donor``.
+    ``python -m p4core data=h5ad ... data.donor_key=donor data.patient=all`` runs one twin per patient."""
+    pr = PRESETS["arthritis"]
+    knowledge = knowledge or curated_knowledge()
+    rng = np.random.default_rng([seed, 2024])
+    genes, mu, expressed = _baseline(pr, knowledge, rng)
+    donors = [(f"H{i + 1}", "healthy", None) for i in range(n_reference)]
+    donors += [(name, "patient", drivers) for name, drivers in COHORT_DRIVERS.items()]
+    blocks, obs = [], []
+    for donor, cond, drivers in donors:
+        m = mu + rng.normal(0.0, 0.15, size=mu.shape)  # the donor's own baseline
+        if drivers is not None:
+            m = m + effect * _programme(genes, pr.celltypes, expressed, knowledge, drivers, rng)
+        for c, ct in enumerate(pr.celltypes):
+            lib = rng.lognormal(0.0, 0.3, size=n_cells)
+            lam = rng.gamma(4.0, lib[:, None] * np.exp(m[c])[None, :] / 4.0)
+            blocks.append(rng.poisson(lam).astype(np.float32))
+            obs += [(ct, cond, donor)] * n_cells
+    obs_df = pd.DataFrame(obs, columns=["cell_type", "condition", "donor"])
+    obs_df.index = [f"cell{i}" for i in range(len(obs_df))]
+    return ad.AnnData(
+        X=sp.csr_matrix(np.vstack(blocks)), obs=obs_df, var=pd.DataFrame(index=pd.Index(genes, name="gene"))
     )
-    return ensemble, DrugLibrary(targets, name="synthetic")

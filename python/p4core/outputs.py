@@ -3,11 +3,12 @@ the renderers themselves, run into a staging folder and published all or nothing
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from omegaconf import DictConfig
 from p4core.config import validate_node
 from p4core.errors import PluginError
 from p4core.hooks.manager import Plugins, get_plugins
-from p4core.model import RunResult
+from p4core.model import CohortResult, RunResult
 
 log = logging.getLogger("p4core")
 
@@ -36,30 +37,71 @@ def render(
     named in a warning and left out."""
     plugins = plugins or get_plugins()
     outdir = Path(outdir)
+    with staging_folder(outdir) as staging:
+        written = render_into(result, staging, render_cfg, plugins, extra, requested)
+        return publish(written, staging, outdir)
+
+
+@contextlib.contextmanager
+def staging_folder(outdir: Path) -> Iterator[Path]:
+    """A staging folder inside ``outdir`` (the same file system: publishing is a rename), removed after."""
     outdir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".p4core-staging-", dir=outdir))
     try:
-        written: list[Path] = []
-        names = [str(n) for n in render_cfg or {}]
-        # renderers that summarise the run (summary.json with every stage's timing) go last
-        names.sort(key=lambda n: plugins.get("renderers", n).last)
-        for name in names:
-            comp = plugins.get("renderers", name)
-            node = validate_node(render_cfg[name], comp.schema, f"render.{name}")
-            t0 = time.perf_counter()
-            required = requested is None or name in requested
-            ok, files = plugins.run_component(comp, required, result, staging, node)
-            if not ok:
-                continue
-            seconds = time.perf_counter() - t0
-            result.timings[f"render {name}"] = round(seconds, 3)
-            log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
-            written += [Path(f) for f in files]
-        if extra is not None:
-            written += extra(staging)
-        return publish(written, staging, outdir)
+        yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _renderers(render_cfg: Any, plugins: Plugins) -> list[tuple[str, Any, Any]]:
+    """(name, component, checked node) of every renderer named, those that summarise the run last."""
+    names = [str(n) for n in render_cfg or {}]
+    names.sort(key=lambda n: plugins.get("renderers", n).last)
+    out = []
+    for name in names:
+        comp = plugins.get("renderers", name)
+        out.append((name, comp, validate_node(render_cfg[name], comp.schema, f"render.{name}")))
+    return out
+
+
+def render_into(
+    result: RunResult,
+    folder: Path,
+    render_cfg: Any,
+    plugins: Plugins,
+    extra: Callable[[Path], list[Path]] | None = None,
+    requested: set[str] | None = None,
+) -> list[Path]:
+    """Every renderer's files (and ``extra``'s) for one run, written into ``folder`` (in a staging folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, comp, node in _renderers(render_cfg, plugins):
+        t0 = time.perf_counter()
+        required = requested is None or name in requested
+        ok, files = plugins.run_component(comp, required, result, folder, node)
+        if not ok:
+            continue
+        seconds = time.perf_counter() - t0
+        result.timings[f"render {name}"] = round(seconds, 3)
+        log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
+        written += [Path(f) for f in files]
+    if extra is not None:
+        written += extra(folder)
+    return written
+
+
+def render_cohort(cohort: CohortResult, folder: Path, render_cfg: Any, plugins: Plugins) -> list[Path]:
+    """The cohort's own files, by every renderer that registered a ``cohort=`` writer (the table's
+    cohort.csv/.parquet, the json summary, the html cohort page), into ``folder``."""
+    written: list[Path] = []
+    for name, comp, node in _renderers(render_cfg, plugins):
+        if comp.cohort is None:
+            continue
+        t0 = time.perf_counter()
+        files = comp.cohort(cohort, folder, node)
+        log.info("render %s (cohort): %d file(s) in %.2fs", name, len(files), time.perf_counter() - t0)
+        written += [Path(f) for f in files]
+    return written
 
 
 def publish(files: list[Path], staging: Path, outdir: Path) -> list[Path]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +18,28 @@ from omegaconf import DictConfig, OmegaConf
 
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import Pseudonymiser, pseudonyms
+from p4core.cohort import assemble, patient_ids, programme_scores, read_programmes, split, summarise
 from p4core.config import check_config, compose
 from p4core.course.simulate import check_treatments, simulate
 from p4core.engine import make_engine
+from p4core.errors import InputError
 from p4core.evidence import describe, evidence, rank_by_evidence, resolve_diagnosis
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.io import atomic_path, write_text
-from p4core.model import RunResult
-from p4core.outputs import course_requests, render, renderer_needs, sonify
+from p4core.model import CohortResult, Diagnosis, Knowledge, Patient, RunResult
+from p4core.outputs import (
+    course_requests,
+    publish,
+    render,
+    render_cohort,
+    render_into,
+    renderer_needs,
+    sonify,
+    staging_folder,
+)
 from p4core.redact import redacted
 from p4core.screen import screen
-from p4core.screen.controls import celltype_ranking, shuffled_network_control
+from p4core.screen.controls import celltype_ranking, rank_twin, shuffled_network_control
 from p4core.screen.explain import explain_table
 from p4core.screen.regulators import regulators
 from p4core.screen.twinfile import TWIN_FILE, save_twin
@@ -45,7 +58,7 @@ def run(
     plugins: Plugins | None = None,
     startup_s: float | None = None,
     requested_renderers: set[str] | None = None,
-) -> tuple[RunResult, list[Path]]:
+) -> tuple[RunResult | CohortResult, list[Path]]:
     """Run the whole pipeline for ``cfg`` and write the outputs into ``outdir`` (``startup_s``: the
     command's start-up before this call, recorded with the stages' timings). Plugins see only the
     redacted config. A renderer that raises stops the run if it is in ``requested_renderers`` (the
@@ -79,6 +92,20 @@ def match_report(ensemble: Any, knowledge: Any, ev: Any) -> dict[str, Any]:
     return out
 
 
+class Timer:
+    """The run's stage timings (seconds), each stage logged as it starts."""
+
+    def __init__(self, startup_s: float | None = None) -> None:
+        self.timings: dict[str, float] = {} if startup_s is None else {"start-up": round(float(startup_s), 3)}
+
+    def __call__(self, label: str, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        log.info("%s ...", label)
+        out = fn(*args)
+        self.timings[label] = round(time.perf_counter() - t0, 3)
+        return out
+
+
 def run_stages(
     cfg: DictConfig,
     typed: dict[str, Any],
@@ -86,20 +113,19 @@ def run_stages(
     plugins: Plugins,
     startup_s: float | None,
     requested_renderers: set[str] | None,
-) -> tuple[RunResult, list[Path]]:
+) -> tuple[RunResult | CohortResult, list[Path]]:
     """The stages of :func:`run` for a checked config (``typed``: :func:`check_config`'s objects),
-    inside the run's own settings and pseudonymiser."""
-    timings: dict[str, float] = {} if startup_s is None else {"start-up": round(float(startup_s), 3)}
-
-    def timed(label: str, fn: Any, *args: Any) -> Any:
-        t0 = time.perf_counter()
-        log.info("%s ...", label)
-        out = fn(*args)
-        timings[label] = round(time.perf_counter() - t0, 3)
-        return out
-
+    inside the run's own settings and pseudonymiser: the patient, its context, the knowledge and the
+    diagnosis; then one patient's stages and renderers, or the cohort's (``data.patient=all``)."""
+    timed = Timer(startup_s)
     key = typed["privacy"].key
     patient = timed("load patient", load_patient, cfg.data, plugins, key)
+    cohort_run = bool(patient_ids(patient))
+    if cohort_run and cfg.get("context"):
+        raise InputError(
+            f"context={list(cfg.context)} describes one patient, but data.patient=all runs a cohort; run "
+            "data.patient=<id> for the patient the record belongs to"
+        )
     for name in cfg.get("context") or {}:  # nodes validated by check_config; asked for by name
         comp = plugins.get("context", str(name))
         _, patient.context = timed(
@@ -115,7 +141,6 @@ def run_stages(
         ok, value = plugins.run_component(comp, False, patient.context)
         if ok and value is not None:
             patient.context.scores[name] = value
-    safe_cfg = redacted(cfg, patient, plugins)  # all that plugins and the result ever see
     log.info("%r", patient)
     knowledge = timed("load knowledge", load_knowledge, cfg.knowledge, plugins)
     check_treatments(typed["simulate"], knowledge.drugs)  # before any work
@@ -125,6 +150,39 @@ def run_stages(
         given or patient.diagnosis, knowledge.diseases, patient.context, "config" if given else "data"
     )
     log.info("%s", describe(diagnosis, dx_record))
+    shared = Shared(cfg, typed, plugins, knowledge, diagnosis, dx_record)
+    if cohort_run:
+        return run_cohort(patient, shared, timed, outdir, requested_renderers)
+    safe_cfg = redacted(cfg, patient, plugins)  # all that plugins and the result ever see
+    result = patient_stages(patient, shared, safe_cfg, timed)
+    files = timed(
+        "render",
+        render,
+        result,
+        outdir,
+        cfg.render,
+        plugins,
+        record_files(result, safe_cfg, typed["explain"]),
+        requested_renderers,
+    )
+    return result, files
+
+
+@dataclass
+class Shared:
+    """What every patient of a run shares: the config, the plugins, the knowledge and the diagnosis."""
+
+    cfg: DictConfig
+    typed: dict[str, Any]
+    plugins: Plugins
+    knowledge: Knowledge
+    diagnosis: Diagnosis | None
+    dx_record: dict[str, Any]
+
+
+def patient_stages(patient: Patient, sh: Shared, safe_cfg: DictConfig, timed: Timer) -> RunResult:
+    """One patient's twins, screen, controls, evidence, regulators, course, explanations and sound."""
+    cfg, typed, plugins, knowledge = sh.cfg, sh.typed, sh.plugins, sh.knowledge
     ensemble = timed("build twins", build_twins, patient, knowledge, typed["twin"])
     plugins.call_hook("p4core_twin_built", ensemble=ensemble, cfg=safe_cfg)
     with make_engine(typed["engine"]) as engine:
@@ -138,6 +196,7 @@ def run_stages(
         typed["screen"],
         typed["screen"].seed,
     )
+    result_screen = rank_twin(result_screen, typed["screen"].demote_marker_driven)
     rules = read_rules(cfg.avoid_rules) if cfg.get("avoid_rules") else None
     result_screen.table = flag_drugs(result_screen.table, patient.context, rules)
     ev = None
@@ -148,11 +207,11 @@ def run_stages(
             ensemble,
             result_screen,
             knowledge,
-            diagnosis,
+            sh.diagnosis,
             typed["evidence"],
             patient.context.genotype,
         )
-        ev.report["diagnosis_record"] = dx_record
+        ev.report["diagnosis_record"] = sh.dx_record
         result_screen = rank_by_evidence(result_screen, ev)
     regs = None
     if typed["regulators"].enabled:
@@ -198,7 +257,7 @@ def run_stages(
         result_screen,
         traj,
         config=dict(OmegaConf.to_container(safe_cfg, resolve=True)),  # type: ignore[arg-type]
-        timings=timings,
+        timings=timed.timings,
         regulators=regs,
         celltypes=celltype_ranking(ensemble),
         explain=explained,
@@ -208,23 +267,68 @@ def run_stages(
     needs = renderer_needs(cfg, typed, plugins)
     if "sound" in needs or "audio" in needs:
         result.sound = timed("sonify", sonify, result, cfg, plugins, "audio" in needs)
+    return result
 
-    def run_files(folder: Path) -> list[Path]:
-        """The run's own records, written with the renderers' files (published with them)."""
+
+def record_files(result: RunResult, safe_cfg: DictConfig, ex: Any) -> Callable[[Path], list[Path]]:
+    """The writer of the run's own records (the redacted config, the match report, the twin file, the
+    knowledge's sign conflicts), published with the renderers' files."""
+
+    def write(folder: Path) -> list[Path]:
+        ensemble, knowledge = result.ensemble, result.knowledge
         files = [
             write_text(folder / "config_resolved.yaml", OmegaConf.to_yaml(safe_cfg)),
             write_text(
                 folder / "match_report.json",
-                json.dumps(match_report(ensemble, knowledge, ev), indent=2) + "\n",
+                json.dumps(match_report(ensemble, knowledge, result.evidence), indent=2) + "\n",
             ),
         ]
         if ex.save_twin:
-            files.append(save_twin(folder / TWIN_FILE, ensemble, knowledge.drugs, result_screen))
+            files.append(save_twin(folder / TWIN_FILE, ensemble, knowledge.drugs, result.screen))
         if knowledge.conflicts is not None and len(knowledge.conflicts):
             with atomic_path(folder / "knowledge_conflicts.csv") as tmp:
                 knowledge.conflicts.to_csv(tmp, index=False)
             files.append(folder / "knowledge_conflicts.csv")
         return files
 
-    files = timed("render", render, result, outdir, cfg.render, plugins, run_files, requested_renderers)
-    return result, files
+    return write
+
+
+def run_cohort(
+    cohort: Patient, sh: Shared, timed: Timer, outdir: Path, requested: set[str] | None
+) -> tuple[CohortResult, list[Path]]:
+    """``data.patient=all``: every disease-group patient through :func:`patient_stages`, its files in
+    ``patients/<pseudonym>/``, then the cohort's files; all published at once (or none)."""
+    patients = split(cohort, sh.typed["privacy"].key)
+    log.info("cohort: %d patient(s): %s", len(patients), ", ".join(p.pseudonym for p in patients))
+    programmes = read_programmes()
+    summaries, written = [], []
+    with staging_folder(outdir) as staging:
+        for i, patient in enumerate(patients, 1):
+            log.info("cohort: patient %d/%d (%s)", i, len(patients), patient.pseudonym)
+            own = Timer()
+            safe_cfg = redacted(sh.cfg, patient, sh.plugins)
+            result = patient_stages(patient, sh, safe_cfg, own)
+            written += render_into(
+                result,
+                staging / "patients" / patient.pseudonym,
+                sh.cfg.render,
+                sh.plugins,
+                record_files(result, safe_cfg, sh.typed["explain"]),
+                requested,
+            )
+            summaries.append(
+                summarise(result, programme_scores(patient, programmes, list(result.ensemble.celltypes)))
+            )
+            timed.timings[f"patient {patient.pseudonym}"] = round(sum(own.timings.values()), 3)
+        result_cohort = assemble(
+            summaries, {"diagnosis": None if sh.diagnosis is None else sh.diagnosis.to_dict()}
+        )
+        result_cohort.timings["stages"] = dict(timed.timings)
+        written += timed("render cohort", render_cohort, result_cohort, staging, sh.cfg.render, sh.plugins)
+        written.append(
+            write_text(
+                staging / "config_resolved.yaml", OmegaConf.to_yaml(redacted(sh.cfg, None, sh.plugins))
+            )
+        )
+        return result_cohort, publish(written, staging, outdir)

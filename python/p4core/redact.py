@@ -67,6 +67,8 @@ def identifying_values(cfg: Any, plugins: Plugins | None = None) -> list[tuple[s
             value = node.get(key)
             if value in EMPTY or (isinstance(value, list | ListConfig) and not len(value)):
                 continue
+            if kind == "patient_id" and str(value).lower() == "all":  # data.patient=all names no one
+                continue
             out.append((f"{where}.{key}", kind, value))
     return out
 

@@ -30,6 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "engine": BASE,
     "screen": BASE | {"engine", "io", "kernel", "twin"},
     "evidence": BASE | {"knowledge", "twin"},
+    "cohort": BASE | {"clinical"},
     "course": BASE | {"kernel", "screen"},
     "testing": BASE | {"kernel"},
     "config": BASE | PARAMS | {"hooks"},
@@ -38,7 +39,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "redact": BASE | {"config", "hooks", "io"},
     "pipeline": BASE
     | PARAMS
-    | {"clinical", "config", "hooks", "io", "knowledge", "outputs", "redact", "sources"},
+    | {"clinical", "cohort", "config", "hooks", "io", "knowledge", "outputs", "redact", "sources"},
     "evaluate": BASE | PARAMS | {"io", "knowledge", "pipeline", "config", "datasets"},
     "cli": BASE | {"config", "evaluate", "hooks", "io", "pipeline", "redact", "screen"},
 }

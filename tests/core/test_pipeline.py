@@ -244,16 +244,73 @@ def test_one_sample_per_condition_uses_the_cell_level_test(knowledge):
     assert set(de["method"]) == {"cell_mannwhitney"}
 
 
-def test_celltype_in_one_condition_only_is_skipped(knowledge, caplog):
+def test_celltype_in_one_condition_only_is_matched_or_skipped(knowledge, caplog):
     from p4core.model import CELL_TYPE, CONDITION
 
     p = demo_patient("dress", n_cells=40, knowledge=knowledge)
     obs = p.adata.obs
     drop = (obs[CELL_TYPE] == "keratinocytes") & (obs[CONDITION] == "reference")
     p.adata = p.adata[~drop.to_numpy()].copy()
-    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1))
-    assert "keratinocytes" not in ens.celltypes
+    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1, unmatched="skip"))
+    assert "keratinocytes" not in ens.celltypes and ens.params["celltypes_skipped"] == ["keratinocytes"]
     assert "keratinocytes (0 reference, 40 disease cells)" in caplog.text
+    # by default a disease-only cell state is compared with the reference cell type it resembles most
+    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1))
+    assert "keratinocytes" in ens.celltypes
+    ref = ens.params["reference_of"]["keratinocytes"]
+    assert ref in set(ens.celltypes) - {"keratinocytes"}
+    assert f"compared with the reference cells of {ref}" in caplog.text
+
+
+def test_excluded_celltypes_and_flags(knowledge):
+    from p4core.errors import InputError
+
+    p = demo_patient("dress", n_cells=40, knowledge=knowledge)
+    ens = p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1, exclude_celltypes=["fibroblasts"]))
+    assert "fibroblasts" not in ens.celltypes and ens.params["celltypes_excluded"] == ["fibroblasts"]
+    checks = {c["celltype"]: c for c in ens.params["celltype_checks"]}
+    assert set(checks) == set(ens.celltypes) and not any(c["flag"] for c in checks.values())
+    with pytest.raises(InputError, match="twin.exclude_celltypes.*fibroblast'.*they are"):
+        p4core.build_twins(p, knowledge, p4core.TwinParams(n_twins=1, exclude_celltypes=["fibroblast"]))
+
+
+def test_contaminants_and_doublets_are_flagged():
+    import anndata as ad
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from p4core.io import patient_from_anndata
+    from p4core.twin.celltypes import celltype_checks
+
+    rng = np.random.default_rng(0)
+    genes = ["CD3E", "CD3D", "MS4A1", "CD79A", "LYZ", "CD14", "PPBP", "PF4", "GP9", "HBB", "ACTB"]
+    blocks = {
+        "T": ["CD3E", "CD3D"],
+        "B": ["MS4A1", "CD79A"],
+        "Mono": ["LYZ", "CD14"],
+        "Plt": ["PPBP", "PF4"],
+        "TxMono": ["CD3E", "CD3D", "LYZ", "CD14"],
+    }
+    x, obs = [], []
+    for cond in ("h", "d"):
+        for name, on in blocks.items():
+            b = rng.poisson(0.02, size=(40, len(genes))).astype(float)
+            b[:, genes.index("ACTB")] += 30
+            for g in on:
+                b[:, genes.index(g)] += rng.poisson(6, 40)
+            x.append(b)
+            obs += [(name, cond)] * (40 if name != "Plt" or cond == "d" else 40)
+    a = ad.AnnData(
+        sp.csr_matrix(np.vstack(x)),
+        obs=pd.DataFrame(obs, columns=["ct", "cond"]).set_axis([f"c{i}" for i in range(len(obs))]),
+        var=pd.DataFrame(index=genes),
+    )
+    p = patient_from_anndata(a, cell_type_key="ct", condition_key="cond", reference="h", patient_id="x")
+    flags = celltype_checks(p, list(blocks)).set_index("celltype")["flag"]
+    assert flags["Plt"].startswith("likely platelets") and flags["TxMono"].startswith(
+        "doublet-like (T cell and myeloid"
+    )
+    assert flags["T"] == flags["B"] == flags["Mono"] == ""
 
 
 def test_all_zero_genes_give_zero_signature_not_nan(knowledge):

@@ -117,7 +117,7 @@ def test_pair_score_is_the_score_of_the_summed_response(setup, knowledge):
         )
     assert pair.score_mean == pytest.approx(np.mean(per_twin), abs=1e-9)
     singles = res.table.set_index("drug")["score_mean"]
-    assert pair.synergy_mean == pytest.approx(
+    assert pair.gain_mean == pytest.approx(
         np.mean(
             np.array(per_twin)
             - np.maximum(
@@ -128,7 +128,7 @@ def test_pair_score_is_the_score_of_the_summed_response(setup, knowledge):
     )
     assert pair.score_mean > 0 and singles[pair.drug_a] > 0
     assert len(res.pairs) == 15  # 6 distinct-mechanism singles -> 15 pairs
-    assert set(res.pairs.columns) >= {"synergy_mean", "p_synergy", "complementarity", "score_marker"}
+    assert set(res.pairs.columns) >= {"gain_mean", "p_gain", "complementarity", "score_marker"}
 
 
 def test_view_scales_are_the_pools_spread(setup):

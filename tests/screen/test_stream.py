@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from p4core.datasets import SyntheticTwins, synthetic_screen
 from p4core.errors import InputError
 from p4core.screen import ScreenParams, screen
 from p4core.screen.stream import read_scores, screen_to_parquet
+from p4core.testing.synthetic import SyntheticTwins, synthetic_screen
 
 
 @pytest.fixture(scope="module")

@@ -216,8 +216,8 @@
     }
     if (p) {
       return "<p><strong>Pair " + p.rank + "</strong> · score " + f3(p.score) + " [" + f3(p.ci[0]) + ", " + f3(p.ci[1]) +
-        "] · synergy " + f3(p.synergy) + " [" + f3(p.synergy_ci[0]) + ", " + f3(p.synergy_ci[1]) + "] · P(synergy) " +
-        fp(p.p_synergy) + "</p><p>Both drugs from the treatment day; acts through: " +
+        "] · gain over the better drug " + f3(p.gain) + " [" + f3(p.gain_ci[0]) + ", " + f3(p.gain_ci[1]) + "] (additivity, not synergy) · P(gain) " +
+        fp(p.p_gain) + "</p><p>Both drugs from the treatment day; acts through: " +
         esc(actingOn(name).join(", ") || "–") + "</p>";
     }
     return "<p>A scenario of the run.</p>";

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from p4core.config import register_configs
 from p4core.errors import P4coreError, output_error
 from p4core.hooks.manager import Plugins, get_plugins
-from p4core.model import RunResult
+from p4core.model import CohortResult, RunResult
 from p4core.redact import redact_sweep_record, scrub_log_files
 
 log = logging.getLogger("p4core")
@@ -74,6 +74,47 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
     report = [f for f in files if Path(f).suffix == ".html"]
     if report:
         lines.append(f"open {report[0]} in a browser for the interactive report (works offline)")
+    return "\n".join(lines)
+
+
+def cohort_summary(cohort: CohortResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
+    """The closing table of a cohort run: each patient's best drugs side by side, the drugs whose rank
+    differs most, the programmes that vary most, where the files are."""
+    t = cohort.table
+    lines = ["", f"p4core: cohort of {len(cohort.patients)} patient(s), one twin each"]
+    width = max(22, *(len(p) for p in cohort.patients))
+    head = f"{'rank':>4}  " + "  ".join(f"{p:<{width}}" for p in cohort.patients)
+    lines.append(head)
+    for r in range(1, n + 1):
+        cells = []
+        for p in cohort.patients:
+            row = t[(t["patient"] == p) & (t["rank"] == r)]
+            tier = f" [{row['tier'].iloc[0]}]" if "tier" in row and len(row) and row["tier"].iloc[0] else ""
+            cells.append(f"{(str(row['drug'].iloc[0]) + tier) if len(row) else '':<{width}}"[:width])
+        lines.append(f"{r:>4}  " + "  ".join(cells))
+    if len(cohort.differing):
+        top = cohort.differing.head(5)
+        lines.append(
+            "ranks differ most for: "
+            + "; ".join(
+                f"{d} ({', '.join(str(int(top.loc[i, f'rank:{p}'])) if top.loc[i, f'rank:{p}'] == top.loc[i, f'rank:{p}'] else '-' for p in cohort.patients)})"
+                for i, d in zip(top.index, top["drug"], strict=True)
+            )
+        )
+    if len(cohort.varying_programmes):
+        v = cohort.varying_programmes.head(3)
+        lines.append(
+            "programmes that set the patients apart: "
+            + "; ".join(
+                f"{r.programme} in {r.celltype} ({r.min:+.2f} to {r.max:+.2f})" for r in v.itertuples()
+            )
+        )
+    lines.append(
+        f"{len(files)} files written to {outdir} in {elapsed:.1f}s (each patient's in patients/<pseudonym>/)"
+    )
+    report = [f for f in files if Path(f).name == "cohort.html"]
+    if report:
+        lines.append(f"open {report[0]} in a browser for the cohort report")
     return "\n".join(lines)
 
 
@@ -202,7 +243,11 @@ def hydra_job(cfg: DictConfig) -> None:
         # directory as a complete set at the end, so nothing partial is left behind
         log.error("interrupted: no results written to %s", outdir)
         raise SystemExit(130) from None
-    print(summary(result, files, outdir, int(cfg.show_top), time.perf_counter() - t0))
+    elapsed = time.perf_counter() - t0
+    if isinstance(result, CohortResult):
+        print(cohort_summary(result, files, outdir, int(cfg.show_top), elapsed))
+    else:
+        print(summary(result, files, outdir, int(cfg.show_top), elapsed))
 
 
 def requested_renderers(overrides: list[str]) -> set[str]:

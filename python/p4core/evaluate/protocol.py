@@ -27,7 +27,7 @@ from p4core.screen import VIEWS, ScreenParams, combine
 from p4core.screen import screen as run_screen
 
 #: screen parameters applied after the views are computed (a grid over them needs no new screen)
-COMBINATION_KEYS = frozenset({"marker_weight", "ranking"})
+COMBINATION_KEYS = frozenset({"marker_weight", "marker_gate", "ranking"})
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Views:
             return v["marker"]
         if p.ranking == "programme":
             return v["programme"]
-        return combine(v["marker"], v["programme"], v["scales"], p.marker_weight)
+        return combine(v["marker"], v["programme"], v["scales"], p.marker_weight, p.marker_gate)
 
 
 def grid_settings(grid: dict[str, dict[str, list[Any]]], pinned: Setting) -> list[Setting]:

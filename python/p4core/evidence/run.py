@@ -127,7 +127,8 @@ def evidence(
     gen, g_info = genetics_for(ensemble, knowledge.drugs, dk, unit, p, genotype)
     pre, p_info = precedent_for(drugs, dk, unit, p)
     table = pd.DataFrame(index=pd.Index(drugs, name="drug"))
-    mech = result.table.set_index("drug")["score_mean"].reindex(drugs).to_numpy(dtype=float)
+    key = "ranking_score" if "ranking_score" in result.table.columns else "score_mean"  # the twin's order
+    mech = result.table.set_index("drug")[key].reindex(drugs).to_numpy(dtype=float)
     lines: dict[str, np.ndarray | None] = {"mechanism": mech, "genetics": None, "precedent": None}
     if gen is not None:
         table = table.join(gen)
@@ -144,7 +145,7 @@ def evidence(
     tiers = assign_tiers(merged, diagnosis.name if diagnosis is not None else None, p)
     table["tier"] = tiers["tier"].reindex(drugs).to_numpy()
     table["tier_text"] = tiers["tier_text"].reindex(drugs).to_numpy()
-    mech_info = {"present": True, "column": "score_mean", "view": result.params.get("ranking", "combined")}
+    mech_info = {"present": True, "column": key, "view": result.params.get("ranking", "combined")}
     ev = EvidenceResult(
         table=table,
         diagnosis=diagnosis,

@@ -19,7 +19,8 @@ rule (:mod:`p4core.redact`), with no list of names in the core. Kinds:
 ``id``
     an identifier or a sample name: ``<redacted>``;
 ``patient_id``
-    the patient's identifier: replaced by the run's pseudonym;
+    the patient's identifier: replaced by the run's pseudonym (the word ``all``, every patient of a
+    cohort, names no one and is kept);
 ``secret``
     a key: ``<redacted>``.
 

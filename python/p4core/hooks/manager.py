@@ -55,6 +55,8 @@ class Component:
     last: bool = False
     #: renderers: what of the run's products it needs with its config node (``{"sound", "audio"}``)
     needs: Callable[[Any], set[str]] | None = None
+    #: renderers: the writer of a cohort's files (``cohort(cohort_result, outdir, node)``)
+    cohort: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -126,6 +128,7 @@ class Plugins:
                 courses: Callable[[Any], int] | None = None,
                 needs: Callable[[Any], set[str]] | None = None,
                 last: bool = False,
+                cohort: Callable[..., Any] | None = None,
                 _plugin: str = plugin,
             ) -> None:
                 if name in self.components[kind]:
@@ -134,7 +137,7 @@ class Plugins:
                         f"{SINGULAR[kind]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
                 self.components[kind][name] = Component(
-                    kind, name, _plugin, factory, schema, description, courses, last, needs
+                    kind, name, _plugin, factory, schema, description, courses, last, needs, cohort
                 )
                 self.plugins[_plugin].provides.append(f"{SINGULAR[kind].replace(' ', '_')}:{name}")
 

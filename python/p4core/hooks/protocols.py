@@ -72,6 +72,9 @@ class Register(Protocol):
     :param needs: renderers only: ``needs(node) -> set``, ``{"sound"}`` and/or ``{"audio"}`` when it
         needs the sonification (``result.sound``) and its audio.
     :param last: renderers only: run after the others (a summary that reports their timings).
+    :param cohort: renderers only: ``cohort(cohort_result, outdir, node) -> list[Path]`` writes the files
+        of a cohort run (``data.patient=all``, :class:`~p4core.model.CohortResult`) beside the patients'
+        own folders (``patients/<pseudonym>/``, which the factory renders as for any run).
     """
 
     def __call__(
@@ -84,4 +87,5 @@ class Register(Protocol):
         courses: Callable[[Any], int] | None = None,
         needs: Callable[[Any], set[str]] | None = None,
         last: bool = False,
+        cohort: Callable[..., Any] | None = None,
     ) -> None: ...

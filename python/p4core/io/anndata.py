@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from p4core.clinical.privacy import pseudonymise
 from p4core.errors import InputError
-from p4core.model import CELL_TYPE, CONDITION, DISEASE, DONOR, REFERENCE, SAMPLE, Context, Patient
+from p4core.model import CELL_TYPE, CONDITION, DISEASE, DONOR, PATIENT, REFERENCE, SAMPLE, Context, Patient
 
 log = logging.getLogger("p4core")
 
@@ -155,6 +155,8 @@ def patient_from_anndata(
     pseudonym_key: str | None = None,
     tissue: str | None = None,
     diagnosis: str | None = None,
+    patient: str | None = None,
+    min_patient_cells: int = 20,
     where: str = "AnnData",
     source: str = "anndata",
     description: str = "AnnData object",
@@ -218,8 +220,14 @@ def patient_from_anndata(
             f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
             "set data.disease to the label of the patient's disease cells"
         )
+    patient_key = donor_key or sample_key
+    if patient is not None:
+        field = "data.donor_key" if donor_key else "data.sample_key"
+        is_dis = is_dis & select_patient(
+            obs, patient, patient_key, field, is_ref, is_dis, min_patient_cells, where
+        )
     keep = (is_ref | is_dis).to_numpy()
-    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE, DONOR)]
+    others = [c for c in obs.columns if c not in (CELL_TYPE, CONDITION, SAMPLE, DONOR, PATIENT)]
     new_obs = obs.loc[keep, others].copy()  # kept for covariates
     new_obs[CELL_TYPE] = obs[cell_type_key].astype(str).to_numpy()[keep]
     new_obs[CONDITION] = np.where(is_ref.to_numpy()[keep], REFERENCE, DISEASE)
@@ -249,6 +257,13 @@ def patient_from_anndata(
                 len(ref_d & dis_d),
                 design["donors_from"],
             )
+    if patient is not None:
+        if str(patient).lower() == "all":  # the cohort stage splits the patients (p4core.cohort.split)
+            new_obs[PATIENT] = np.where(
+                new_obs[CONDITION].to_numpy() == DISEASE, obs[patient_key].astype(str).to_numpy()[keep], ""
+            )
+        design["patient"] = "all" if str(patient).lower() == "all" else "one"
+        design["patient_key"] = "data.donor_key" if donor_key else "data.sample_key"
     xs = x[np.flatnonzero(keep)]
     out = ad.AnnData(
         X=sp.csr_matrix(xs, dtype=np.float32),
@@ -272,6 +287,53 @@ def patient_from_anndata(
     return Patient(out, ctx, description=description, organism=organism, diagnosis=diagnosis)
 
 
+def select_patient(
+    obs: pd.DataFrame,
+    patient: str,
+    key: str | None,
+    field: str,
+    is_ref: pd.Series,
+    is_dis: pd.Series,
+    min_cells: int,
+    where: str,
+) -> pd.Series:
+    """The disease cells of ``data.patient`` (all disease cells for ``all``), checked: the column that names
+    patients exists, the patient has disease cells (not only reference ones) and enough of them."""
+    if key is None:
+        raise InputError(
+            f"data.patient={patient}: set data.donor_key (or data.sample_key), the obs column that names each "
+            "patient"
+        )
+    ids = obs[key].astype(str)
+    n_dis = ids[is_dis].nunique()
+    if str(patient).lower() == "all":
+        counts = ids[is_dis].value_counts()
+        small = int((counts < min_cells).sum())
+        if small == len(counts):
+            raise InputError(
+                f"{where}: data.patient=all: no disease-group patient has {min_cells} cells or more"
+            )
+        return pd.Series(True, index=obs.index)
+    mine = ids == str(patient)
+    if not mine.any():
+        raise InputError(
+            f"{where}: data.patient={patient}: no cell has {key}={patient!r} ({field}); the file has {n_dis} "
+            f"patient(s) in the disease group and {ids[is_ref].nunique()} in the reference group (list them with "
+            f"obs[{key!r}].unique())"
+        )
+    if not (mine & is_dis).any():
+        raise InputError(
+            f"{where}: data.patient={patient} is in the reference group (its cells are reference cells); pick one "
+            f"of the {n_dis} patient(s) of the disease group"
+        )
+    n = int((mine & is_dis).sum())
+    if n < min_cells:
+        raise InputError(
+            f"{where}: data.patient={patient} has {n} disease cell(s); at least {min_cells} are needed for a twin"
+        )
+    return mine
+
+
 def read_patient_h5ad(
     path: str | os.PathLike[str],
     *,
@@ -290,6 +352,7 @@ def read_patient_h5ad(
     pseudonym_key: str | None = None,
     tissue: str | None = None,
     diagnosis: str | None = None,
+    patient: str | None = None,
 ) -> Patient:
     """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
 
@@ -322,6 +385,11 @@ def read_patient_h5ad(
     diagnosis
         The patient's diagnosis (a Disease Ontology name or DOID, ``ICD10:<code>`` or ``none``), resolved
         when the knowledge is loaded (:func:`p4core.evidence.resolve_diagnosis`); default: the record's.
+    patient
+        One patient of a cohort file: its id in ``donor_key`` (or ``sample_key``); its disease cells are
+        compared with every reference sample. ``all``: every disease-group patient, one twin each (the
+        pipeline's cohort stage); the ids stay in memory (``obs["p4_patient"]``) and are pseudonymised
+        before any output.
     """
     path = Path(path)
     if not path.is_file():
@@ -347,6 +415,7 @@ def read_patient_h5ad(
         pseudonym_key=pseudonym_key,
         tissue=tissue,
         diagnosis=diagnosis,
+        patient=patient,
         where=path.name,
         source="h5ad",
         description="AnnData file (h5ad)",

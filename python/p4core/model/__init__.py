@@ -8,18 +8,30 @@ TwinEnsemble), ``results`` (ScreenResult, Trajectories, Sound, RunResult). See d
 
 from p4core.model.diseases import Diagnosis, DiseaseKnowledge
 from p4core.model.knowledge import DRUG_COLUMNS, EDGE_KINDS, NETWORK_COLUMNS, DrugLibrary, Knowledge, Network
-from p4core.model.patient import CELL_TYPE, CONDITION, DISEASE, DONOR, REFERENCE, SAMPLE, Context, Patient
-from p4core.model.results import EvidenceResult, RunResult, ScreenResult, Sound, Trajectories
+from p4core.model.patient import (
+    CELL_TYPE,
+    CONDITION,
+    DISEASE,
+    DONOR,
+    PATIENT,
+    REFERENCE,
+    SAMPLE,
+    Context,
+    Patient,
+)
+from p4core.model.results import CohortResult, EvidenceResult, RunResult, ScreenResult, Sound, Trajectories
 from p4core.model.twin import TwinEnsemble, TwinReplicate
 
 __all__ = [
     "CELL_TYPE",
     "CONDITION",
+    "CohortResult",
     "DISEASE",
     "DONOR",
     "DRUG_COLUMNS",
     "EDGE_KINDS",
     "NETWORK_COLUMNS",
+    "PATIENT",
     "REFERENCE",
     "SAMPLE",
     "Context",

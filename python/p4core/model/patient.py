@@ -21,6 +21,11 @@ SAMPLE = "p4_sample"
 DONOR = "p4_donor"
 
 
+#: optional obs column: the patient of each disease cell in a cohort file (``data.patient``); "" for
+#: reference cells. Raw identifiers, in memory only: pseudonymised before any output
+PATIENT = "p4_patient"
+
+
 REFERENCE = "reference"
 
 

@@ -30,7 +30,8 @@ class ScreenResult:
     drugs: list[str]
     celltypes: list[str]
     params: dict[str, Any] = field(default_factory=dict)
-    #: pair scores of the best drugs: drug_a, drug_b, score, synergy (pair - better single), complementarity
+    #: pair scores of the best drugs: drug_a, drug_b, score, gain over the better single (additivity in a
+    #: linear score, not synergy), complementarity
     pairs: pd.DataFrame | None = None
     #: controls (e.g. the same screen on a degree-preserving shuffle of the network)
     control: dict[str, Any] = field(default_factory=dict)
@@ -144,3 +145,23 @@ class RunResult:
     sound: Sound | None = None
     #: the genetics and precedent lines, the combined ranking and the tiers (None: evidence.enabled=false)
     evidence: EvidenceResult | None = None
+
+
+@dataclass
+class CohortResult:
+    """Every disease-group patient of a cohort file, one twin each (``data.patient=all``).
+
+    ``table`` is long: patient (pseudonym), drug, rank, score (the twin's), ci_low, ci_high, fdr, and, with
+    the evidence stage, probability, tier and rank_mechanism. ``programmes``: patient, celltype, programme,
+    score (mean log2 fold change of the programme's genes), n_genes. ``differing``: the drugs whose rank
+    differs most between patients (a column ``rank:<patient>`` each, ``spread``, ``best_in``);
+    ``varying_programmes``: (celltype, programme) by their spread over patients. Each patient's own
+    results are written to ``patients/<pseudonym>/``."""
+
+    patients: list[str]
+    table: pd.DataFrame
+    programmes: pd.DataFrame
+    differing: pd.DataFrame
+    varying_programmes: pd.DataFrame
+    design: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)

@@ -74,7 +74,12 @@ class TwinEnsemble:
         adata.uns["p4core"] = {
             "celltypes": list(self.celltypes),
             "celltype_weights": self.celltype_weights,
-            "params": {k: v for k, v in self.params.items() if v is not None},
+            # records (lists of dicts, e.g. the cell-type checks) are not h5ad arrays: celltypes.csv has them
+            "params": {
+                k: v
+                for k, v in self.params.items()
+                if v is not None and not (isinstance(v, list) and any(isinstance(x, dict) for x in v))
+            },
             "pseudonym": self.pseudonym,
             "operators": {
                 f"twin{i}": {

@@ -12,9 +12,8 @@ from p4core.screen import ScreenParams, screen
 from p4core.twin.operator import build_operator, prior_edges
 
 #: a drug's score is marker-driven when its marker view carries more than this share of the combined
-#: score and its programme view alone is not significant (FDR at least FLAG_FDR)
+#: score and its programme view reverses less than a typical random gene does (programme / its scale < 1)
 MARKER_DRIVEN = 0.5
-FLAG_FDR = 0.25
 
 
 def evidence_flags(result: ScreenResult) -> None:
@@ -23,7 +22,9 @@ def evidence_flags(result: ScreenResult) -> None:
     ``marker_driven``
         its marker view (acting on disease markers: its own targets are changed in the disease)
         carries more than half of the combined score, and nothing downstream backs it: its programme
-        view has FDR >= 0.25 (without a null: a programme score <= 0);
+        view reverses less than a typical random gene does (below the view's scale, the root mean square
+        of single random genes' programme scores; a size, not a test: the null's power varies with the
+        number of twins);
     ``network_independent``
         on twin 0, the real network beats a degree-preserving shuffle of it by less than one SD of
         the drug's null (10% of its score when there is no null): the score does not come from the
@@ -38,10 +39,7 @@ def evidence_flags(result: ScreenResult) -> None:
     sd = t.get(f"null_sd_{rank_by}", pd.Series(np.nan, index=t.index)).to_numpy(dtype=float)
     margin = np.where(np.isfinite(sd), sd, 0.1 * np.abs(real0))
     positive = t["score_mean"].to_numpy() > 0
-    if "fdr_programme" in t:
-        weak = ~(t["fdr_programme"].to_numpy(dtype=float) < FLAG_FDR)
-    else:
-        weak = t["score_programme"].to_numpy(dtype=float) <= 0
+    weak = t["score_programme"].to_numpy(dtype=float) < result.scales.get("programme", 1.0)
     t["marker_driven"] = positive & (t["marker_share"].to_numpy() > MARKER_DRIVEN) & weak
     shuffled = t["score_shuffled_network"].to_numpy(dtype=float)
     t["network_independent"] = positive & np.isfinite(shuffled) & (real0 - shuffled < margin)
@@ -52,12 +50,40 @@ def evidence_flags(result: ScreenResult) -> None:
     t["evidence_flags"] = words
 
 
+def rank_twin(result: ScreenResult, demote: bool = True) -> ScreenResult:
+    """The patient's twin ranking: by score, except that a drug flagged marker-driven (:func:`evidence_flags`:
+    its marker view carries most of its score and its programme reverses less than a typical random gene) is
+    ranked by what it does downstream, its programme term alone (``screen.demote_marker_driven``). In a
+    patient's cell types, a marker (a proliferation enzyme, an activation antigen) is more often a
+    consequence of the disease than its cause: acting on it with nothing downstream reversed is weak
+    evidence. The benchmark's bulk twins are not ranked this way (a tumour's markers can be the disease: the
+    marker-gated ranking loses AUROC there, docs/benchmark.md). Adds ``ranking_score`` (the key of the
+    order) and ``demoted``; returns the reordered result (the table, the scores and the parts follow)."""
+    t = result.table
+    key = t["score_mean"].to_numpy(dtype=float).copy()
+    demoted = np.zeros(len(t), dtype=bool)
+    if demote and "marker_driven" in t:
+        demoted = t["marker_driven"].to_numpy(dtype=bool)
+        w = float(result.params.get("marker_weight", 0.75))
+        programme_term = (
+            (1 - w) * t["score_programme"].to_numpy(dtype=float) / result.scales.get("programme", 1.0)
+        )
+        key[demoted] = np.minimum(key[demoted], programme_term[demoted])
+    t["ranking_score"] = key
+    t["demoted"] = demoted
+    order = t.sort_values(["ranking_score", "drug"], ascending=[False, True], kind="mergesort")["drug"]
+    return result.reordered(list(order))
+
+
 def celltype_ranking(ensemble: TwinEnsemble) -> pd.DataFrame:
     """How much each cell type drives the disease, and its place in the cell-type graph.
 
     ``signature_share``: share of the (weighted) signature energy; ``n_de``: genes with FDR < 0.05
     and |log2FC| >= 0.5; ``lr_out``/``lr_in``: share of ligand -> receptor coupling sent/received
-    (off-diagonal blocks of the operator); ``pagerank`` of the cell-type graph.
+    (off-diagonal blocks of the operator); ``pagerank`` of the cell-type graph; from the twin's build
+    (:func:`p4core.twin.celltypes.celltype_checks`): ``share_disease``, ``share_reference`` and
+    ``composition_fold`` (a composition effect), ``flag`` (likely contaminant or doublet-like) and
+    ``compared_with`` (the reference cell type a disease-only cell state is compared with).
     """
     n_c, n_g = len(ensemble.celltypes), len(ensemble.genes)
     s = np.stack([r.signature.astype(float) for r in ensemble.replicates]).reshape(len(ensemble), n_c, n_g)
@@ -86,6 +112,11 @@ def celltype_ranking(ensemble: TwinEnsemble) -> pd.DataFrame:
     )
     out = out.sort_values("signature_share", ascending=False, kind="mergesort").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, n_c + 1))
+    checks = pd.DataFrame(ensemble.params.get("celltype_checks") or [])
+    if len(checks):
+        out = out.merge(checks, on="celltype", how="left")
+    ref_of = ensemble.params.get("reference_of") or {}
+    out["compared_with"] = [ref_of.get(c, c) for c in out["celltype"]]
     return out
 
 

@@ -145,7 +145,7 @@ def null_test(
         out = {}
         for key in todo:
             v = {"marker": mk[key] / len(terms_), "programme": pg[key] / len(terms_)}
-            v["combined"] = combine(v["marker"], v["programme"], scales, p.marker_weight)
+            v["combined"] = combine(v["marker"], v["programme"], scales, p.marker_weight, p.marker_gate)
             out[key] = v
         return out
 

@@ -1,4 +1,6 @@
-"""Pairs of the best distinct-mechanism drugs: pair scores, synergy and complementarity."""
+"""Pairs of the best distinct-mechanism drugs: pair scores, the gain over the better drug (additivity:
+the score is linear, so this is not synergy; synergy is read on the nonlinear course, p4core.course) and
+complementarity."""
 
 from __future__ import annotations
 
@@ -60,7 +62,13 @@ def pair_screen(
     for tb, (a_, b_) in zip(twin_blocks, engine.map(pairs_task, tasks, "pairs"), strict=True):
         mk[tb], pg[tb] = a_, b_
     views = {"marker": mk.sum(2), "programme": pg.sum(2)}
-    views["combined"] = combine(views["marker"], views["programme"], scales, result.params["marker_weight"])
+    views["combined"] = combine(
+        views["marker"],
+        views["programme"],
+        scales,
+        result.params["marker_weight"],
+        result.params.get("marker_gate", False),
+    )
     pair_scores = views[result.params["ranking"]]
     scores = result.scores
     a, b = chosen[ia], chosen[ib]
@@ -75,10 +83,10 @@ def pair_screen(
         "score_mean": pair_scores.mean(0),
         "ci_low": np.quantile(pair_scores, 0.025, axis=0),
         "ci_high": np.quantile(pair_scores, 0.975, axis=0),
-        "synergy_mean": syn.mean(0),
-        "synergy_ci_low": np.quantile(syn, 0.025, axis=0),
-        "synergy_ci_high": np.quantile(syn, 0.975, axis=0),
-        "p_synergy": (syn > 0).mean(0),
+        "gain_mean": syn.mean(0),
+        "gain_ci_low": np.quantile(syn, 0.025, axis=0),
+        "gain_ci_high": np.quantile(syn, 0.975, axis=0),
+        "p_gain": (syn > 0).mean(0),
         "complementarity": complementarity,
     }
     for v in VIEWS:

@@ -36,6 +36,13 @@ class ScreenParams:
     #: programme view (reversal downstream, own targets left out) gets 1 - marker_weight. Chosen by
     #: leave-one-disease-out on the benchmark's dev split (docs/benchmark.md)
     marker_weight: float = 0.75
+    #: the marker view counts only as far as the drug's own programme reversal backs it (see
+    #: :func:`p4core.screen.combine`): acting on a disease marker with nothing downstream reversed is weak
+    #: evidence. Chosen with the dev benchmark (LODO) and the dev cases (docs/benchmark.md)
+    marker_gate: bool = False
+    #: a drug flagged marker-driven ranks below the best drug whose programme reversal is significant
+    #: (p4core.screen.controls.rank_twin; needs the null test): acting on markers only is weaker evidence
+    demote_marker_driven: bool = True
     #: the view that ranks the drugs: ``combined``, ``marker`` or ``programme``
     ranking: str = "combined"
     #: ``cosine`` (-cos_W(x, s)) or ``correlation`` (both centred within each cell type: a response that

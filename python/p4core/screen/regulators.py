@@ -120,7 +120,11 @@ def regulators(
             block = genes[b0 : b0 + p.block]
             tt = terms(plan.layout, rep, block, plan.w, sp_, no_tiles)
             mk[t, b0 : b0 + len(block)], pg[t, b0 : b0 + len(block)] = view_parts_single(tt)
-    parts = {"marker": mk, "programme": pg, "combined": combine(mk, pg, scales, sp_.marker_weight)}
+    parts = {
+        "marker": mk,
+        "programme": pg,
+        "combined": combine(mk, pg, scales, sp_.marker_weight, sp_.marker_gate, parts=True),
+    }
     views = {v: parts[v].sum(2) for v in VIEWS}
     scores = views[p.ranking]
     # direction: the sign of the ensemble-mean score of raising the gene

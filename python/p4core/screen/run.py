@@ -47,7 +47,7 @@ def screen(
     for every view ``score_<view>``, ``rank_<view>``, ``z_<view>``, ``p_<view>``, ``fdr_<view>``;
     ``marker_share`` (share of the combined score carried by the marker view), ``drivers`` (cell
     types carrying the score), ``part:<cell type>``, ``n_targets_in_model`` and the library's
-    annotation columns; ``pairs`` has the pair scores, synergy and complementarity.
+    annotation columns; ``pairs`` has the pair scores, the gain over the better drug and complementarity.
     """
     p = params or ScreenParams()
     engine = engine or LocalEngine()
@@ -82,7 +82,7 @@ def screen(
     parts = {
         "marker": marker,
         "programme": programme,
-        "combined": combine(marker, programme, scales, p.marker_weight),
+        "combined": combine(marker, programme, scales, p.marker_weight, p.marker_gate, parts=True),
     }
     views = {v: parts[v].sum(2) for v in VIEWS}
     rank_by = p.ranking
@@ -109,10 +109,8 @@ def screen(
         )
         table["z"], table["p_value"], table["fdr"] = (table[f"{k}_{rank_by}"] for k in ("z", "p", "fdr"))
     mean_parts = parts[rank_by].mean(0)
-    cm, cp = (
-        (p.marker_weight * views["marker"] / scales["marker"]).mean(0),
-        ((1 - p.marker_weight) * views["programme"] / scales["programme"]).mean(0),
-    )
+    cp = ((1 - p.marker_weight) * views["programme"] / scales["programme"]).mean(0)
+    cm = views["combined"].mean(0) - cp  # the marker term as it counts (after the gate)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["marker_share"] = np.where(
             np.abs(cm) + np.abs(cp) > 0, np.abs(cm) / (np.abs(cm) + np.abs(cp)), 0.0

@@ -8,7 +8,7 @@ folder's ``manifest.json`` fingerprints the inputs (drugs, parameters, twin coun
 operator of the first twin): another screen cannot resume into it by mistake.
 
 Twins can be produced on demand: ``ensemble.replicates`` only needs ``len()`` and indexing
-(:class:`p4core.datasets.SyntheticTwins` makes them from a seed, one at a time).
+(:class:`p4core.testing.synthetic.SyntheticTwins` makes them from a seed, one at a time).
 """
 
 from __future__ import annotations
@@ -128,7 +128,11 @@ def screen_to_parquet(
         scores = np.zeros((b - a, n_d))
         for db in drug_blocks:
             mk, pg = screen_task(plan, reps, db)
-            views = {"marker": mk, "programme": pg, "combined": combine(mk, pg, scales, p.marker_weight)}
+            views = {
+                "marker": mk,
+                "programme": pg,
+                "combined": combine(mk, pg, scales, p.marker_weight, p.marker_gate, parts=True),
+            }
             scores[:, db.cols] = views[p.ranking].sum(2)
         table = pa.table(
             {

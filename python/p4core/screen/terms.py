@@ -241,6 +241,23 @@ def view_parts(t: Terms, combos: Combos) -> tuple[np.ndarray, np.ndarray]:
     return marker, programme
 
 
-def combine(marker: np.ndarray, programme: np.ndarray, scales: dict[str, float], weight: float) -> np.ndarray:
-    """The combined view from the two others (same shapes), each divided by its scale."""
-    return weight * marker / scales["marker"] + (1.0 - weight) * programme / scales["programme"]
+def combine(
+    marker: np.ndarray,
+    programme: np.ndarray,
+    scales: dict[str, float],
+    weight: float,
+    gate: bool = False,
+    parts: bool = False,
+) -> np.ndarray:
+    """The combined view from the two others (same shapes), each divided by its scale.
+
+    ``gate`` (``screen.marker_gate``): the marker term counts in proportion to the drug's own programme
+    reversal, ``clip(P / scale_P, 0, 1)`` — in full when what its targets drive is reversed at least as much
+    as by a typical random gene, not at all when nothing downstream is reversed (a drug acting on a
+    disease marker only). ``parts``: the last axis holds cell-type parts (the gate reads their sum)."""
+    m = marker / scales["marker"]
+    pg = programme / scales["programme"]
+    if gate:
+        total = pg.sum(axis=-1, keepdims=True) if parts else pg
+        m = m * np.clip(total, 0.0, 1.0)
+    return weight * m + (1.0 - weight) * pg

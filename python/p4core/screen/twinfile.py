@@ -24,6 +24,8 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items() if v is not None and _plain(v) is not None}
     if isinstance(obj, list | tuple):
+        if any(isinstance(v, dict) for v in obj):  # records (e.g. the cell-type checks): not an h5ad array
+            return None
         vals = [_plain(v) for v in obj]
         return [v for v in vals if v is not None] or None
     if isinstance(obj, bool | int | float | str | np.generic | np.ndarray):

@@ -22,6 +22,7 @@ from p4core.model import (
     TwinReplicate,
 )
 from p4core.progress import progress
+from p4core.twin.celltypes import celltype_checks, select_celltypes
 from p4core.twin.matching import check_targets_reach_network, gene_columns, match_report
 from p4core.twin.operator import PriorEdges, build_operator, prior_edges
 from p4core.twin.params import TwinParams
@@ -29,33 +30,6 @@ from p4core.twin.signature import differential_expression
 from p4core.twin.signature import lognorm as signature_lognorm
 
 log = logging.getLogger("p4core")
-
-
-def _select_celltypes(patient: Patient, min_cells: int) -> list[str]:
-    obs = patient.adata.obs
-    counts = pd.crosstab(obs[CELL_TYPE], obs[CONDITION])
-    for col in ("reference", DISEASE):
-        if col not in counts:
-            counts[col] = 0
-    keep, dropped = [], []
-    for ct, row in counts.iterrows():
-        if row["reference"] >= min_cells and row[DISEASE] >= min_cells:
-            keep.append(str(ct))
-        else:
-            dropped.append(f"{ct} ({row['reference']} reference, {row[DISEASE]} disease cells)")
-    if dropped:
-        log.warning(
-            "skipping %d cell type(s) with fewer than twin.min_cells=%d cells in a condition: %s",
-            len(dropped),
-            min_cells,
-            "; ".join(dropped),
-        )
-    if not keep:
-        raise InputError(
-            f"no cell type has at least twin.min_cells={min_cells} cells in both conditions "
-            f"(counts: {counts.to_dict('index')}); lower twin.min_cells or check data.cell_type_key"
-        )
-    return keep
 
 
 def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | None = None) -> TwinEnsemble:
@@ -93,12 +67,18 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
             f"twin.covariates: obs has no column(s) {missing_cov}; the patient's own obs columns are "
             f"{own or 'none (only the cell type, condition and sample that p4core set)'}"
         )
-    celltypes = _select_celltypes(patient, p.min_cells)
+    selection = select_celltypes(patient, p.min_cells, list(p.exclude_celltypes), p.unmatched)
+    celltypes = selection.celltypes
     x = sp.csr_array(adata.X)
     library = np.asarray(x.sum(axis=1)).ravel().astype(float)
     sub = (x @ agg[:, np.flatnonzero(measured)]).toarray()
     obs = adata.obs
-    ct_cells = {ct: np.flatnonzero((obs[CELL_TYPE] == ct).to_numpy()) for ct in celltypes}
+    is_dis = (obs[CONDITION] == DISEASE).to_numpy()
+    cts = obs[CELL_TYPE].astype(str).to_numpy()
+    ct_cells = {
+        ct: np.flatnonzero(((cts == ct) & is_dis) | ((cts == selection.reference(ct)) & ~is_dis))
+        for ct in celltypes
+    }
     groups = {
         ct: [
             idx[(obs[CONDITION].to_numpy()[idx] == cond) & (obs[SAMPLE].to_numpy()[idx] == smp)]
@@ -208,7 +188,16 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         celltype_weights=cw.astype(dtype),
         de=de_all,
         measured=measured,
-        params={**vars(p), **p_fit, "signature_design": design, "signature_tests": tests},
+        params={
+            **vars(p),
+            **p_fit,
+            "signature_design": design,
+            "signature_tests": tests,
+            "reference_of": dict(selection.reference_of),
+            "celltypes_skipped": list(selection.skipped),
+            "celltypes_excluded": list(selection.excluded),
+            "celltype_checks": celltype_checks(patient, celltypes).to_dict("records"),
+        },
         pseudonym=patient.pseudonym,
         match_report=report,
     )

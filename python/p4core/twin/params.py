@@ -38,6 +38,11 @@ class TwinParams:
     ridge_lambda: float = 0.05
     #: fitted strength given to a prior edge the cells do not support (relative to the mean fitted one)
     fit_floor: float = 0.1
+    #: cell types left out of the twin (e.g. a contaminant flagged in celltypes.csv)
+    exclude_celltypes: list[str] = field(default_factory=list)
+    #: a cell type with disease cells but (almost) no reference cells: ``closest`` compares it with the
+    #: reference cells of the cell type it resembles most; ``skip`` leaves it out (with a warning)
+    unmatched: str = "closest"
 
     def __post_init__(self) -> None:
         require(self.n_twins >= 1, "twin.n_twins", f"must be >= 1, got {self.n_twins}")
@@ -58,5 +63,10 @@ class TwinParams:
             f"must be float32 or float64, got {self.dtype!r}",
         )
         require(self.fit in ("ridge", "prior"), "twin.fit", f"must be ridge or prior, got {self.fit!r}")
+        require(
+            self.unmatched in ("closest", "skip"),
+            "twin.unmatched",
+            f"must be closest or skip, got {self.unmatched!r}",
+        )
         require(self.ridge_lambda >= 0, "twin.ridge_lambda", f"must be >= 0, got {self.ridge_lambda}")
         require(0 <= self.fit_floor <= 1, "twin.fit_floor", f"must be in [0, 1], got {self.fit_floor}")

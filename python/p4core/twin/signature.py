@@ -7,6 +7,9 @@ The test follows the design of each cell type:
   (``pseudobulk_paired``); with fewer, a cell-level rank test stratified by donor — van Elteren's
   test, Wilcoxon rank sums within each donor combined with weights ``1/(n_donor + 1)``
   (``cell_stratified_rank``) — so a donor's own baseline never counts as a disease effect;
+* **one patient against a reference cohort** (one disease sample, at least two reference samples:
+  ``data.patient``): the patient's pseudo-bulk against the spread of the reference samples, Crawford and
+  Howell's single-case t-test with the variance moderated as in limma (``pseudobulk_single``);
 * **pseudo-bulk** when each condition has at least two samples: counts summed per sample,
   log2-CPM, Welch t-test across samples (the sample, not the cell, is the unit of replication;
   ``pseudobulk_welch``, or OLS with ``twin.covariates``: ``pseudobulk_ols``);
@@ -20,6 +23,7 @@ with no evidence of change shrink to zero, clear changes keep their size.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,6 +105,9 @@ def differential_expression(
                 method = "cell_stratified_rank"
                 x = lognorm(counts[keep], library_size[keep])
                 logfc, stat, pval = stratified_rank_test(x, is_disease[keep], np.asarray(donors)[keep])
+        elif len(dis_samples) == 1 and len(ref_samples) >= min_samples and covariates is None:
+            method = "pseudobulk_single"
+            logfc, stat, pval = single_vs_reference(counts, library_size, is_disease, samples)
         elif len(dis_samples) >= min_samples and len(ref_samples) >= min_samples:
             method = "pseudobulk_welch"
             labels = list(ref_samples) + list(dis_samples)
@@ -147,6 +154,95 @@ def differential_expression(
             "method": method,
         }
     )
+
+
+def pseudobulk_logcpm(
+    counts: np.ndarray, library_size: np.ndarray, samples: np.ndarray, labels: Sequence[str]
+) -> np.ndarray:
+    """log2-CPM (+1) of the counts summed per sample (rows in the order of ``labels``)."""
+    bulk = np.stack([counts[samples == s].sum(0) for s in labels])
+    lib = np.array([library_size[samples == s].sum() for s in labels], dtype=float)
+    return np.log2(bulk / np.where(lib > 0, lib, 1.0)[:, None] * 1e6 + 1.0)
+
+
+def single_vs_reference(
+    counts: np.ndarray,
+    library_size: np.ndarray,
+    is_disease: np.ndarray,
+    samples: np.ndarray,
+    n_bins: int = 20,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One patient against a reference cohort: the patient's pseudo-bulk log2-CPM ``p`` against the
+    reference samples' ``r_1..r_k`` (k >= 2), with the spread of the reference samples as the null.
+
+    The test is Crawford and Howell's for a single case against a small control sample (Neuropsychologia
+    1998): ``t = (p - mean r) / (s * sqrt(1 + 1/k))`` with ``k - 1`` degrees of freedom, the variance ``s^2``
+    moderated as in limma (Smyth, Stat Appl Genet Mol Biol 2004): shrunk towards a prior variance that
+    follows the mean expression (``n_bins`` quantile bins of the reference mean), with prior degrees of
+    freedom ``d0`` estimated from all genes, ``s~^2 = (d0 s0^2 + (k-1) s^2) / (d0 + k - 1)`` and ``k - 1 + d0``
+    degrees of freedom. With two reference donors (one degree of freedom) the moderation is what makes the
+    test usable. Returns (log2 fold change ``p - mean r``, t, two-sided p)."""
+    dis = np.unique(samples[is_disease])
+    ref = np.unique(samples[~is_disease])
+    patient = pseudobulk_logcpm(counts, library_size, samples, list(dis)).mean(0)
+    r = pseudobulk_logcpm(counts, library_size, samples, list(ref))
+    k = r.shape[0]
+    d = k - 1
+    mean = r.mean(0)
+    var = r.var(0, ddof=1)
+    d0, prior = prior_variance(var, d, mean, n_bins)
+    post = (d0 * prior + d * var) / (d0 + d) if np.isfinite(d0) else prior
+    df = d + (d0 if np.isfinite(d0) else 1e6)
+    se = np.sqrt(np.maximum(post, 1e-12) * (1.0 + 1.0 / k))
+    logfc = patient - mean
+    t = logfc / se
+    return logfc, t, 2 * stats.t.sf(np.abs(t), df)
+
+
+def prior_variance(var: np.ndarray, d: int, mean: np.ndarray, n_bins: int = 20) -> tuple[float, np.ndarray]:
+    """limma's empirical-Bayes prior (method of moments on log variances, Smyth 2004): the prior degrees of
+    freedom ``d0`` (inf when the variances are no more spread than chance) and, per gene, the prior variance
+    ``s0^2`` of its bin of mean expression (the mean-variance trend)."""
+    from scipy.special import digamma, polygamma
+
+    ok = var > 0
+    if ok.sum() < 3:
+        return float("inf"), np.full(len(var), float(np.mean(var)) if len(var) else 0.0)
+    z = np.log(var[ok])
+    e = z - digamma(d / 2) + np.log(d / 2)
+    edges = np.unique(np.quantile(mean[ok], np.linspace(0, 1, n_bins + 1)))
+    b_ok = np.searchsorted(edges[1:-1], mean[ok], side="right")
+    b_all = np.searchsorted(edges[1:-1], mean, side="right")
+    centre = np.array(
+        [e[b_ok == b].mean() if (b_ok == b).any() else e.mean() for b in range(len(edges) - 1 or 1)]
+    )
+    resid = e - centre[b_ok]
+    excess = float(np.mean(resid**2) * len(resid) / max(len(resid) - 1, 1) - polygamma(1, d / 2))
+    if excess > 0:
+        d0 = 2 * _trigamma_inverse(excess)
+        prior_log = centre + digamma(d0 / 2) - np.log(d0 / 2)
+    else:
+        d0 = float("inf")
+        prior_log = centre
+    return float(d0), np.exp(prior_log[np.minimum(b_all, len(centre) - 1)])
+
+
+def _trigamma_inverse(x: float) -> float:
+    """The y with trigamma(y) = x (Newton's method as in limma's trigammaInverse)."""
+    from scipy.special import polygamma
+
+    if x > 1e7:
+        return 1.0 / np.sqrt(x)
+    if x < 1e-6:
+        return 1.0 / x
+    y = 0.5 + 1.0 / x
+    for _ in range(50):
+        tri = float(polygamma(1, y))
+        dif = tri * (1 - tri / x) / float(polygamma(2, y))
+        y += dif
+        if -dif / y < 1e-8:
+            break
+    return y
 
 
 def _paired_donors(donors: np.ndarray, is_disease: np.ndarray) -> list:
