@@ -4,9 +4,11 @@
 
 Two right-hand sides: a dense random block, and unit perturbations (one seed per column, as a
 screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
-GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), next to
-this machine's measured memory bandwidth (numpy copy) and float32 GEMM peak (numpy/OpenBLAS, 1
-thread and all); writes JSON (benchmarks/results/propagate[_<operator>].json).
+GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), the bytes each
+variant must move (per step and column block: the operator, the gathered row of x for every entry and
+the block's read and write) as GB/s and as a share of this machine's measured copy bandwidth (numpy
+copy), next to its float32 GEMM peak (numpy/OpenBLAS, 1 thread and all), and the CPU and its caches;
+writes JSON (benchmarks/results/propagate[_<operator>].json).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import time
 from pathlib import Path
 
+import machine  # same folder
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
@@ -107,6 +110,7 @@ def main() -> None:
     for threads in sorted({1, kernel.max_threads()}):
         with threadpool_limits(threads):
             peak[threads] = 2 * 2048**3 / best_of(lambda: g @ g, 3) / 1e9
+    print(machine.line())
     print(
         f"machine: memory bandwidth {bandwidth:.1f} GB/s (copy); float32 GEMM peak "
         + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in peak.items())
@@ -126,6 +130,15 @@ def main() -> None:
     for case, u in cases.items():
         flops = 2.0 * op.nnz * u.shape[1] * args.steps  # of the dense product scipy computes
         traffic = args.steps * (op.nnz * (4 + item) + 2 * n * u.shape[1] * item)
+        # what each variant must move per step: the operator (index + value per entry) and, per entry, the
+        # gathered row of x (scipy: all B columns at once; the kernel: kernel.BLOCK columns, once per block)
+        width = {"scipy.sparse": u.shape[1], "p4core kernel": kernel.BLOCK}
+        moved = {
+            eng: args.steps
+            * -(-u.shape[1] // w)
+            * (op.nnz * (4 + item) + op.nnz * w * item + 2 * n * w * item)
+            for eng, w in width.items()
+        }
         check = float(np.abs(kernel.propagate(op, u, alpha, args.steps) - scipy_version(u)).max())
         t_s = best_of(lambda u=u: scipy_version(u), args.repeat)
         rows = [{"engine": "scipy.sparse", "threads": 1, "seconds": t_s}]
@@ -135,14 +148,22 @@ def main() -> None:
             )
             rows.append({"engine": "p4core kernel", "threads": threads, "seconds": t_k})
         print(f"\n{case} ({u.shape[1]} right-hand sides): max |kernel - scipy| = {check:.2e}")
-        print(f"{'engine':<24}{'seconds':>10}{'GFLOP/s':>10}{'GB/s':>8}{'vs scipy':>10}")
+        print(
+            f"{'engine':<24}{'seconds':>10}{'GFLOP/s':>10}{'GB/s':>8}{'moved GB':>10}{'moved GB/s':>12}"
+            f"{'% copy bw':>11}{'vs scipy':>10}"
+        )
         for r in rows:
             r["gflops"] = flops / r["seconds"] / 1e9
             r["gbytes_per_s"] = traffic / r["seconds"] / 1e9
+            r["moved_gb"] = moved[r["engine"]] / 1e9
+            r["moved_gb_per_s"] = moved[r["engine"]] / r["seconds"] / 1e9
+            r["share_of_copy_bandwidth"] = r["moved_gb_per_s"] / bandwidth
             r["ratio_vs_scipy"] = t_s / r["seconds"]
             label = f"{r['engine']} x{r['threads']}"
             print(
-                f"{label:<24}{r['seconds']:>10.4f}{r['gflops']:>10.2f}{r['gbytes_per_s']:>8.1f}{r['ratio_vs_scipy']:>10.2f}"
+                f"{label:<24}{r['seconds']:>10.4f}{r['gflops']:>10.2f}{r['gbytes_per_s']:>8.1f}"
+                f"{r['moved_gb']:>10.3f}{r['moved_gb_per_s']:>12.1f}{100 * r['share_of_copy_bandwidth']:>10.0f}%"
+                f"{r['ratio_vs_scipy']:>10.2f}"
             )
         results[case] = {"max_abs_difference": check, "runs": rows}
 
@@ -158,6 +179,7 @@ def main() -> None:
                 "gemm_peak_gflops": peak,
                 "cases": results,
                 "openmp": kernel.has_openmp(),
+                "machine": machine.describe(),
             },
             indent=2,
         )

@@ -5,8 +5,9 @@
 Runs bench_propagate.py (kernel vs scipy.sparse, machine bandwidth and GEMM peak; a random and a
 skewed-degree operator), bench_screen.py (Kang 2018 twins: full screen vs per-drug scipy reference,
 threads, peak memory), bench_end_to_end.py (the Kang run with its report, stage by stage against the
-previous release's course and null and the plain scipy screen) and bench_stream.py (10,000 drugs x
-1,000 synthetic twins streamed to Parquet), each printing its table; their JSON lands in
+previous release's course and null and the plain scipy screen), bench_stream.py (10,000 drugs x
+1,000 synthetic twins streamed to Parquet) and bench_scale.py (the real-size case at 10k, 30k and 100k
+cells, twins and genes: time and memory per stage with growth exponents), each printing its table; their JSON lands in
 benchmarks/results/. --quick uses smaller sizes (a smoke run, under 3 minutes on 2 cores).
 """
 
@@ -36,6 +37,7 @@ def main() -> None:
             else []
         ),
         ["bench_stream.py"] + (["--drugs", "1000", "--twins", "100"] if args.quick else []),
+        ["bench_scale.py"] + (["--cells", "10000", "30000", "--twins", "--genes"] if args.quick else []),
     ]
     for script, *rest in runs:
         print(f"\n=== {script} {' '.join(rest)}", flush=True)

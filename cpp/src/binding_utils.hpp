@@ -111,5 +111,6 @@ inline py::array_t<std::int64_t, py::array::c_style> take_offsets(const py::arra
 void register_propagate(py::module_& m);
 void register_simulate(py::module_& m);
 void register_fit(py::module_& m);
+void register_stats(py::module_& m);
 
 }  // namespace p4core::bind

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   p4core::bind::register_propagate(m);
   p4core::bind::register_simulate(m);
   p4core::bind::register_fit(m);
+  p4core::bind::register_stats(m);
 }

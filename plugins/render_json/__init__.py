@@ -98,6 +98,10 @@ def render(result: RunResult, outdir: Path, cfg: JsonConfig) -> list[Path]:
             "events": traj.events.to_dict("records"),
         },
         "timings_s": {**result.timings, "total (to this summary)": round(sum(result.timings.values()), 3)},
+        "peak_memory_mb": {
+            **result.memory_mb,
+            "run (to this summary)": max(result.memory_mb.values(), default=0.0),
+        },
     }
     return [
         write_text(outdir / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")

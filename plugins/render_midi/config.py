@@ -107,6 +107,9 @@ class MidiConfig:
     #: lowest note of the lowest voice; voices rise by register_step semitones
     base_note: int = 43
     register_step: int = 5
+    #: the most cell-type voices (0: as many as the channels and the register hold); beyond it the cell
+    #: types with the largest share of the burden keep their own voice and the rest share one (voices.py)
+    voices: int = 0
     hysteresis: float = 0.3
     velocity: int = 84
     pitch_bend_range: int = 2
@@ -187,6 +190,15 @@ class MidiConfig:
                 Path(name).name == name and name.endswith(ext),
                 f"render.midi.{key}",
                 f"must be a plain file name ending in {ext}, got {name!r}",
+            )
+        if self.audio == "fluidsynth":  # known before any work, not after the run
+            from .synth import find_fluidsynth
+
+            require(
+                find_fluidsynth() is not None,
+                "render.midi.audio",
+                "fluidsynth: FluidSynth or a General MIDI soundfont was not found; install them (Debian: apt "
+                "install fluidsynth), set $P4CORE_SOUNDFONT, or use render.midi.audio=numpy",
             )
         try:
             mido.MetaMessage("key_signature", key=self.key)

@@ -24,6 +24,7 @@ from p4core.plugins.render_midi.config import (
 )
 
 from .harmony import ladder
+from .voices import choose_voices, voice_limit, with_groups
 
 
 class Score:
@@ -124,7 +125,6 @@ def _lane(score: Score, track: int, ch: int, control: int, ticks: list[int], val
 def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C901 - one score, read top-down
     """The score of the trajectories ``traj`` (:class:`p4core.model.Trajectories`) as a MIDI file."""
     tab = traj.table
-    voices = list(traj.celltypes)
     treated = [s for s in traj.scenarios if s != "untreated"]
     if cfg.mode == "sequential":
         segments = [[("untreated", "centre")]] + [[(s, "centre")] for s in treated]
@@ -133,21 +133,14 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
     else:  # effect: each treatment, its pad driven by its burden relative to untreated
         segments = [[(s, "centre")] for s in treated] or [[("untreated", "centre")]]
     sides = sorted({side for seg in segments for _, side in seg}, key=["left", "centre", "right"].index)
-    n_voice_tracks = len(voices) * len(sides)
-    if n_voice_tracks + int(cfg.pad) > 15:
-        raise InputError(
-            f"render.midi: {len(voices)} cell types x {len(sides)} sides"
-            f"{' + the pad' if cfg.pad else ''} need more than the 15 melodic channels; "
-            "use mode=sequential or render.midi.pad=false"
-        )
     scale = SCALES[cfg.scale]
     n_levels = len(scale)
-    top = cfg.base_note + cfg.register_step * (len(voices) - 1) + scale[-1]
-    if top > 127:
-        raise InputError(
-            f"render.midi: {len(voices)} voices from base_note={cfg.base_note} rising by "
-            f"register_step={cfg.register_step} reach note {top} > 127; lower either"
-        )
+    shares = (getattr(traj, "params", None) or {}).get("burden_share")
+    limit = voice_limit(len(sides), cfg.pad, cfg.base_note, cfg.register_step, scale[-1], cfg.voices)
+    chosen = choose_voices(list(traj.celltypes), shares, limit)
+    voices = chosen.labels
+    tab = with_groups(tab, chosen, shares)
+    n_voice_tracks = len(voices) * len(sides)
     polarity = cfg.polarity or PRESETS[cfg.preset]["polarity"]
     sign = 1.0 if polarity == "disease" else -1.0
     tpb = cfg.ticks_per_beat
@@ -341,9 +334,11 @@ def compose(traj, cfg: MidiConfig, title: str = "") -> mido.MidiFile:  # noqa: C
                 "base_note": b,
                 "program": pr,
                 "pan": pn,
+                **({"members": chosen.members[n]} if n in chosen.members else {}),
             }
             for t, ch, n, sd, b, pr, pn in voice_tracks
         ],
+        "voice_selection": chosen.legend,
         "controllers": {
             "11": "expression: 40 + 87 x position of the value in the pitch domain"
             if cfg.expression

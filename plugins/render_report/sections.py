@@ -290,7 +290,8 @@ def sound_html(sound: dict[str, Any] | None) -> str:
         "more disease" if pitch["polarity"] == "disease" else "healthier (a health index: falling = worse)"
     )
     voices = "".join(
-        f"<tr><th scope='row'>{e(v['celltype'])}{'' if v['side'] == 'centre' else ' (' + e(v['side']) + ')'}</th>"
+        f"<tr><th scope='row'>{e(v['celltype'])}{'' if v['side'] == 'centre' else ' (' + e(v['side']) + ')'}"
+        f"{'<br><span class=muted>' + e(', '.join(v['members'])) + '</span>' if v.get('members') else ''}</th>"
         f"<td>{e(PROGRAM_NAMES.get(v['program'], 'program ' + str(v['program'])))}</td>"
         f"<td>from {note_name(v['base_note'])}</td><td>{pan_words(v['pan'])}</td></tr>"
         for v in leg["voices"]
@@ -310,14 +311,18 @@ def sound_html(sound: dict[str, Any] | None) -> str:
 voices and scenarios ({len(pitch["scale"])} steps), so voices and scenarios compare by ear.</li>
 <li><strong>Loudness</strong> (expression) follows the same value; <strong>vibrato depth</strong> (modulation) the
 width of the 95% band over twins: wider = less certain.</li>
-<li><strong>Harmony pad</strong>: {e(harmony.get("quantity", "disease burden"))}; the chord grows more tense as
+<li><strong>Harmony pad</strong>: {
+        e(harmony.get("quantity", "disease burden"))
+    }; the chord grows more tense as
 it rises.</li>
 <li><strong>Percussion</strong> marks events: {e(earcons)}.</li>
 <li>One beat = {leg["time"]["days_per_beat"]:g} days; the course runs from day {leg["time"]["t0_days"]:g} to
 {leg["time"]["t1_days"]:g}. Preset: {e(sound["preset"])}. Embedded as {e(sound["mime"])},
 {sound["bytes"] / 1e6:.1f} MB, {sound["seconds"]:.0f} s; course.mid of the run holds the score.</li>
 </ul>
-<table class="small"><caption>Voices: one instrument per cell type, each a little higher than the one before</caption>
+<table class="small"><caption>Voices: one instrument per cell type, each a little higher than the one before{
+        ("; " + e(leg["voice_selection"]["rule"])) if leg.get("voice_selection", {}).get("grouped") else ""
+    }</caption>
 <thead><tr><th scope="col">cell type</th><th scope="col">instrument</th><th scope="col">lowest note</th><th scope="col">stereo</th></tr></thead>
 <tbody>{voices}</tbody></table>
 </div>"""

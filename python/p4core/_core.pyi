@@ -5,7 +5,7 @@ p4core compiled kernel (private: use p4core.kernel)
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'null_views', 'propagate', 'reversal_scores', 'screen_terms', 'simulate_twins', 'course_twins']
+__all__: list[str] = ['BLOCK', 'fit_ridge_signed', 'has_openmp', 'max_threads', 'null_views', 'propagate', 'rank_sums', 'reversal_scores', 'screen_terms', 'simulate_twins', 'course_twins']
 def fit_ridge_signed(expr: numpy.ndarray, targets: numpy.ndarray, indptr: numpy.ndarray, indices: numpy.ndarray, signs: numpy.ndarray, lam: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     Sign-constrained ridge coefficients of every target (row) on its regulators; expr is genes x cells.
@@ -29,6 +29,10 @@ def null_views(num: numpy.ndarray, seed: numpy.ndarray, gram: numpy.ndarray, q: 
 def propagate(indptr: numpy.ndarray, indices: numpy.ndarray, data: numpy.ndarray, u: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.ndarray:
     """
     x = sum_{k=0..K} (alpha A)^k u for a CSR operator A (int32 indptr/indices) and a C-contiguous block u (n_nodes x B) of the same dtype as data.
+    """
+def rank_sums(indptr: numpy.ndarray, rows: numpy.ndarray, vals: numpy.ndarray, weights: numpy.ndarray, group: numpy.ndarray, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    Weighted rank sums of a CSC matrix (cells x genes, values > 0, zeros implicit) for every column of weights (cells x R): (rank sum of group 1, tie term, weighted sum of group 1, of group 0), each R x genes; see p4core/ranks.hpp.
     """
 def reversal_scores(x: numpy.ndarray, s: numpy.ndarray, w: numpy.ndarray, offsets: numpy.ndarray, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
     """

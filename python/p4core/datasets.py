@@ -302,7 +302,9 @@ def _programme(
     return z.reshape(n_c, n_g)
 
 
-def _baseline(pr: Preset, knowledge: Knowledge, rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _baseline(
+    pr: Preset, knowledge: Knowledge, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The genes (the knowledge's and housekeeping ones), their baseline log-mean expression per cell type
     (lineage-restricted genes off outside their lineages) and which are expressed."""
     net_genes = sorted(set(knowledge.network.genes) | set(knowledge.drugs.targets["target"]))

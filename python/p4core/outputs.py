@@ -14,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from p4core import peakmem
 from p4core.config import validate_node
 from p4core.errors import PluginError
 from p4core.hooks.manager import Plugins, get_plugins
@@ -78,11 +79,13 @@ def render_into(
     for name, comp, node in _renderers(render_cfg, plugins):
         t0 = time.perf_counter()
         required = requested is None or name in requested
-        ok, files = plugins.run_component(comp, required, result, folder, node)
+        with peakmem.StagePeak() as peak:
+            ok, files = plugins.run_component(comp, required, result, folder, node)
         if not ok:
             continue
         seconds = time.perf_counter() - t0
         result.timings[f"render {name}"] = round(seconds, 3)
+        result.memory_mb[f"render {name}"] = peak.mb
         log.info("render %s: %d file(s) in %.2fs", name, len(files), seconds)
         written += [Path(f) for f in files]
     if extra is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from p4core import peakmem
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import Pseudonymiser, pseudonyms
 from p4core.cohort import assemble, patient_ids, programme_scores, read_programmes, split, summarise
@@ -97,12 +98,17 @@ class Timer:
 
     def __init__(self, startup_s: float | None = None) -> None:
         self.timings: dict[str, float] = {} if startup_s is None else {"start-up": round(float(startup_s), 3)}
+        self.memory: dict[str, float] = (
+            {} if startup_s is None else {"start-up": round(peakmem.high_water_mb(), 1)}
+        )
 
     def __call__(self, label: str, fn: Any, *args: Any) -> Any:
         t0 = time.perf_counter()
         log.info("%s ...", label)
-        out = fn(*args)
+        with peakmem.StagePeak() as peak:
+            out = fn(*args)
         self.timings[label] = round(time.perf_counter() - t0, 3)
+        self.memory[label] = peak.mb
         return out
 
 
@@ -258,6 +264,7 @@ def patient_stages(patient: Patient, sh: Shared, safe_cfg: DictConfig, timed: Ti
         traj,
         config=dict(OmegaConf.to_container(safe_cfg, resolve=True)),  # type: ignore[arg-type]
         timings=timed.timings,
+        memory_mb=timed.memory,
         regulators=regs,
         celltypes=celltype_ranking(ensemble),
         explain=explained,

@@ -11,13 +11,14 @@ import ast
 
 from helpers import ROOT
 
-BASE = {"errors", "model", "settings", "progress", "__version__"}
+BASE = {"errors", "model", "settings", "progress", "peakmem", "__version__"}
 PARAMS = {"twin", "screen", "course", "engine", "evidence"}  # config composes the stages' leaf params
 #: what each part of python/p4core may import from the rest of p4core (beyond itself)
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "settings": set(),
     "progress": {"settings"},
+    "peakmem": set(),
     "model": {"errors"},
     "kernel": {"settings", "_core"},
     "clinical": {"errors", "model"},

@@ -196,3 +196,45 @@ def test_course_rejects_bad_input():
         run([tuple(tw)], 1e-4)
     with pytest.raises(ValueError, match="tol"):
         run([twin(rng, 20, 4, np.float64)], 0.0)
+
+
+def test_padding_the_scenario_block_to_a_whole_panel_changes_no_bit():
+    """kernel.course_twins pads the scenarios to a whole panel of the sparse product with copies of the last
+    one: the result equals the compiled core's on the block as given, bit for bit (3 scenarios: padded to 4)."""
+    from p4core import _core
+
+    rng = np.random.default_rng(6)
+    tw = twin(rng, 50, 3, np.float32)
+    sch, breaks = schedules()
+    three = kernel.CourseSchedules(
+        onset=sch.onset,
+        progression=sch.progression,
+        start=sch.start[:3],
+        stop=sch.stop[:3],
+        lam=sch.lam[:3],
+        tau=sch.tau[:3],
+    )
+    tw3 = (*tw[:5], np.ascontiguousarray(tw[5][:3]), *tw[6:])
+    args = dict(t0=-ONSET, t1=90.0, record_every=1.0, tol=1e-4, beta=BETA, gamma=GAMMA, breakpoints=breaks)
+    got, stats = kernel.course_twins([tw3], three, max_step=30.0, **args)
+    raw, raw_stats = _core.course_twins(
+        [tw3],
+        ONSET,
+        PROGRESSION,
+        list(three.start),
+        list(three.stop),
+        list(three.lam),
+        list(three.tau),
+        -ONSET,
+        90.0,
+        1.0,
+        1e-4,
+        30.0,
+        0.5,
+        BETA,
+        GAMMA,
+        list(breaks),
+        0,
+    )
+    assert got[0].shape == raw[0].shape == (3, got[0].shape[1], got[0].shape[2])
+    assert np.array_equal(got[0], raw[0]) and tuple(stats[0]) == tuple(raw_stats[0])

@@ -379,3 +379,56 @@ def test_fluidsynth_renders_when_installed(tmp_path, effective):
         assert w.getframerate() == 22050 and w.getnframes() > 22050
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     assert np.abs(frames).max() > 1000  # not silence
+
+
+def many_celltypes(n: int = 18) -> types.SimpleNamespace:
+    """``n`` cell types (a fine-grained annotation); cell type k carries share ~ (k + 1) of the burden."""
+    t = np.arange(0, 120, 1.0)
+    fall = np.where(t > 14, np.exp(-(t - 14) / 30), 1.0)
+    cts = [f"ct{k:02d}" for k in range(n)]
+    curves = {}
+    for scen in ("untreated", "drugA"):
+        for k, ct in enumerate(cts):
+            curves[(scen, ct)] = (0.3 + 0.04 * k) * (fall if scen == "drugA" else np.ones_like(t))
+        curves[(scen, "burden")] = 0.7 * (fall if scen == "drugA" else np.ones_like(t))
+    res = course(t, curves)
+    total = sum(range(1, n + 1))
+    res.trajectories.params = {"burden_share": {ct: (k + 1) / total for k, ct in enumerate(cts)}}
+    return res
+
+
+@pytest.mark.parametrize(
+    ("mode", "pad", "channels"), [("sequential", True, 14), ("stereo", True, 7), ("effect", False, 15)]
+)
+def test_many_cell_types_choose_voices_and_say_which(tmp_path, mode, pad, channels):
+    register = (127 - MidiConfig().base_note - SCALES["pentatonic"][-1]) // MidiConfig().register_step + 1
+    limit = min(channels, register)
+    res = many_celltypes(18)
+    path = write(tmp_path, res, name=f"{mode}.mid", mode=mode, pad=pad)
+    assert lint(path) == []
+    leg = read_legend(mido.MidiFile(path))
+    labels = list(dict.fromkeys(v["celltype"] for v in leg["voices"]))
+    assert len(labels) == limit
+    own, group = labels[:-1], labels[-1]
+    assert own == [f"ct{k:02d}" for k in range(18 - (limit - 1), 18)]  # the largest shares keep a voice
+    members = leg["voice_selection"]["grouped"][group]
+    assert set(members) | set(own) == {f"ct{k:02d}" for k in range(18)} and not set(members) & set(own)
+    # the grouped voice decodes to the share-weighted mean of its members
+    dec = decode(path)
+    table = res.trajectories.table
+    shares = res.trajectories.params["burden_share"]
+    w = np.array([shares[m] for m in members])
+    for row in dec[dec.celltype == group].itertuples(index=False):
+        at = table[(table.scenario == row.scenario) & (table.time == row.time)].set_index("celltype")["mean"]
+        want = float((at[members].to_numpy() * w).sum() / w.sum())
+        assert abs(row.value - want) <= dec.attrs["bound"] + 1e-9
+
+
+def test_voice_cap_and_register_limit_the_voices(tmp_path):
+    res = many_celltypes(18)
+    leg = read_legend(mido.MidiFile(write(tmp_path, res, name="v4.mid", voices=4)))
+    assert len(leg["voices"]) == 4 and len(leg["voice_selection"]["grouped"]["other 15 cell types"]) == 15
+    high = read_legend(mido.MidiFile(write(tmp_path, res, name="hi.mid", base_note=90, register_step=6)))
+    assert max(v["base_note"] for v in high["voices"]) + max(high["pitch"]["scale"]) <= 127
+    few = read_legend(mido.MidiFile(write(tmp_path, many_celltypes(5), name="few.mid")))
+    assert len(few["voices"]) == 5 and "grouped" not in few["voice_selection"]

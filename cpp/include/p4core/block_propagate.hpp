@@ -27,14 +27,17 @@
 
 namespace p4core {
 
-constexpr std::int32_t kAhead = 16;  // entries ahead whose source row is prefetched
+constexpr std::int32_t kAhead = 32;  // entries ahead whose source row is prefetched
 
 // acc plus the entries of row i from position `from` on, in stored order.
 template <class T>
 P4CORE_INLINE vec<T> row_sum(const CsrView<T>& a, std::int32_t i, T alpha, const T* p, std::int32_t from,
                              vec<T> acc) {
-  for (std::int32_t e = from; e < a.indptr[i + 1]; ++e)
+  const std::int32_t last = std::max<std::int32_t>(a.indptr[a.n_rows] - 1, 0);
+  for (std::int32_t e = from; e < a.indptr[i + 1]; ++e) {
+    P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e + kAhead, last)]) * kBlock);
     acc += (alpha * a.data[e]) * load(p + static_cast<std::int64_t>(a.indices[e]) * kBlock);
+  }
   return acc;
 }
 
@@ -63,27 +66,6 @@ P4CORE_INLINE void block_steps_impl(const CsrView<T>& a, const Reach& r, T alpha
       const std::int64_t i = live[g];
       store(q + i * kBlock, is_seed[g] ? acc + load(out + i * kBlock) : acc);
     };
-    for (; f + 4 <= n_live; f += 4) {
-      const std::int32_t i0 = live[f], i1 = live[f + 1], i2 = live[f + 2], i3 = live[f + 3];
-      std::int32_t e0 = a.indptr[i0], e1 = a.indptr[i1], e2 = a.indptr[i2], e3 = a.indptr[i3];
-      const std::int32_t n = std::min(std::min(a.indptr[i0 + 1] - e0, a.indptr[i1 + 1] - e1),
-                                      std::min(a.indptr[i2 + 1] - e2, a.indptr[i3 + 1] - e3));
-      vec<T> c0 = {}, c1 = {}, c2 = {}, c3 = {};
-      for (std::int32_t k2 = 0; k2 < n; ++k2, ++e0, ++e1, ++e2, ++e3) {
-        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e0 + kAhead, last)]) * kBlock);
-        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e1 + kAhead, last)]) * kBlock);
-        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e2 + kAhead, last)]) * kBlock);
-        P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e3 + kAhead, last)]) * kBlock);
-        c0 += (alpha * a.data[e0]) * load(p + static_cast<std::int64_t>(a.indices[e0]) * kBlock);
-        c1 += (alpha * a.data[e1]) * load(p + static_cast<std::int64_t>(a.indices[e1]) * kBlock);
-        c2 += (alpha * a.data[e2]) * load(p + static_cast<std::int64_t>(a.indices[e2]) * kBlock);
-        c3 += (alpha * a.data[e3]) * load(p + static_cast<std::int64_t>(a.indices[e3]) * kBlock);
-      }
-      finish(f, row_sum(a, i0, alpha, p, e0, c0));
-      finish(f + 1, row_sum(a, i1, alpha, p, e1, c1));
-      finish(f + 2, row_sum(a, i2, alpha, p, e2, c2));
-      finish(f + 3, row_sum(a, i3, alpha, p, e3, c3));
-    }
     for (; f < n_live; ++f) finish(f, row_sum(a, live[f], alpha, p, a.indptr[live[f]], vec<T>{}));
     std::swap(p, q);
   }

@@ -88,7 +88,8 @@ struct CourseStats {
 // x P(x^2) / Q(x^2) with P and Q of degree 5, on |x| <= 7.6 (clamped beyond): |error| < 8e-7, well under
 // the integration tolerance, and branch-free so the row loop vectorises. float64 twins use std::tanh.
 inline float course_tanh(float x) {
-  const float c = std::fmin(7.6f, std::fmax(-7.6f, x));
+  const float lo = x < -7.6f ? -7.6f : x;  // compare-and-select (not fmin/fmax): it vectorises
+  const float c = lo > 7.6f ? 7.6f : lo;
   const float z = c * c;
   const float p = ((((7.273091945557423e-11f * z + 1.5600782223220672e-07f) * z + 4.9142464003145115e-05f) * z +
                     0.004678362573099415f) * z + 0.14285714285714285f) * z + 1.0f;
@@ -115,6 +116,9 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
   std::vector<T> x(NS), y3(NS), k1(NS), k2(NS), k3(NS), k4(NS), tmp(NS), ax(NS);
   std::vector<double> e(static_cast<std::size_t>(S));
   std::vector<T> eT(static_cast<std::size_t>(S));
+  std::vector<T> in_rows(NS);  // the inputs row-major (N x S), as the states: the row loop reads them in order
+  for (std::int64_t s = 0; s < S; ++s)
+    for (std::int64_t i = 0; i < N; ++i) in_rows[static_cast<std::size_t>(i * S + s)] = inputs[s * N + i];
   for (std::int64_t i = 0; i < N; ++i)
     for (std::int64_t s = 0; s < B; ++s) x[static_cast<std::size_t>(i * B + s)] = x0[i];
   const T beta = T(opt.beta), gamma = T(opt.gamma);
@@ -130,10 +134,15 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
     for (std::int64_t i = 0; i < N; ++i) {
       const T base = r * drive[i];
       const std::int64_t k0 = i * B;
+      const T* in_i = in_rows.data() + i * S;  // before the branch (B = 1) column 0, untreated: eT = 0
+      const T* ex = eT.data();
+      const T* ax_i = ax.data() + k0;
+      const T* xs_i = xs + k0;
+      T* out_i = out + k0;
 #pragma omp simd
       for (std::int64_t b = 0; b < B; ++b) {
-        const T in = eT[static_cast<std::size_t>(b)] * inputs[b * N + i];
-        out[k0 + b] = gamma * (course_tanh(beta * ax[k0 + b] + base + in) - xs[k0 + b]);
+        const T in = ex[b] * in_i[b];
+        out_i[b] = gamma * (course_tanh(beta * ax_i[b] + base + in) - xs_i[b]);
       }
     }
   };

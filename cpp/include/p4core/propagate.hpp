@@ -17,21 +17,37 @@
 
 namespace p4core {
 
-// y = alpha * A x, with x and y row-major (n_cols x B) and (n_rows x B).
+// y[:, c0:c0+W] = alpha * A x[:, c0:c0+W] for a panel of W columns (compile-time: the row's W sums stay in
+// registers), the source rows prefetched kSpmmAhead entries ahead (the gathers are what bounds it).
+constexpr std::int32_t kSpmmAhead = 32;
+template <int W, class T>
+void spmm_panel(const CsrView<T>& a, const T* x, T* y, std::int64_t B, std::int64_t c0, T alpha, int n_threads) {
+  const std::int64_t n = a.n_rows;
+  const std::int32_t last = std::max<std::int32_t>(a.indptr[n] - 1, 0);
+#pragma omp parallel for schedule(static, 256) num_threads(n_threads) if (n * W > 4096)
+  for (std::int64_t i = 0; i < n; ++i) {
+    T acc[W] = {};
+    for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) {
+      __builtin_prefetch(x + static_cast<std::int64_t>(a.indices[std::min(k + kSpmmAhead, last)]) * B + c0);
+      const T v = alpha * a.data[k];  // (alpha a) x, summed in stored order
+      const T* xj = x + static_cast<std::int64_t>(a.indices[k]) * B + c0;
+#pragma omp simd
+      for (int b = 0; b < W; ++b) acc[b] += v * xj[b];
+    }
+    std::copy(acc, acc + W, y + i * B + c0);
+  }
+}
+
+// y = alpha * A x, with x and y row-major (n_cols x B) and (n_rows x B): panels of 16, 8, 4, 2 and 1
+// columns. Every entry is the sum of its row's entries in stored order, whatever the panel or thread.
 template <class T>
 void spmm(const CsrView<T>& a, const T* x, T* y, std::int64_t B, T alpha, int n_threads) {
-  const std::int64_t n = a.n_rows;
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n * B > 4096)
-  for (std::int64_t i = 0; i < n; ++i) {
-    T* yi = y + i * B;
-    std::fill(yi, yi + B, T(0));
-    for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) {
-      const T v = alpha * a.data[k];  // (alpha a) x, summed in stored order
-      const T* xj = x + static_cast<std::int64_t>(a.indices[k]) * B;
-#pragma omp simd
-      for (std::int64_t b = 0; b < B; ++b) yi[b] += v * xj[b];
-    }
-  }
+  std::int64_t c0 = 0;
+  for (; c0 + 16 <= B; c0 += 16) spmm_panel<16>(a, x, y, B, c0, alpha, n_threads);
+  if (c0 + 8 <= B) { spmm_panel<8>(a, x, y, B, c0, alpha, n_threads); c0 += 8; }
+  if (c0 + 4 <= B) { spmm_panel<4>(a, x, y, B, c0, alpha, n_threads); c0 += 4; }
+  if (c0 + 2 <= B) { spmm_panel<2>(a, x, y, B, c0, alpha, n_threads); c0 += 2; }
+  if (c0 < B) spmm_panel<1>(a, x, y, B, c0, alpha, n_threads);
 }
 
 // out = sum_{k=0..K} (alpha A)^k u by Horner steps z_k = alpha A z_{k-1} + u (z_0 = u; the same

@@ -347,6 +347,14 @@ def simulate(
             "steps_per_twin": float(st[:, 0].mean()),
             "rejected_per_twin": float(st[:, 1].mean()),
             "synergy": synergy,
+            # each cell type's share of the burden (its weight in the projection, mean over twins)
+            "burden_share": dict(
+                zip(
+                    ensemble.celltypes,
+                    np.mean([pp / max(pp.sum(), 1e-12) for pp in weights], axis=0).tolist(),
+                    strict=True,
+                )
+            ),
         },
         extra=extra_table,
         extra_scenarios=list(extra),

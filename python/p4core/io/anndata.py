@@ -20,84 +20,21 @@ import scipy.sparse as sp
 
 from p4core.clinical.privacy import pseudonymise
 from p4core.errors import InputError
+from p4core.io.counts import gene_symbols as symbol_map
+from p4core.io.counts import read_rows
 from p4core.model import CELL_TYPE, CONDITION, DISEASE, DONOR, PATIENT, REFERENCE, SAMPLE, Context, Patient
 
 log = logging.getLogger("p4core")
 
 
-def check_counts(x: np.ndarray | sp.spmatrix | sp.sparray, where: str) -> None:
-    """Raise if ``x`` is not a matrix of raw counts (finite, non-negative, integer-valued)."""
-    values = np.asarray(x.data if sp.issparse(x) else x).ravel()
-    if values.size == 0:
-        raise InputError(f"{where}: the count matrix is empty")
-    sample = values[:: max(1, values.size // 200_000)]
-    if not np.all(np.isfinite(sample)) or not np.all(np.isfinite(values)):
-        raise InputError(f"{where}: the matrix contains NaN or infinite values; p4core needs raw counts")
-    if values.min() < 0:
-        raise InputError(
-            f"{where}: the matrix has negative values (min {values.min():.3g}), so it looks scaled or centred; "
-            "p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
-        )
-    frac = np.abs(sample - np.round(sample))
-    if frac.max() > 1e-3:
-        raise InputError(
-            f"{where}: the matrix has non-integer values (e.g. {sample[frac.argmax()]:.4g}), so it looks "
-            "log-normalised; p4core needs raw counts: point data.layer at a counts layer, or use data.use_raw=true"
-        )
-
-
-ENSEMBL_ID = r"^ENS[A-Z]*G\d{6,}(\.\d+)?$"
-SYMBOL_COLUMNS = ("SYMBOL", "symbol", "Symbol", "gene_symbols", "gene_symbol", "feature_name", "gene_name")
-
-
 def harmonise_gene_names(
     x: Any, var: pd.DataFrame, gene_symbols: str | None, where: str
 ) -> tuple[sp.csr_array, np.ndarray, dict[str, Any]]:
-    """Gene symbols (upper case) for the columns of ``x``; returns (counts, symbols, report).
-
-    ``var_names`` are used unless ``gene_symbols`` names a ``var`` column; when ``var_names``
-    look like Ensembl IDs, a usual symbol column (SYMBOL, gene_symbols, feature_name, ...) is
-    used by itself. With a symbol column, genes without a symbol are dropped and genes sharing
-    a symbol are summed (several Ensembl IDs for one symbol); duplicated ``var_names`` are an
-    error.
-    """
-    ids = pd.Index(var.index.astype(str))
-    ensembl_share = float(ids.str.match(ENSEMBL_ID).mean()) if len(ids) else 0.0
-    if gene_symbols is None and ensembl_share >= 0.5:
-        found = [c for c in SYMBOL_COLUMNS if c in var.columns]
-        if not found:
-            raise InputError(
-                f"{where}: var_names are Ensembl IDs (e.g. {ids[0]!r}) and no symbol column was found; set "
-                f"data.gene_symbols to the var column with gene symbols (var columns: {list(var.columns)})"
-            )
-        gene_symbols = found[0]
-        log.info("var_names are Ensembl IDs: using var[%r] for gene symbols", gene_symbols)
+    """Gene symbols (upper case) for the columns of ``x``; returns (counts, symbols, report): the rules of
+    :func:`p4core.io.counts.gene_symbols`, applied to the whole matrix."""
+    names, agg, info = symbol_map(var, gene_symbols, where)
     xs = sp.csr_array(x) if sp.issparse(x) else sp.csr_array(np.asarray(x))
-    info: dict[str, Any] = {"n_var": int(len(ids)), "ensembl_var_names": ensembl_share >= 0.5}
-    if gene_symbols is None:
-        names = ids.str.strip().str.upper()
-        dup = names[names.duplicated()]
-        if len(dup):
-            raise InputError(
-                f"{where}: {dup.nunique()} duplicated gene name(s) in var (e.g. {dup[0]!r}); make them unique "
-                "(adata.var_names_make_unique()) or choose a unique symbol column with data.gene_symbols"
-            )
-        info.update(symbols_from="var_names", dropped_without_symbol=0, merged_duplicates=0)
-        return xs, names.to_numpy(), info
-    if gene_symbols not in var.columns:
-        raise InputError(
-            f"{where}: var has no column {gene_symbols!r} (data.gene_symbols); available: {list(var.columns)}"
-        )
-    sym = var[gene_symbols].astype(str).str.strip().str.upper().to_numpy()
-    keep = ~pd.Series(sym).isin(["", "NAN", "NONE", "NA"]).to_numpy()
-    uniq, inverse = np.unique(sym[keep], return_inverse=True)
-    agg = sp.csr_array((np.ones(keep.sum()), (np.flatnonzero(keep), inverse)), shape=(len(sym), len(uniq)))
-    info.update(
-        symbols_from=f"var[{gene_symbols!r}]",
-        dropped_without_symbol=int((~keep).sum()),
-        merged_duplicates=int(keep.sum() - len(uniq)),
-    )
-    return sp.csr_array(xs @ agg), uniq, info
+    return (xs if agg is None else sp.csr_array(xs @ agg)), names, info
 
 
 def _available(obs: pd.DataFrame) -> str:
@@ -195,11 +132,13 @@ def patient_from_anndata(
         x, var = adata.layers[layer], adata.var
     else:
         x, var = adata.X, adata.var
-    check_counts(x, f"{where} ({'raw' if use_raw else layer or 'X'})")
+    counts_where = f"{where} ({'raw' if use_raw else layer or 'X'})"
+    if x is None or not x.shape[0] * x.shape[1]:
+        raise InputError(f"{counts_where}: the count matrix is empty")
 
     if organism not in ("human", "mouse"):
         raise InputError(f"data.organism must be 'human' or 'mouse', got {organism!r}")
-    x, names, gene_info = harmonise_gene_names(x, var, gene_symbols, where)
+    names, symbol_agg, gene_info = symbol_map(var, gene_symbols, where)
 
     cond = obs[condition_key].astype(str)
     levels = sorted(cond.unique())
@@ -264,9 +203,9 @@ def patient_from_anndata(
             )
         design["patient"] = "all" if str(patient).lower() == "all" else "one"
         design["patient_key"] = "data.donor_key" if donor_key else "data.sample_key"
-    xs = x[np.flatnonzero(keep)]
+    xs = read_rows(x, np.flatnonzero(keep), symbol_agg, counts_where)  # a chunk at a time, checked
     out = ad.AnnData(
-        X=sp.csr_matrix(xs, dtype=np.float32),
+        X=sp.csr_matrix(xs),
         obs=new_obs,
         var=pd.DataFrame(index=pd.Index(names, name="gene")),
     )
@@ -394,29 +333,36 @@ def read_patient_h5ad(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"data.path: file not found: {path} (give the path of an .h5ad file)")
+    # the counts in X are read backed, a chunk of rows at a time (only the rows used, never the whole
+    # matrix twice); a layer or .raw is read with the file
+    backed = layer is None and not use_raw
     try:
-        adata = ad.read_h5ad(path)
+        adata = ad.read_h5ad(path, backed="r") if backed else ad.read_h5ad(path)
     except Exception as exc:  # h5py/anndata raise many types for a broken file
         raise InputError(f"data.path: {path} could not be read as an AnnData .h5ad file: {exc}") from exc
-    return patient_from_anndata(
-        adata,
-        cell_type_key=cell_type_key,
-        condition_key=condition_key,
-        reference=reference,
-        disease=disease,
-        sample_key=sample_key,
-        donor_key=donor_key,
-        pair_samples_by_name=pair_samples_by_name,
-        layer=layer,
-        use_raw=use_raw,
-        gene_symbols=gene_symbols,
-        organism=organism,
-        patient_id=patient_id if patient_id else path.stem,
-        pseudonym_key=pseudonym_key,
-        tissue=tissue,
-        diagnosis=diagnosis,
-        patient=patient,
-        where=path.name,
-        source="h5ad",
-        description="AnnData file (h5ad)",
-    )
+    try:
+        return patient_from_anndata(
+            adata,
+            cell_type_key=cell_type_key,
+            condition_key=condition_key,
+            reference=reference,
+            disease=disease,
+            sample_key=sample_key,
+            donor_key=donor_key,
+            pair_samples_by_name=pair_samples_by_name,
+            layer=layer,
+            use_raw=use_raw,
+            gene_symbols=gene_symbols,
+            organism=organism,
+            patient_id=patient_id if patient_id else path.stem,
+            pseudonym_key=pseudonym_key,
+            tissue=tissue,
+            diagnosis=diagnosis,
+            patient=patient,
+            where=path.name,
+            source="h5ad",
+            description="AnnData file (h5ad)",
+        )
+    finally:
+        if backed and adata.file is not None:
+            adata.file.close()

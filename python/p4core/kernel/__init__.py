@@ -274,15 +274,31 @@ def course_twins(
     indices, data, x0, drive, inputs, projection, offsets)`` with ``inputs`` (n_scenarios, n_nodes).
     The step never crosses a ``breakpoint``. Returns the activity per twin, shape (n_scenarios,
     n_records, n_celltypes), and (accepted steps, rejected steps, right-hand sides) per twin. One
-    twin per thread; the numbers do not depend on the thread count."""
+    twin per thread; the numbers do not depend on the thread count.
+
+    The scenarios advance as the columns of one block whose sparse product runs in panels of 16, 8, 4, 2
+    and 1 columns; the block is padded to a whole panel with copies of the last scenario (a copy has the
+    same error, so the steps do not change) and the copies are dropped from the result."""
+    n_s = len(schedules.start)
+    width = 1 << max(n_s - 1, 0).bit_length() if n_s <= 16 else -(-n_s // 8) * 8
+    pad = width - n_s
+
+    def padded(v: tuple[float, ...] | list[float]) -> list[float]:
+        return [float(x) for x in v] + [float(v[-1])] * pad if len(v) else []
+
+    if pad:
+        twins = [
+            (*t[:5], np.ascontiguousarray(np.vstack([t[5], np.repeat(t[5][-1:], pad, axis=0)])), *t[6:])
+            for t in twins
+        ]
     acts, stats = _core.course_twins(
         list(twins),
         float(schedules.onset),
         float(schedules.progression),
-        [float(v) for v in schedules.start],
-        [float(v) for v in schedules.stop],
-        [float(v) for v in schedules.lam],
-        [float(v) for v in schedules.tau],
+        padded(schedules.start),
+        padded(schedules.stop),
+        padded(schedules.lam),
+        padded(schedules.tau),
         float(t0),
         float(t1),
         float(record_every),
@@ -294,7 +310,7 @@ def course_twins(
         [float(b) for b in breakpoints],
         _threads(n_threads),
     )
-    return list(acts), [tuple(s) for s in stats]
+    return [a[:n_s] if pad else a for a in acts], [tuple(s) for s in stats]
 
 
 def fit_ridge_signed(
@@ -333,5 +349,41 @@ def fit_ridge_signed(
         np.ascontiguousarray(indices, dtype=np.int64),
         np.ascontiguousarray(signs, dtype=np.float64),
         float(lam),
+        _threads(n_threads),
+    )
+
+
+def rank_sums(
+    x: sp.csc_array | sp.csc_matrix,
+    weights: np.ndarray,
+    group: np.ndarray,
+    *,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted Wilcoxon rank sums of every column of ``x`` for every weighting of its cells.
+
+    Parameters
+    ----------
+    x
+        Cells x genes, CSC, stored values > 0 (e.g. log-normalised counts); the zeros are one tie group
+        below them.
+    weights
+        Cells x R, >= 0: how often each cell counts (a bootstrap draw's multiplicities; ones for all cells).
+    group
+        Boolean per cell: the cells whose rank sum is returned (group 1).
+
+    Returns
+    -------
+    ``(rank1, ties, sum1, sum0)``, each R x genes: the mid-rank sum of the group-1 cells, the tie term
+    ``sum (t^3 - t)`` over tie groups of weight ``t``, and the weighted sums of the values of group 1 and
+    group 0 (for their means).
+    """
+    x = sp.csc_array(x)
+    return _core.rank_sums(
+        np.ascontiguousarray(x.indptr, dtype=np.int64),
+        np.ascontiguousarray(x.indices, dtype=np.int64),
+        np.ascontiguousarray(x.data),
+        np.ascontiguousarray(weights, dtype=np.float64),
+        np.ascontiguousarray(group, dtype=np.int8),
         _threads(n_threads),
     )

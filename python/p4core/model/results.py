@@ -139,6 +139,8 @@ class RunResult:
     #: cell types ranked by how much they drive the disease (see p4core.celltype_ranking())
     celltypes: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: the peak resident memory of every stage and renderer, MB (p4core.peakmem)
+    memory_mb: dict[str, float] = field(default_factory=dict)
     #: the genes carrying the best drugs' scores (see p4core.screen.explain.explain_table; explain.csv)
     explain: pd.DataFrame | None = None
     #: the course's sonification, when an active renderer needs it (see the ``sonifiers`` hook)

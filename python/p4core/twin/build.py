@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from p4core import kernel
 from p4core.errors import InputError
 from p4core.model import (
     CELL_TYPE,
@@ -24,10 +24,9 @@ from p4core.model import (
 from p4core.progress import progress
 from p4core.twin.celltypes import celltype_checks, select_celltypes
 from p4core.twin.matching import check_targets_reach_network, gene_columns, match_report
-from p4core.twin.operator import PriorEdges, build_operator, prior_edges
+from p4core.twin.operator import build_operator, prior_edges
 from p4core.twin.params import TwinParams
-from p4core.twin.signature import differential_expression
-from p4core.twin.signature import lognorm as signature_lognorm
+from p4core.twin.resample import CellTypeData, fit_celltype
 
 log = logging.getLogger("p4core")
 
@@ -70,111 +69,71 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
     selection = select_celltypes(patient, p.min_cells, list(p.exclude_celltypes), p.unmatched)
     celltypes = selection.celltypes
     x = sp.csr_array(adata.X)
-    library = np.asarray(x.sum(axis=1)).ravel().astype(float)
-    sub = (x @ agg[:, np.flatnonzero(measured)]).toarray()
+    library = np.asarray(x.sum(axis=1, dtype=np.float64)).ravel()
+    # the knowledge genes the panel measures, per cell type: sparse (never cells x genes dense), float32
+    # (counts are exact in it up to 2^24; every sum over cells is taken in float64)
+    to_measured = sp.csr_array(agg[:, np.flatnonzero(measured)], dtype=np.float32)
     obs = adata.obs
     is_dis = (obs[CONDITION] == DISEASE).to_numpy()
     cts = obs[CELL_TYPE].astype(str).to_numpy()
-    ct_cells = {
-        ct: np.flatnonzero(((cts == ct) & is_dis) | ((cts == selection.reference(ct)) & ~is_dis))
-        for ct in celltypes
-    }
-    groups = {
-        ct: [
-            idx[(obs[CONDITION].to_numpy()[idx] == cond) & (obs[SAMPLE].to_numpy()[idx] == smp)]
-            for cond in np.unique(obs[CONDITION].to_numpy()[idx])
-            for smp in np.unique(obs[SAMPLE].to_numpy()[idx])
-        ]
-        for ct, idx in ct_cells.items()
-    }
+    samples = obs[SAMPLE].astype(str).to_numpy()
+    donors = obs[DONOR].astype(str).to_numpy() if DONOR in obs.columns else None
     edges = prior_edges(knowledge, gene_index)
     n_ct, n_g = len(celltypes), len(genes)
-    donors = obs[DONOR].astype(str).to_numpy() if DONOR in obs.columns else None
-
-    def signatures(cells: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[pd.DataFrame]]:
-        s = np.zeros((n_ct, n_g))
-        act = np.ones((n_ct, n_g), dtype=bool)  # latent genes stay active
-        tables = []
-        for c, ct in enumerate(celltypes):
-            idx = cells[ct]
-            de = differential_expression(
-                sub[idx],
-                library[idx],
-                (obs[CONDITION].to_numpy()[idx] == DISEASE),
-                obs[SAMPLE].to_numpy()[idx],
-                covariates=obs.iloc[idx][p.covariates].reset_index(drop=True) if p.covariates else None,
-                donors=donors[idx] if donors is not None else None,
-            )
-            s[c, measured] = de["signature"].to_numpy()
-            act[c, measured] = np.maximum(de["frac_ref"], de["frac_dis"]).to_numpy() >= p.min_expr_frac
-            de.insert(0, "gene", np.array(genes)[measured])
-            de.insert(0, "celltype", ct)
-            tables.append(de)
-        return s, act, tables
-
+    covariates = obs[p.covariates].reset_index(drop=True) if p.covariates else None
     mcol = np.full(n_g, -1)
     mcol[measured] = np.arange(int(measured.sum()))
+    # one cell type at a time (only its data in memory): what every twin shares — the activity gate, the
+    # design and its test on all cells, the fit of the prior network — then every twin's signature from its
+    # bootstrap weights on the cells. Twin t draws from default_rng([seed, t]): the cell types' bootstraps in
+    # order, then its edge jitter; the same numbers whatever the order the twins are built in.
+    rngs = [np.random.default_rng([p.seed, t]) for t in range(p.n_twins)]
+    act = np.ones((n_ct, n_g), dtype=bool)  # latent genes stay active
+    fitted = np.tile(edges.w, (n_ct, 1)) if p.fit == "ridge" else None
     fit_stats: list[float] = []
-
-    def fitted_weights(edges: PriorEdges, act: np.ndarray, cells: dict[str, np.ndarray]) -> np.ndarray:
-        """Signed edge weights per cell type: ridge-fitted where both genes are measured and active."""
-        weights = np.tile(edges.w, (n_ct, 1))
-        fittable = ~edges.lr & ~np.isfinite(edges.share) & (mcol[edges.src] >= 0) & (mcol[edges.tgt] >= 0)
-        for c, ct in enumerate(celltypes):
-            e = np.flatnonzero(fittable & act[c, edges.src] & act[c, edges.tgt])
-            if not len(e):
-                continue
-            idx = cells[ct]
-            x = signature_lognorm(sub[idx], library[idx]).T  # genes x cells
-            sd = x.std(1, keepdims=True)
-            x = np.ascontiguousarray(
-                (x - x.mean(1, keepdims=True)) / np.where(sd > 0, sd, 1.0), dtype=np.float32
-            )
-            e = e[np.lexsort((mcol[edges.src[e]], mcol[edges.tgt[e]]))]
-            targets, starts = np.unique(mcol[edges.tgt[e]], return_index=True)
-            coef = kernel.fit_ridge_signed(
-                x, targets, np.append(starts, len(e)), mcol[edges.src[e]], np.sign(edges.w[e]), p.ridge_lambda
-            )
-            mag = np.abs(coef)
-            scale = mag[mag > 0].mean() if (mag > 0).any() else 1.0
-            weights[c, e] = np.sign(edges.w[e]) * np.abs(edges.w[e]) * np.maximum(p.fit_floor, mag / scale)
-            fit_stats.append(float((mag > 0).mean()))
-        return weights
-
-    _, _, de_tables = signatures(ct_cells)
+    sigs = np.zeros((p.n_twins, n_ct, n_g))
+    de_tables, tests = [], {}
+    n_dis, n_ref_samples = np.zeros(n_ct), np.zeros(n_ct, dtype=int)
+    for c, ct in enumerate(progress(celltypes, "cell types", total=n_ct)):
+        cells = np.flatnonzero(((cts == ct) & is_dis) | ((cts == selection.reference(ct)) & ~is_dis))
+        t = CellTypeData.of(ct, cells, x, to_measured, library, is_dis, samples, donors, covariates)
+        act[c, measured] = np.maximum(t.frac_ref, t.frac_dis) >= p.min_expr_frac
+        de = t.differential_expression(None)
+        de.insert(0, "gene", np.array(genes)[measured])
+        de.insert(0, "celltype", ct)
+        de_tables.append(de)
+        tests[ct] = t.method
+        if fitted is not None:
+            fitted[c], share = fit_celltype(edges, act[c], t, c, mcol, p)
+            if share is not None:
+                fit_stats.append(share)
+        draws = [t.bootstrap(rng) if p.bootstrap else None for rng in rngs]
+        for tw, sig in enumerate(t.twin_signatures(draws)):
+            sigs[tw, c, measured] = sig
+        n_dis[c], n_ref_samples[c] = t.is_dis.sum(), len(set(t.samples[~t.is_dis]))
+        del t, draws
     de_all = pd.concat(de_tables, ignore_index=True)
-    tests = {str(t["celltype"].iloc[0]): str(t["method"].iloc[0]) for t in de_tables}
     design = dict(adata.uns.get("p4core_source", {}).get("design", {}))
     log.info(
         "signatures: %s; tests: %s",
         "paired design" if design.get("paired") else "unpaired design",
         ", ".join(f"{ct} {m}" for ct, m in tests.items()),
     )
-    if p.celltype_weight == "abundance":
-        n_dis = np.array(
-            [(obs[CONDITION].to_numpy()[ct_cells[ct]] == DISEASE).sum() for ct in celltypes], float
+    if "pseudobulk_single" in tests.values():
+        log.info(
+            "one patient against %d reference samples: Crawford-Howell single-case test, variance moderated as in limma",
+            int(n_ref_samples.max()),
         )
-        cw = n_dis / n_dis.mean()
-    else:
-        cw = np.ones(n_ct)
-
+    cw = n_dis / n_dis.mean() if p.celltype_weight == "abundance" else np.ones(n_ct)
+    noises = [
+        rng.lognormal(0.0, p.edge_noise, size=len(edges.w)) if p.edge_noise > 0 else None for rng in rngs
+    ]
     replicates = []
-    for t in progress(range(p.n_twins), "building twins", total=p.n_twins):
-        rng = np.random.default_rng([p.seed, t])
-        if p.bootstrap:
-            cells = {
-                ct: np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups[ct] if len(g)])
-                for ct in celltypes
-            }
-        else:
-            cells = ct_cells
-        s, act, _ = signatures(cells)
-        noise = rng.lognormal(0.0, p.edge_noise, size=len(edges.w)) if p.edge_noise > 0 else None
-        weights = fitted_weights(edges, act, cells) if p.fit == "ridge" else None
-        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noise, dtype=dtype, weights=weights)
-        replicates.append(TwinReplicate(op, s.ravel().astype(dtype), act.ravel()))
+    for tw in progress(range(p.n_twins), "building twins", total=p.n_twins):
+        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noises[tw], dtype=dtype, weights=fitted)
+        replicates.append(TwinReplicate(op, sigs[tw].ravel().astype(dtype), act.ravel()))
 
-    p_fit: dict[str, float] = {}
+    p_fit: dict[str, Any] = {"fit_cells": p.fit_cells}
     if fit_stats:
         p_fit["fit_supported_edge_share"] = float(np.mean(fit_stats))
         log.info(

@@ -38,6 +38,8 @@ class TwinParams:
     ridge_lambda: float = 0.05
     #: fitted strength given to a prior edge the cells do not support (relative to the mean fitted one)
     fit_floor: float = 0.1
+    #: cells of each cell type the ridge fit uses at most (a seeded draw; the fit is shared by every twin)
+    fit_cells: int = 2000
     #: cell types left out of the twin (e.g. a contaminant flagged in celltypes.csv)
     exclude_celltypes: list[str] = field(default_factory=list)
     #: a cell type with disease cells but (almost) no reference cells: ``closest`` compares it with the
@@ -70,3 +72,4 @@ class TwinParams:
         )
         require(self.ridge_lambda >= 0, "twin.ridge_lambda", f"must be >= 0, got {self.ridge_lambda}")
         require(0 <= self.fit_floor <= 1, "twin.fit_floor", f"must be in [0, 1], got {self.fit_floor}")
+        require(self.fit_cells >= 10, "twin.fit_cells", f"must be >= 10, got {self.fit_cells}")

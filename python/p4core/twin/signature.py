@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
-LN2 = np.log(2.0)
+from p4core.twin.ranktests import lognorm_sparse, mannwhitney, stratified_rank_test
+
 log = logging.getLogger("p4core")
 
 
@@ -64,7 +68,7 @@ def differential_expression(
     Parameters
     ----------
     counts
-        Dense counts (cells x genes) of the cell type.
+        Counts (cells x genes) of the cell type, dense or sparse.
     library_size
         Total counts of every cell over *all* genes.
     is_disease
@@ -87,58 +91,38 @@ def differential_expression(
     ``frac_dis`` (fraction of cells detecting the gene), ``signature`` and ``method``.
     """
     is_disease = np.asarray(is_disease, dtype=bool)
-    dis_samples = np.unique(samples[is_disease])
-    ref_samples = np.unique(samples[~is_disease])
-    detected = counts > 0
-    frac_ref = detected[~is_disease].mean(0)
-    frac_dis = detected[is_disease].mean(0)
-    paired = _paired_donors(donors, is_disease) if donors is not None and covariates is None else []
+    counts = sp.csr_array(counts)
+    detected = (counts > 0).astype(np.float64)
+    frac_ref = np.asarray(detected[np.flatnonzero(~is_disease)].mean(axis=0)).ravel()
+    frac_dis = np.asarray(detected[np.flatnonzero(is_disease)].mean(axis=0)).ravel()
+    sample_dis = _sample_condition(samples, is_disease)
+    sample_donor = _sample_donor(samples, donors)
+    method = choose_design(sample_dis, sample_donor, covariates is not None, min_samples, min_pairs)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if donors is not None and len(paired) >= 2:
+        if method.startswith("pseudobulk"):
+            ss = SampleSums.of(counts, library_size, samples, is_disease, donors, covariates)
+            method, logfc, stat, pval = pseudobulk_de(ss, method)
+        elif method == "cell_stratified_rank":
+            assert donors is not None  # choose_design gives this test only with donors
+            paired = paired_donors(donors, is_disease)
             keep = np.isin(donors, paired)
-            if len(paired) >= min_pairs:
-                method = "pseudobulk_paired"
-                logfc, stat, pval = _paired_pseudobulk(
-                    counts[keep], library_size[keep], is_disease[keep], np.asarray(donors)[keep], paired
-                )
-            else:
-                method = "cell_stratified_rank"
-                x = lognorm(counts[keep], library_size[keep])
-                logfc, stat, pval = stratified_rank_test(x, is_disease[keep], np.asarray(donors)[keep])
-        elif len(dis_samples) == 1 and len(ref_samples) >= min_samples and covariates is None:
-            method = "pseudobulk_single"
-            logfc, stat, pval = single_vs_reference(counts, library_size, is_disease, samples)
-        elif len(dis_samples) >= min_samples and len(ref_samples) >= min_samples:
-            method = "pseudobulk_welch"
-            labels = list(ref_samples) + list(dis_samples)
-            bulk = np.stack([counts[samples == s].sum(0) for s in labels])
-            lib = np.array([library_size[samples == s].sum() for s in labels], dtype=float)
-            logcpm = np.log2(bulk / lib[:, None] * 1e6 + 1.0)
-            ref, dis = logcpm[: len(ref_samples)], logcpm[len(ref_samples) :]
-            design = (
-                _design(covariates, samples, labels, len(ref_samples)) if covariates is not None else None
-            )
-            if design is not None:
-                method = "pseudobulk_ols"
-                logfc, stat, pval = _ols_disease_effect(logcpm, design)
-            else:
-                logfc = dis.mean(0) - ref.mean(0)
-                res = stats.ttest_ind(dis, ref, axis=0, equal_var=False)
-                stat, pval = res.statistic, res.pvalue
+            x = lognorm_sparse(counts[np.flatnonzero(keep)], library_size[keep])
+            logfc, stat, pval = stratified_rank_test(x, is_disease[keep], np.asarray(donors)[keep])
         else:
-            method = "cell_mannwhitney"
             if covariates is not None:
                 warn_once(
                     f"covariates {list(covariates.columns)} are not used: they need pseudo-bulk signatures "
                     "(at least 2 samples per condition; set data.sample_key)"
                 )
-            x = lognorm(counts, library_size)
-            dis, ref = x[is_disease], x[~is_disease]
-            logfc = (dis.mean(0) - ref.mean(0)) / LN2
-            res = stats.mannwhitneyu(dis, ref, axis=0, alternative="two-sided", method="asymptotic")
-            n1, n2 = len(dis), len(ref)
-            stat = (res.statistic - n1 * n2 / 2) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
-            pval = res.pvalue
+            logfc, stat, pval = mannwhitney(lognorm_sparse(counts, library_size), is_disease)
+    return de_table(logfc, stat, pval, frac_ref, frac_dis, method)
+
+
+def de_table(
+    logfc: Any, stat: Any, pval: Any, frac_ref: np.ndarray, frac_dis: np.ndarray, method: str
+) -> pd.DataFrame:
+    """One row per gene: ``logfc``, ``stat``, ``pval`` (NaN -> 1), ``fdr``, the detection fractions, the
+    signature ``logfc * (1 - p)`` and the test's name."""
     stat = np.nan_to_num(np.asarray(stat, dtype=float))
     pval = np.where(np.isfinite(pval), pval, 1.0)
     logfc = np.nan_to_num(np.asarray(logfc, dtype=float))
@@ -185,7 +169,15 @@ def single_vs_reference(
     dis = np.unique(samples[is_disease])
     ref = np.unique(samples[~is_disease])
     patient = pseudobulk_logcpm(counts, library_size, samples, list(dis)).mean(0)
-    r = pseudobulk_logcpm(counts, library_size, samples, list(ref))
+    return single_vs_reference_logcpm(
+        patient, pseudobulk_logcpm(counts, library_size, samples, list(ref)), n_bins
+    )
+
+
+def single_vs_reference_logcpm(
+    patient: np.ndarray, r: np.ndarray, n_bins: int = 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`single_vs_reference` on log2-CPM: the patient's profile against the reference samples' rows."""
     k = r.shape[0]
     d = k - 1
     mean = r.mean(0)
@@ -245,60 +237,130 @@ def _trigamma_inverse(x: float) -> float:
     return y
 
 
-def _paired_donors(donors: np.ndarray, is_disease: np.ndarray) -> list:
+def _sample_condition(samples: np.ndarray, is_disease: np.ndarray) -> dict[str, bool]:
+    """Sample -> disease (a sample's cells are all of one condition)."""
+    return {str(smp): bool(d) for smp, d in zip(samples, is_disease, strict=True)}
+
+
+def _sample_donor(samples: np.ndarray, donors: np.ndarray | None) -> dict[str, str] | None:
+    if donors is None:
+        return None
+    return {str(smp): str(d) for smp, d in zip(samples, donors, strict=True)}
+
+
+def choose_design(
+    sample_dis: dict[str, bool],
+    sample_donor: dict[str, str] | None,
+    has_covariates: bool,
+    min_samples: int = 2,
+    min_pairs: int = 3,
+) -> str:
+    """The test a cell type's design allows (module docstring): ``pseudobulk_paired`` (>= ``min_pairs`` donors
+    in both conditions, no covariates), ``cell_stratified_rank`` (2 such donors), ``pseudobulk_single`` (one
+    disease sample, >= ``min_samples`` reference samples, no covariates), ``pseudobulk_welch`` (>=
+    ``min_samples`` samples per condition; ``pseudobulk_ols`` with covariates) or ``cell_mannwhitney``."""
+    n_dis = sum(sample_dis.values())
+    n_ref = len(sample_dis) - n_dis
+    if sample_donor is not None and not has_covariates:
+        dis_d = {sample_donor[s] for s, d in sample_dis.items() if d}
+        ref_d = {sample_donor[s] for s, d in sample_dis.items() if not d}
+        both = len(dis_d & ref_d)
+        if both >= min_pairs:
+            return "pseudobulk_paired"
+        if both >= 2:
+            return "cell_stratified_rank"
+    if n_dis == 1 and n_ref >= min_samples and not has_covariates:
+        return "pseudobulk_single"
+    if n_dis >= min_samples and n_ref >= min_samples:
+        return "pseudobulk_welch"
+    return "cell_mannwhitney"
+
+
+@dataclass
+class SampleSums:
+    """One cell type's counts summed per sample: the sufficient statistics of every pseudo-bulk test. A twin's
+    bootstrap needs only these sums under its cell weights (:func:`p4core.twin.resample.weighted_sums`)."""
+
+    sums: np.ndarray  # samples x genes
+    libs: np.ndarray  # samples: total counts over all genes
+    samples: list[str]
+    is_disease: np.ndarray  # samples
+    donors: list[str] | None = None
+    covariates: pd.DataFrame | None = None  # one row per sample
+
+    @classmethod
+    def of(
+        cls,
+        counts: Any,
+        library_size: np.ndarray,
+        samples: np.ndarray,
+        is_disease: np.ndarray,
+        donors: np.ndarray | None = None,
+        covariates: pd.DataFrame | None = None,
+    ) -> SampleSums:
+        labels = list(dict.fromkeys(str(x) for x in samples))
+        samples = np.asarray(samples).astype(str)
+        rows = [np.flatnonzero(samples == lab) for lab in labels]
+        sums = np.stack([np.asarray(counts[r].sum(axis=0)).ravel() for r in rows]).astype(float)
+        libs = np.array([float(library_size[r].sum()) for r in rows])
+        dis = np.array([bool(is_disease[r[0]]) for r in rows])
+        don = [str(donors[r[0]]) for r in rows] if donors is not None else None
+        cov = (
+            covariates.reset_index(drop=True).groupby(samples, sort=False).first().reindex(labels)
+            if covariates is not None
+            else None
+        )
+        return cls(sums, libs, labels, dis, don, cov)
+
+    def logcpm(self) -> np.ndarray:
+        return np.log2(self.sums / np.where(self.libs > 0, self.libs, 1.0)[:, None] * 1e6 + 1.0)
+
+
+def pseudobulk_de(ss: SampleSums, method: str) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """The pseudo-bulk test ``method`` (:func:`choose_design`) on sample sums: (method, log2 fold change, t, p);
+    ``pseudobulk_welch`` becomes ``pseudobulk_ols`` with covariates that leave a residual degree of freedom."""
+    logcpm = ss.logcpm()
+    dis = ss.is_disease
+    if method == "pseudobulk_paired":
+        assert ss.donors is not None
+        donors = np.array(ss.donors)
+        paired = sorted(set(donors[dis]) & set(donors[~dis]))
+        diffs = []
+        for d in paired:
+            sides = []
+            for cond in (True, False):
+                at = (donors == d) & (dis == cond)
+                lib = float(ss.libs[at].sum())
+                sides.append(np.log2(ss.sums[at].sum(0) / (lib if lib > 0 else 1.0) * 1e6 + 1.0))
+            diffs.append(sides[0] - sides[1])
+        diff = np.stack(diffs)
+        n = diff.shape[0]
+        mean, sd = diff.mean(0), diff.std(0, ddof=1)
+        t = np.where(sd > 0, mean / (sd / np.sqrt(n)), 0.0)
+        return method, mean, t, 2 * stats.t.sf(np.abs(t), n - 1)
+    if method == "pseudobulk_single":
+        return (method, *single_vs_reference_logcpm(logcpm[dis].mean(0), logcpm[~dis]))
+    ref, dis_ = logcpm[~dis], logcpm[dis]
+    if ss.covariates is not None:
+        labels = [lab for lab, d in zip(ss.samples, dis, strict=True) if not d]
+        labels += [lab for lab, d in zip(ss.samples, dis, strict=True) if d]
+        order = [ss.samples.index(lab) for lab in labels]
+        design = _design(
+            ss.covariates.iloc[order].reset_index(drop=True),
+            np.arange(len(labels)),
+            list(range(len(labels))),
+            int((~dis).sum()),
+        )
+        if design is not None:
+            return ("pseudobulk_ols", *_ols_disease_effect(logcpm[order], design))
+    res = stats.ttest_ind(dis_, ref, axis=0, equal_var=False)
+    return "pseudobulk_welch", dis_.mean(0) - ref.mean(0), res.statistic, res.pvalue
+
+
+def paired_donors(donors: np.ndarray, is_disease: np.ndarray) -> list:
     """Donors with cells in both conditions (sorted)."""
     d = np.asarray(donors)
     return sorted(set(d[is_disease]) & set(d[~is_disease]))
-
-
-def _paired_pseudobulk(
-    counts: np.ndarray, library_size: np.ndarray, is_disease: np.ndarray, donors: np.ndarray, paired: list
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paired t-test over donors of log2-CPM(disease) - log2-CPM(reference), counts summed per
-    donor and condition. Returns (mean difference, t, two-sided p)."""
-    diffs = []
-    for d in paired:
-        sides = []
-        for cond in (True, False):
-            at = (donors == d) & (is_disease == cond)
-            lib = float(library_size[at].sum())
-            sides.append(np.log2(counts[at].sum(0) / (lib if lib > 0 else 1.0) * 1e6 + 1.0))
-        diffs.append(sides[0] - sides[1])
-    diff = np.stack(diffs)
-    n = diff.shape[0]
-    mean, sd = diff.mean(0), diff.std(0, ddof=1)
-    t = np.where(sd > 0, mean / (sd / np.sqrt(n)), 0.0)
-    return mean, t, 2 * stats.t.sf(np.abs(t), n - 1)
-
-
-def stratified_rank_test(
-    x: np.ndarray, is_disease: np.ndarray, strata: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """van Elteren's stratified Wilcoxon test, disease vs reference cells within each stratum.
-
-    Per stratum h: the rank sum ``W_h`` of the disease cells (mid-ranks), its mean
-    ``n1 (N + 1) / 2`` and its exact variance under permutation within the stratum,
-    ``n1 n2 / (N (N - 1)) * sum_i (r_i - mean r)^2`` (which corrects for ties); the strata are
-    combined with van Elteren's weights ``1 / (N_h + 1)``. Returns (log2 fold change averaged over
-    the strata, z, two-sided normal p)."""
-    num = np.zeros(x.shape[1])
-    var = np.zeros(x.shape[1])
-    lfc, n_strata = np.zeros(x.shape[1]), 0
-    for h in np.unique(strata):
-        at = strata == h
-        xh, dh = x[at], is_disease[at]
-        n1, n2 = int(dh.sum()), int((~dh).sum())
-        if n1 == 0 or n2 == 0:
-            continue
-        n = n1 + n2
-        r = stats.rankdata(xh, axis=0)
-        w = 1.0 / (n + 1)
-        num += w * (r[dh].sum(0) - n1 * (n + 1) / 2)
-        var += w**2 * n1 * n2 / (n * (n - 1)) * ((r - r.mean(0)) ** 2).sum(0)
-        lfc += (xh[dh].mean(0) - xh[~dh].mean(0)) / LN2
-        n_strata += 1
-    z = np.where(var > 0, num / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
-    return lfc / max(n_strata, 1), z, 2 * stats.norm.sf(np.abs(z))
 
 
 _WARNED: set[str] = set()
