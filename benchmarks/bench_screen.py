@@ -112,7 +112,7 @@ def plain_screen(ensemble, drugs, params, sample: int, rng, scales) -> tuple[flo
     view's score in the first two twins."""
     import importlib
 
-    from p4core import reference as ref
+    from p4core.testing import reference as ref
 
     screen_mod = importlib.import_module("p4core.screen")
     target_genes, m, names = screen_mod.drug_matrix(ensemble, drugs)

@@ -29,7 +29,7 @@ from p4core.clinical.codes import ATC, ATC_SYSTEM, ICD10_SYSTEMS, LOINC, LOINC_S
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl, identifying
+from p4core.hooks import hookimpl, identifying, input_path
 from p4core.model import Context
 
 
@@ -213,4 +213,10 @@ def load(cfg: FhirConfig, context: Context, pseudonym_key: str | None = None) ->
 
 @hookimpl
 def p4core_register_context(register):
-    register("fhir", load, schema=FhirConfig, description="clinical record from a FHIR R4/R4B Bundle (JSON)")
+    register(
+        "fhir",
+        load,
+        schema=FhirConfig,
+        description="clinical record from a FHIR R4/R4B Bundle (JSON)",
+        check=lambda cfg: input_path(cfg.path, "context.fhir.path", "a FHIR Bundle (JSON)"),
+    )

@@ -223,4 +223,19 @@ def load(cfg: ImagingConfig, context: Context, pseudonym_key: str | None = None)
 
 @hookimpl
 def p4core_register_context(register):
-    register("imaging", load, schema=ImagingConfig, description="CT lung involvement over time (DICOM/NIfTI)")
+    register(
+        "imaging",
+        load,
+        schema=ImagingConfig,
+        description="CT lung involvement over time (DICOM/NIfTI)",
+        check=_check,
+    )
+
+
+def _check(cfg: ImagingConfig) -> None:
+    for option, paths in (("context.imaging.series", cfg.series), ("context.imaging.masks", cfg.masks)):
+        for p in paths:
+            if p is not None and not Path(p).exists():
+                raise InputError(
+                    f"{option}: {p} does not exist (give a DICOM folder or a NIfTI file per study)"
+                )

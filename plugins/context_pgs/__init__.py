@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl, identifying
+from p4core.hooks import hookimpl, identifying, input_path
 from p4core.model import Context
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -228,4 +228,15 @@ def load(cfg: PgsConfig, context: Context, pseudonym_key: str | None = None) -> 
 
 @hookimpl
 def p4core_register_context(register):
-    register("pgs", load, schema=PgsConfig, description="polygenic score: PGS Catalog scoring file x VCF")
+    register(
+        "pgs",
+        load,
+        schema=PgsConfig,
+        description="polygenic score: PGS Catalog scoring file x VCF",
+        check=_check,
+    )
+
+
+def _check(cfg: PgsConfig) -> None:
+    input_path(cfg.scoring_file, "context.pgs.scoring_file", "a PGS Catalog scoring file")
+    input_path(cfg.vcf, "context.pgs.vcf", "the patient's VCF")

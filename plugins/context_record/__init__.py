@@ -30,7 +30,7 @@ from p4core.clinical.codes import ATC, LOINC
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl, identifying
+from p4core.hooks import hookimpl, identifying, input_path
 from p4core.model import Context
 
 
@@ -197,5 +197,6 @@ def p4core_register_context(register):
         "record",
         load,
         schema=RecordConfig,
+        check=lambda cfg: input_path(cfg.path, "context.record.path", "the patient's record (YAML)"),
         description="clinical record as plain YAML (the non-FHIR alternative)",
     )

@@ -29,7 +29,7 @@ from p4core.clinical.checks import check_birth, check_index, check_not_future, c
 from p4core.clinical.privacy import pseudonymise
 from p4core.clinical.scores import charlson, normalise_icd10
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl, identifying
+from p4core.hooks import hookimpl, identifying, input_path
 from p4core.model import Context
 
 
@@ -260,4 +260,10 @@ def p4core_register_context(register):
         load,
         schema=RegistersConfig,
         description="Swedish National Patient / Prescribed Drug Register extracts",
+        check=_check,
     )
+
+
+def _check(cfg: RegistersConfig) -> None:
+    input_path(cfg.npr, "context.registers.npr", "a National Patient Register extract")
+    input_path(cfg.lmed, "context.registers.lmed", "a Prescribed Drug Register extract")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from p4core.datasets import curated_knowledge
 from p4core.errors import InputError
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, input_path
 from p4core.io import read_drugs_tsv, read_network_tsv
 from p4core.model import Knowledge
 
@@ -43,6 +43,12 @@ def p4core_register_knowledge(register):
         "curated",
         load,
         schema=CuratedKnowledgeConfig,
+        check=_check,
         description="built-in curated network (immune, IFN, JAK-STAT, TNF, IL-6, IL-17/23, PD-1, PPAR, "
         "proliferation) and approved-drug library",
     )
+
+
+def _check(cfg: CuratedKnowledgeConfig) -> None:
+    input_path(cfg.network, "knowledge.network", "a network TSV (source, target, sign)")
+    input_path(cfg.drugs, "knowledge.drugs", "a drug library TSV (drug, target, sign)")

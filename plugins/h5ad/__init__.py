@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
-from p4core.hooks import hookimpl, identifying
+from p4core.hooks import hookimpl, identifying, input_path
 from p4core.io import read_patient_h5ad
 from p4core.model import Patient
 
@@ -44,6 +44,9 @@ class H5adSourceConfig:
     #: the patient's diagnosis: a Disease Ontology name or synonym, a DOID, ICD10:<code>, or none
     #: (default: the record's ICD-10 codes, mapped through the ontology)
     diagnosis: str | None = None
+    #: cells without a cell type, condition, sample or donor label: refused (false) or left out with a
+    #: warning that counts them (true)
+    drop_unlabelled: bool = False
 
 
 def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
@@ -65,9 +68,16 @@ def load(cfg: H5adSourceConfig, pseudonym_key: str | None = None) -> Patient:
         tissue=cfg.tissue,
         diagnosis=cfg.diagnosis,
         patient=cfg.patient,
+        drop_unlabelled=cfg.drop_unlabelled,
     )
 
 
 @hookimpl
 def p4core_register_sources(register):
-    register("h5ad", load, schema=H5adSourceConfig, description="AnnData .h5ad file with raw counts")
+    register(
+        "h5ad",
+        load,
+        schema=H5adSourceConfig,
+        description="AnnData .h5ad file with raw counts",
+        check=lambda cfg: input_path(cfg.path, "data.path", "the path of an .h5ad file"),
+    )

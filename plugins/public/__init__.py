@@ -19,7 +19,7 @@ from omegaconf import MISSING
 
 from p4core import knowledge as K
 from p4core.errors import InputError, require
-from p4core.hooks import hookimpl
+from p4core.hooks import hookimpl, input_path
 from p4core.io import read_network_tsv
 from p4core.model import Knowledge, Network
 
@@ -198,4 +198,5 @@ def p4core_register_knowledge(register):
         load,
         schema=PublicKnowledgeConfig,
         description="CollecTRI + OmniPath + LIANA + DrugCentral (+ curated mechanism layer), from knowledge.root",
+        check=lambda cfg: input_path(cfg.root, "knowledge.root", "the folder of ../shared/data", folder=True),
     )

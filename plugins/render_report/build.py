@@ -15,6 +15,7 @@ from p4core.model import RunResult
 from p4core.plugins.render_report.evidence import line_facts
 from p4core.plugins.render_report.markup import number, text_of
 from p4core.screen import distinct_top
+from p4core.screen.summary import shown_ranks, tie_key
 
 log = logging.getLogger("p4core")
 
@@ -274,18 +275,14 @@ def mark_ties(rows: list[dict[str, Any]]) -> None:
     alphabetical). The ranking value is the combined probability and the twin's score together (a tie in
     one is broken by the other), or the twin's score when the run has no evidence stage."""
 
-    def key(r: dict[str, Any]) -> tuple[float | None, float | None]:
-        p = r.get("probability")
-        return (None if p is None else round(p, 12), None if r["score"] is None else round(r["score"], 9))
-
-    groups: dict[tuple[float | None, float | None], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(key(r), []).append(r)
-    for r in rows:
-        same = groups[key(r)]
+    keys = [tie_key(r.get("probability"), r["score"]) for r in rows]
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r, k in zip(rows, keys, strict=True):
+        groups.setdefault(k, []).append(r)
+    for r, k, shown in zip(rows, keys, shown_ranks([r["rank"] for r in rows], keys), strict=True):
+        same = groups[k]
         r["tie"] = [o["drug"] for o in same if o is not r] if len(same) > 1 else []
-        first = min(o["rank"] for o in same)
-        r["shown_rank"] = f"{first}=" if r["tie"] else str(r["rank"])
+        r["shown_rank"] = shown
 
 
 def add_courses(rows: list[dict[str, Any]], course: dict[str, Any]) -> None:

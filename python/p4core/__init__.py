@@ -15,7 +15,8 @@ The pipeline stages are plain functions::
 
 from __future__ import annotations
 
-from p4core import datasets, evidence, io, kernel, reference, testing
+import p4core.startclock  # noqa: F401 - first: when p4core began loading (the start-up timing)
+from p4core import datasets, evidence, io, kernel, testing
 from p4core.course.params import SimulateParams
 from p4core.course.simulate import simulate
 from p4core.errors import InputError, P4coreError, PluginError
@@ -75,7 +76,6 @@ __all__ = [
     "kernel",
     "load_knowledge",
     "load_patient",
-    "reference",
     "regulators",
     "render",
     "run",

@@ -53,6 +53,9 @@ class Config:
     show_top: int = 10
     #: TSV of drug classes to avoid given conditions (atc_prefix, icd10_prefix, reason); null = none
     avoid_rules: str | None = None
+    #: run into a folder that holds another run's results: false refuses it; true replaces those results
+    #: (all or nothing: they are restored if this run fails)
+    overwrite: bool = False
 
 
 def package_data(relative: str) -> str:
@@ -116,6 +119,17 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name="config", overrides=list(overrides))
 
 
+def group_options(group: str) -> list[str]:
+    """The presets of config group ``group`` (what ``group=<name>`` may name), as Hydra sees them."""
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_configs()
+    with initialize_config_module(config_module="p4core.configs", version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        return sorted(loader.get_group_options(group))
+
+
 def source_name(node: Any, group: str) -> str:
     name = node.get("source") if node is not None else None
     if not name:
@@ -146,13 +160,20 @@ def check_config(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, A
     typed: dict[str, Any] = {}
     for group, schema in CORE_GROUPS.items():
         typed[group] = OmegaConf.to_object(validate_node(cfg[group], schema, group))
+    comps = []
     for group, kind in (("data", "sources"), ("knowledge", "knowledge")):
         comp = plugins.get(kind, source_name(cfg[group], group))
         typed[group] = validate_node(cfg[group], comp.schema, group)
+        comps.append((comp, group))
     for name in cfg.get("context") or {}:
         comp = plugins.get("context", str(name))
         typed[f"context.{name}"] = validate_node(cfg.context[name], comp.schema, f"context.{name}")
+        comps.append((comp, f"context.{name}"))
     for name in cfg.render or {}:
         comp = plugins.get("renderers", str(name))
         typed[f"render.{name}"] = validate_node(cfg.render[name], comp.schema, f"render.{name}")
+        comps.append((comp, f"render.{name}"))
+    for comp, key in comps:  # each component's own checks of its inputs (files exist, extras installed)
+        if comp.check is not None:
+            comp.check(typed[key])
     return typed

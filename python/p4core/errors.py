@@ -26,6 +26,15 @@ class PluginError(P4coreError):
     """A plugin failed to load, or a requested component is not provided by any plugin."""
 
 
+class RendererFailed(P4coreError):
+    """Renderers that failed after the work: the run's other results were published (``files``); the
+    message names each renderer, why, and the command that re-renders only it from the saved results."""
+
+    def __init__(self, message: str, files: list | None = None) -> None:
+        super().__init__(message)
+        self.files = list(files or [])
+
+
 def output_error(exc: OSError, option: str = "hydra.run.dir") -> InputError:
     """A one-line error for an output that cannot be written: the path, the reason and what to do
     (``option``: the setting that chooses another place)."""

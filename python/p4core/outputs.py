@@ -16,9 +16,10 @@ from omegaconf import DictConfig
 
 from p4core import peakmem
 from p4core.config import validate_node
-from p4core.errors import PluginError
+from p4core.errors import P4coreError, PluginError, RendererFailed
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.model import CohortResult, RunResult
+from p4core.runstate import save_state, write_manifest
 
 log = logging.getLogger("p4core")
 
@@ -38,9 +39,37 @@ def render(
     named in a warning and left out."""
     plugins = plugins or get_plugins()
     outdir = Path(outdir)
+    failures: list[tuple[str, str]] = []
     with staging_folder(outdir) as staging:
-        written = render_into(result, staging, render_cfg, plugins, extra, requested)
-        return publish(written, staging, outdir)
+        written = render_into(result, staging, render_cfg, plugins, extra, requested, failures)
+        written += finish_folder(result, staging, written)
+        files = publish(written, staging, outdir)
+    if failures:
+        raise renderers_failed(failures, outdir, files)
+    return files
+
+
+def finish_folder(
+    result: RunResult, folder: Path, written: list[Path], base: Path | None = None
+) -> list[Path]:
+    """The run's state for re-rendering and its manifest (the files of the run), into ``folder``."""
+    state = save_state(result, folder)
+    return [
+        state,
+        write_manifest(folder, [*written, state], base or folder, {"patient": result.patient.pseudonym}),
+    ]
+
+
+def renderers_failed(failures: list[tuple[str, str]], outdir: Path, files: list[Path]) -> RendererFailed:
+    """One line per renderer that failed, with the command that re-renders only them."""
+    names = ",".join(n for n, _ in failures)
+    why = "; ".join(f"render.{n} failed: {m}" for n, m in failures)
+    return RendererFailed(
+        f"{why}. The other results are in {outdir} ({len(files)} files); re-render only "
+        f"{'it' if len(failures) == 1 else 'them'} from the saved results: python -m p4core render run={outdir} "
+        f"render=[{names}] (with any render.* options)",
+        files,
+    )
 
 
 @contextlib.contextmanager
@@ -72,15 +101,29 @@ def render_into(
     plugins: Plugins,
     extra: Callable[[Path], list[Path]] | None = None,
     requested: set[str] | None = None,
+    failures: list[tuple[str, str]] | None = None,
 ) -> list[Path]:
-    """Every renderer's files (and ``extra``'s) for one run, written into ``folder`` (in a staging folder)."""
+    """Every renderer's files (and ``extra``'s) for one run, written into ``folder`` (in a staging folder).
+    A renderer that fails costs only its own files: with ``failures`` given, it is recorded there (name,
+    reason) and the others go on; without, the failure is raised."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, comp, node in _renderers(render_cfg, plugins):
         t0 = time.perf_counter()
         required = requested is None or name in requested
-        with peakmem.StagePeak() as peak:
-            ok, files = plugins.run_component(comp, required, result, folder, node)
+        before = set(folder.rglob("*"))
+        try:
+            with peakmem.StagePeak() as peak:
+                ok, files = plugins.run_component(comp, required, result, folder, node)
+        except (P4coreError, OSError) as exc:
+            if failures is None or isinstance(exc, OSError):  # a disk that cannot be written stops the run
+                raise
+            for f in set(folder.rglob("*")) - before:  # its own partial files
+                if f.is_file():
+                    f.unlink()
+            failures.append((name, str(exc)))
+            log.error("render %s failed: %s", name, exc)
+            continue
         if not ok:
             continue
         seconds = time.perf_counter() - t0

@@ -30,15 +30,18 @@ from p4core.io import atomic_path, write_text
 from p4core.model import CohortResult, Diagnosis, Knowledge, Patient, RunResult
 from p4core.outputs import (
     course_requests,
+    finish_folder,
     publish,
     render,
     render_cohort,
     render_into,
     renderer_needs,
+    renderers_failed,
     sonify,
     staging_folder,
 )
 from p4core.redact import redacted
+from p4core.runstate import write_manifest
 from p4core.screen import screen
 from p4core.screen.controls import celltype_ranking, rank_twin, shuffled_network_control
 from p4core.screen.explain import explain_table
@@ -69,13 +72,27 @@ def run(
     The run's thread count and pseudonymisation (key, mapping file) are its own (context
     variables): nothing of them stays behind for the next run in this process."""
     plugins = plugins or get_plugins()
-    typed = check_config(cfg, plugins)
+    typed = preflight(cfg, plugins)
     privacy = typed["privacy"]
     with (
         run_settings(n_threads=typed["engine"].n_threads),
         pseudonyms(Pseudonymiser.from_config(privacy.key, privacy.mapping)),
     ):
         return run_stages(cfg, typed, Path(outdir), plugins, startup_s, requested_renderers)
+
+
+def preflight(cfg: DictConfig, plugins: Plugins | None = None) -> dict[str, Any]:
+    """Every check that needs no data, before any work (the command line runs it before the run folder
+    exists): the config's nodes and each plugin's ``check=`` of its inputs (:func:`p4core.config.check_config`)
+    and the files the core reads itself (``avoid_rules``). Returns the typed config."""
+    plugins = plugins or get_plugins()
+    typed = check_config(cfg, plugins)
+    if cfg.get("avoid_rules"):
+        read_rules(cfg.avoid_rules)
+    show = cfg.get("show_top", 10)
+    if not isinstance(show, int) or isinstance(show, bool) or show < 0:
+        raise InputError(f"show_top: rows of the closing table, an integer >= 0, got {show!r}")
+    return typed
 
 
 def match_report(ensemble: Any, knowledge: Any, ev: Any) -> dict[str, Any]:
@@ -310,20 +327,24 @@ def run_cohort(
     log.info("cohort: %d patient(s): %s", len(patients), ", ".join(p.pseudonym for p in patients))
     programmes = read_programmes()
     summaries, written = [], []
+    failures: list[tuple[str, str]] = []
     with staging_folder(outdir) as staging:
         for i, patient in enumerate(patients, 1):
             log.info("cohort: patient %d/%d (%s)", i, len(patients), patient.pseudonym)
             own = Timer()
             safe_cfg = redacted(sh.cfg, patient, sh.plugins)
             result = patient_stages(patient, sh, safe_cfg, own)
-            written += render_into(
+            folder = staging / "patients" / patient.pseudonym
+            mine = render_into(
                 result,
-                staging / "patients" / patient.pseudonym,
+                folder,
                 sh.cfg.render,
                 sh.plugins,
                 record_files(result, safe_cfg, sh.typed["explain"]),
                 requested,
+                failures,
             )
+            written += mine + finish_folder(result, folder, mine)
             summaries.append(
                 summarise(result, programme_scores(patient, programmes, list(result.ensemble.celltypes)))
             )
@@ -338,4 +359,8 @@ def run_cohort(
                 staging / "config_resolved.yaml", OmegaConf.to_yaml(redacted(sh.cfg, None, sh.plugins))
             )
         )
-        return result_cohort, publish(written, staging, outdir)
+        written.append(write_manifest(staging, written, staging, {"patients": list(result_cohort.patients)}))
+        files = publish(written, staging, outdir)
+    if failures:
+        raise renderers_failed(failures, outdir, files)
+    return result_cohort, files

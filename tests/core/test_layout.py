@@ -11,7 +11,7 @@ import ast
 
 from helpers import ROOT
 
-BASE = {"errors", "model", "settings", "progress", "peakmem", "__version__"}
+BASE = {"errors", "model", "settings", "progress", "peakmem", "startclock", "__version__"}
 PARAMS = {"twin", "screen", "course", "engine", "evidence"}  # config composes the stages' leaf params
 #: what each part of python/p4core may import from the rest of p4core (beyond itself)
 MAY_IMPORT: dict[str, set[str]] = {
@@ -19,6 +19,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "settings": set(),
     "progress": {"settings"},
     "peakmem": set(),
+    "startclock": set(),
     "model": {"errors"},
     "kernel": {"settings", "_core"},
     "clinical": {"errors", "model"},
@@ -36,26 +37,29 @@ MAY_IMPORT: dict[str, set[str]] = {
     "testing": BASE | {"kernel"},
     "config": BASE | PARAMS | {"hooks"},
     "sources": BASE | {"config", "hooks"},
-    "outputs": BASE | {"config", "hooks"},
+    "runstate": BASE | {"io", "__version__"},
+    "outputs": BASE | {"config", "hooks", "runstate"},
     "redact": BASE | {"config", "hooks", "io"},
     "pipeline": BASE
     | PARAMS
-    | {"clinical", "cohort", "config", "hooks", "io", "knowledge", "outputs", "redact", "sources"},
+    | {
+        "clinical",
+        "cohort",
+        "config",
+        "hooks",
+        "io",
+        "knowledge",
+        "outputs",
+        "redact",
+        "runstate",
+        "sources",
+    },
     "evaluate": BASE | PARAMS | {"io", "knowledge", "pipeline", "config", "datasets"},
-    "cli": BASE | {"config", "evaluate", "hooks", "io", "pipeline", "redact", "screen"},
+    "cli": BASE
+    | {"config", "evaluate", "hooks", "io", "outputs", "pipeline", "redact", "runstate", "screen"},
 }
-#: compatibility modules (old import paths) and the package's front door import anything
-FREE = {
-    "__init__",
-    "__main__",
-    "benchmark",
-    "hookspecs",
-    "plugin_manager",
-    "privacy",
-    "reference",
-    "scores",
-    "stream",
-}
+#: the package's front door imports anything
+FREE = {"__init__", "__main__"}
 
 
 def imports_of(path) -> set[str]:

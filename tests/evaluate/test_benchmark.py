@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers import reversing_signatures
 
-from p4core import benchmark as B
+from p4core import evaluate as B
 from p4core.errors import InputError
 
 DEV = ("benchmark", "indications_dev")

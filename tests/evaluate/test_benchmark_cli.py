@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers import shared
 
-from p4core import benchmark as B
+from p4core import evaluate as B
 
 DEV = ("benchmark", "indications_dev")
 TWO = "diseases=[rheumatoid arthritis,ulcerative colitis]"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers import reversing_signatures
 
-from p4core import benchmark as B
+from p4core import evaluate as B
 
 #: real Disease Ontology ids, so that the ontology, the GWAS genes and the label indications all apply
 DISEASES = {

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from p4core import benchmark as B
+from p4core import evaluate as B
 from p4core.errors import InputError
 
 DEV = ("benchmark", "indications_dev")

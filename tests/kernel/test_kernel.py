@@ -8,7 +8,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p4core import kernel, reference
+from p4core import kernel
+from p4core.testing import reference
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 

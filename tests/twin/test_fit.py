@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p4core import kernel, reference
+from p4core import kernel
+from p4core.testing import reference
 
 
 def auprc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """Command line: ``python -m p4core [hydra overrides]`` (:mod:`p4core.cli.run`) and its sub-commands.
 
 ``python -m p4core benchmark ...`` (drug-recovery benchmark), ``explain ...`` (why a drug ranks where it
-does), ``plugins`` (what is installed), and every command a plugin registers through
+does), ``render run=<dir> ...`` (re-render a finished run), ``plugins`` (what is installed), and every
+command a plugin registers through
 ``p4core_register_commands`` (the MIDI plugin's ``midi``).
 """
 
@@ -28,18 +29,34 @@ def _benchmark_main(argv: list[str]) -> int:
     return benchmark_main(argv)
 
 
+def _render_main(argv: list[str]) -> int:
+    from p4core.cli.rerender import main as render_main
+
+    return render_main(argv)
+
+
 def _explain_main(argv: list[str]) -> int:
     from p4core.screen.explain import main as explain_main
 
     return explain_main(argv)
 
 
-BUILT_IN = {"benchmark": _benchmark_main, "explain": _explain_main, "plugins": _plugins_main}
+BUILT_IN = {
+    "benchmark": _benchmark_main,
+    "explain": _explain_main,
+    "plugins": _plugins_main,
+    "render": _render_main,
+}
 
 
 def entry() -> None:
     """Console entry point (also ``python -m p4core``): a sub-command by name, else the pipeline."""
     name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name in ("--version", "-V"):
+        from p4core import __version__
+
+        print(f"p4core {__version__}")
+        raise SystemExit(0)
     if name in BUILT_IN:
         raise SystemExit(BUILT_IN[name](sys.argv[2:]))
     if name and "=" not in name and not name.startswith("-"):

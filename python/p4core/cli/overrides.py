@@ -15,12 +15,14 @@ import difflib
 import re
 from typing import Any
 
-from p4core.config import compose
+from p4core.config import compose, group_options
 from p4core.errors import InputError
 from p4core.hooks.manager import Plugins, get_plugins
 
 #: flags that make Hydra do something other than run (help, config printing, completion): left alone
 RUN_FLAGS = {"-m", "--multirun"}
+#: the longest override p4core takes (a longer one is a mistake, and a file name the OS refuses)
+MAX_OVERRIDE = 2000
 PLUGIN_SECTIONS = {"data": "sources", "knowledge": "knowledge", "context": "context", "render": "renderers"}
 
 
@@ -35,6 +37,12 @@ def check_overrides(argv: list[str], plugins: Plugins | None = None) -> list[str
     plugins = plugins or get_plugins()
     argv = list(argv)
     positions = [i for i, a in enumerate(argv) if a not in RUN_FLAGS and not a.startswith("hydra")]
+    for i in positions:
+        if len(argv[i]) > MAX_OVERRIDE:
+            raise InputError(
+                f"override {argv[i][:40]}...: {len(argv[i]):,} characters, more than the {MAX_OVERRIDE:,} an "
+                "override may have; put long lists in a file (e.g. simulate.treatments in a config preset)"
+            )
     parser = OverridesParser.create()
     for _ in range(len(positions) + 1):
         probe: list[str] = []
@@ -46,12 +54,27 @@ def check_overrides(argv: list[str], plugins: Plugins | None = None) -> list[str
             probe.append(first_value(argv[i], parsed))
         try:
             compose(probe)
-            return argv
         except Exception as exc:  # Hydra and OmegaConf raise many types; each is explained below
             index, add = diagnose(exc, probe, plugins)
+        else:
+            check_additions(argv, positions, plugins)
+            return argv
         item = argv[positions[index]].lstrip("+")
         argv[positions[index]] = "+" + item if add else item
     return argv
+
+
+def check_additions(argv: list[str], positions: list[int], plugins: Plugins) -> None:
+    """A ``+key=value`` the user wrote adds a key: only one that p4core or the plugin owning the node knows
+    (Hydra would accept any and the run would ignore it)."""
+    for i in positions:
+        item = argv[i]
+        if not item.startswith("+") or item.startswith("++"):
+            continue
+        key = key_of(item)
+        allowed, _ = allowed_keys(key, [argv[j] for j in positions if j != i], plugins)
+        if key.rsplit(".", 1)[-1] not in allowed:
+            raise InputError(unknown_key_message(key, allowed))
 
 
 def first_line(exc: BaseException) -> str:
@@ -101,11 +124,16 @@ def diagnose(exc: Exception, probe: list[str], plugins: Plugins) -> tuple[int, b
 
 
 def missing_preset(text: str) -> None:
-    """Raise the message for ``group=name`` naming no preset."""
-    where = re.search(r"Could not find '([^']+)'", text)
+    """Raise the message for ``group=name`` (or an item of ``group=[a,b]``) naming no preset."""
+    where = re.search(r"Could not (?:find|load) '([^']+)'", text)
     options = re.findall(r"^\t(\S+)$", text.split("Config search path")[0], flags=re.MULTILINE)
     target = where.group(1) if where else "?"
     group, _, name = target.rpartition("/")
+    if group and not options:  # a list's item: Hydra names no options, ask it for the group's presets
+        try:
+            options = group_options(group)
+        except Exception:  # the message stays useful without the list
+            options = []
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(f'{group}={c}' for c in close)}?" if close else ""
     choices = ", ".join(options) if options else "(none)"

@@ -12,14 +12,17 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from p4core.cli.folder import CURRENT, RunFolder
 from p4core.config import register_configs
-from p4core.errors import P4coreError, output_error
+from p4core.errors import P4coreError, RendererFailed, output_error
 from p4core.hooks.manager import Plugins, get_plugins
 from p4core.model import CohortResult, RunResult
 from p4core.redact import redact_sweep_record, scrub_log_files
+from p4core.screen.summary import shown_ranks, tie_key
 
 log = logging.getLogger("p4core")
-_IMPORTED = time.perf_counter()  # the command's imports are done: start-up is measured from here back
+#: the failed jobs of a sweep (job number, message), reported when the sweep ends
+FAILED: list[tuple[int, str]] = []
 
 
 def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed: float) -> str:
@@ -41,12 +44,20 @@ def summary(result: RunResult, files: list[Path], outdir: Path, n: int, elapsed:
     lines.append(
         head + f" {'twin':>7}  {'95% interval':<17} {f'P(top{k})':>9} {'FDR':>6}  driving cell types"
     )
+    whole = result.screen.table  # ties are read over the whole table (a tie may cross the cut)
+    keys = [
+        tie_key(p, s)
+        for p, s in zip(
+            whole["probability"] if prob else [None] * len(whole), whole["score_mean"], strict=True
+        )
+    ]
+    shown = dict(zip(whole["drug"], shown_ranks(list(whole["rank"]), keys), strict=True))
     for row in t.itertuples(index=False):
         d = row._asdict()
         mark = " (taken)" if d.get("already_taken") is True else (" (avoid)" if d.get("avoid") else "")
         cells = f" {d['probability']:>6.3f} {str(d.get('tier') or '-'):<4}" if prob else ""
         lines.append(
-            f"{d['rank']:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22}{cells} {d['score_mean']:>7.3f}  "
+            f"{shown[d['drug']]:>4}  {(str(d['drug'])[: 22 - len(mark)] + mark):<22}{cells} {d['score_mean']:>7.3f}  "
             f"[{d['ci_low']:>6.3f}, {d['ci_high']:>6.3f}] {d[f'p_top{k}']:>9.2f} {d.get('fdr', float('nan')):>6.3f}"
             f"  {d['drivers']}"
         )
@@ -176,29 +187,51 @@ def _debug() -> bool:
 
 
 class OutputFolderCheck(Callback):
-    """Hydra callback (configs/config.yaml, ``hydra.callbacks``): before Hydra creates the run (or sweep)
-    folder and its log file, check that it can be created and written, so that a file in the way or a
-    read-only parent ends in one line instead of a traceback from Hydra's logging set-up."""
+    """Hydra callback (configs/config.yaml, ``hydra.callbacks``), before Hydra creates the run folder and
+    its log file: every check of the config and of the inputs it names (:func:`p4core.pipeline.preflight`),
+    then the folder claimed for this run (:class:`p4core.cli.folder.RunFolder`: not another run's, locked,
+    writable). A refusal is one line and leaves nothing behind. A sweep's folder is checked for being
+    writable; each job checks itself (:func:`hydra_job`)."""
 
-    def _check(self, path: str, option: str) -> None:
-        try:
-            check_output_folder(path, option)
-        except P4coreError as exc:
-            if _debug():
-                raise
-            print(f"p4core: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+    def _fail(self, exc: P4coreError) -> None:
+        if _debug():  # Hydra turns a callback's exception into a warning: show it, then stop
+            import traceback
+
+            traceback.print_exception(exc)
+        print(f"p4core: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
-        self._check(str(config.hydra.run.dir), "hydra.run.dir")
+        from p4core.pipeline import preflight
+
+        folder = RunFolder(str(config.hydra.run.dir), bool(config.get("overwrite", False)))
+        try:
+            preflight(config)
+            folder.claim()
+        except P4coreError as exc:
+            self._fail(exc)
+        except OSError as exc:
+            folder.release(ok=False)
+            self._fail(output_error(exc, "hydra.run.dir"))
+        try:
+            check_output_folder(folder.path, "hydra.run.dir")
+        except P4coreError as exc:
+            folder.release(ok=False)
+            self._fail(exc)
+        CURRENT[:] = [folder]
 
     def on_multirun_start(self, config: DictConfig, **kwargs: object) -> None:
-        self._check(str(config.hydra.sweep.dir), "hydra.sweep.dir")
+        try:
+            check_output_folder(str(config.hydra.sweep.dir), "hydra.sweep.dir")
+        except P4coreError as exc:
+            self._fail(exc)
+        FAILED.clear()
 
 
 def main() -> None:
     """``python -m p4core [overrides]``: register the schema with Hydra, check the overrides (one p4core
-    line for a mistake, :mod:`p4core.cli.overrides`), then run the Hydra job."""
+    line for a mistake, :mod:`p4core.cli.overrides`), then run the Hydra job; a sweep runs every job and
+    ends with the failed ones (exit 1 when any failed)."""
     from p4core.cli.overrides import check_overrides
 
     register_configs()
@@ -209,7 +242,15 @@ def main() -> None:
             raise
         print(f"p4core: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    FAILED.clear()
     hydra_job()
+    if FAILED:
+        lines = "\n".join(f"  job {num}: {msg}" for num, msg in FAILED)
+        print(
+            f"p4core: {len(FAILED)} job(s) of the sweep failed (their folders were removed):\n{lines}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://p4core.configs", config_name="config")
@@ -220,29 +261,53 @@ def hydra_job(cfg: DictConfig) -> None:
 
     hc = HydraConfig.get()
     outdir = Path(hc.runtime.output_dir)
+    sweep = hc.mode == RunMode.MULTIRUN
     t0 = time.perf_counter()
+    overwrite = bool(cfg.get("overwrite", False))
+    folder = (
+        RunFolder.of_job(outdir, overwrite)
+        if sweep
+        else CURRENT[0]
+        if CURRENT
+        else RunFolder(outdir, overwrite)
+    )
+    code, message = 0, ""
     try:
         plugins = get_plugins()
         scrub_log_files(cfg, plugins)  # the run's log file never holds an identifying value
-        if hc.mode == RunMode.MULTIRUN:
+        if sweep:  # each job checks itself; a refused job is reported at the end, the others run
             redact_multirun_record(Path(hc.sweep.dir), cfg, plugins)
+            from p4core.pipeline import preflight
+
+            preflight(cfg, plugins)
+            folder.claim_job()
         requested = requested_renderers([str(o) for o in hc.overrides.task])
         result, files = run(cfg, outdir, plugins, _startup_seconds(), requested)
+    except RendererFailed as exc:  # the other results are published: kept, but the run says so
+        code, message = 3, str(exc)
     except P4coreError as exc:
+        code, message = 2, str(exc)
         if _debug():
+            folder.release(ok=False)
             raise
-        log.error("%s", exc)  # to stderr and to the run's log file
-        raise SystemExit(2) from None
     except OSError as exc:  # an output that cannot be written (disk full, permissions): nothing was kept
+        code, message = 2, str(output_error(exc))
         if _debug():
+            folder.release(ok=False)
             raise
-        log.error("%s", output_error(exc))
-        raise SystemExit(2) from None
     except KeyboardInterrupt:
         # the kernel returns between blocks of twins; results are only ever moved into the run
         # directory as a complete set at the end, so nothing partial is left behind
         log.error("interrupted: no results written to %s", outdir)
+        folder.release(ok=False)
         raise SystemExit(130) from None
+    folder.release(ok=code in (0, 3))
+    if code:
+        log.error("%s", message)  # to stderr (and, when the run's results were kept, its log file)
+        if sweep:
+            FAILED.append((hc.job.num, message))
+            return
+        raise SystemExit(code)
     elapsed = time.perf_counter() - t0
     if isinstance(result, CohortResult):
         print(cohort_summary(result, files, outdir, int(cfg.show_top), elapsed))
@@ -265,14 +330,10 @@ def requested_renderers(overrides: list[str]) -> set[str]:
 
 
 def _startup_seconds() -> float:
-    """Seconds from the interpreter's start to now (imports, Hydra's config composition)."""
-    import os
+    """Seconds from the interpreter's start to now (imports, Hydra's config composition): from when p4core
+    began loading, plus the CPU the interpreter had spent before that (its own start-up, CPU-bound). Not
+    the process's start time: in a container its clock and the boot clock of /proc differ."""
+    from p4core.startclock import START
 
-    try:
-        with open(f"/proc/{os.getpid()}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # starttime, in clock ticks after boot
-        with open("/proc/uptime") as f:
-            return max(0.0, float(f.read().split()[0]) - started)
-    except (OSError, ValueError, IndexError):
-        return time.perf_counter() - _IMPORTED
+    t0, before = START
+    return time.perf_counter() - t0 + before

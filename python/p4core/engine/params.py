@@ -35,3 +35,11 @@ class EngineConfig:
         for key in ("n_workers", "threads_per_worker", "twin_block"):
             require(getattr(self, key) >= 1, f"engine.{key}", f"must be >= 1, got {getattr(self, key)}")
         require(self.drug_block >= 0, "engine.drug_block", f"must be >= 0 (0 = all), got {self.drug_block}")
+        if self.name == "dask":  # known before any work, not after the twins
+            import importlib.util
+
+            require(
+                importlib.util.find_spec("distributed") is not None,
+                "engine",
+                "engine=dask needs Dask distributed: pip install 'p4core[dask]' (or use engine=local)",
+            )

@@ -57,6 +57,8 @@ class Component:
     needs: Callable[[Any], set[str]] | None = None
     #: renderers: the writer of a cohort's files (``cohort(cohort_result, outdir, node)``)
     cohort: Callable[..., Any] | None = None
+    #: any kind: ``check(node)`` raises InputError for an input that cannot work, before any work
+    check: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -129,6 +131,7 @@ class Plugins:
                 needs: Callable[[Any], set[str]] | None = None,
                 last: bool = False,
                 cohort: Callable[..., Any] | None = None,
+                check: Callable[[Any], None] | None = None,
                 _plugin: str = plugin,
             ) -> None:
                 if name in self.components[kind]:
@@ -137,7 +140,7 @@ class Plugins:
                         f"{SINGULAR[kind]} {name!r} is registered by both plugin {other!r} and {_plugin!r}"
                     )
                 self.components[kind][name] = Component(
-                    kind, name, _plugin, factory, schema, description, courses, last, needs, cohort
+                    kind, name, _plugin, factory, schema, description, courses, last, needs, cohort, check
                 )
                 self.plugins[_plugin].provides.append(f"{SINGULAR[kind].replace(' ', '_')}:{name}")
 

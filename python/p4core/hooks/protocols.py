@@ -75,6 +75,10 @@ class Register(Protocol):
     :param cohort: renderers only: ``cohort(cohort_result, outdir, node) -> list[Path]`` writes the files
         of a cohort run (``data.patient=all``, :class:`~p4core.model.CohortResult`) beside the patients'
         own folders (``patients/<pseudonym>/``, which the factory renders as for any run).
+    :param check: ``check(node) -> None``, raising :class:`~p4core.errors.InputError`: what can be known of
+        the component's inputs without reading them (files named by the node exist, extras are installed),
+        run with the config's checks before the run folder exists or any stage starts
+        (:func:`p4core.hooks.input_path` checks a path).
     """
 
     def __call__(
@@ -88,4 +92,5 @@ class Register(Protocol):
         needs: Callable[[Any], set[str]] | None = None,
         last: bool = False,
         cohort: Callable[..., Any] | None = None,
+        check: Callable[[Any], None] | None = None,
     ) -> None: ...

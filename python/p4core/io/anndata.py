@@ -94,6 +94,7 @@ def patient_from_anndata(
     diagnosis: str | None = None,
     patient: str | None = None,
     min_patient_cells: int = 20,
+    drop_unlabelled: bool = False,
     where: str = "AnnData",
     source: str = "anndata",
     description: str = "AnnData object",
@@ -139,16 +140,40 @@ def patient_from_anndata(
     if organism not in ("human", "mouse"):
         raise InputError(f"data.organism must be 'human' or 'mouse', got {organism!r}")
     names, symbol_agg, gene_info = symbol_map(var, gene_symbols, where)
+    if organism == "human" and gene_info.get("mouse_like_share", 0.0) > 0.5:
+        log.warning(
+            "%s: %.0f%% of the gene symbols look like mouse ones (e.g. %s); if the cells are mouse, set "
+            "data.organism=mouse to map them to human genes through the knowledge's orthologs",
+            where,
+            100 * gene_info["mouse_like_share"],
+            ", ".join(map(str, list(var.index[:3]))),
+        )
 
+    labelled = labelled_cells(
+        obs,
+        [
+            (cell_type_key, "data.cell_type_key"),
+            (condition_key, "data.condition_key"),
+            *([(sample_key, "data.sample_key")] if sample_key else []),
+            *([(donor_key, "data.donor_key")] if donor_key else []),
+        ],
+        drop_unlabelled,
+        where,
+    )
     cond = obs[condition_key].astype(str)
-    levels = sorted(cond.unique())
+    levels = sorted(cond[labelled].unique())
     if reference not in levels:
+        only = (
+            f"; the file holds only {condition_key}={levels[0]!r}: its reference cells are missing"
+            if len(levels) == 1
+            else ""
+        )
         raise InputError(
             f"{where}: no reference cells: {condition_key!r} has no value {reference!r} "
-            f"(data.reference); values are {levels}"
+            f"(data.reference); values are {levels}{only}"
         )
-    is_ref = cond == reference
-    is_dis = (cond == disease) if disease is not None else ~is_ref
+    is_ref = (cond == reference) & labelled
+    is_dis = ((cond == disease) if disease is not None else (cond != reference)) & labelled
     if disease is not None and disease not in levels:
         raise InputError(
             f"{where}: no disease cells: {condition_key!r} has no value {disease!r} "
@@ -156,8 +181,8 @@ def patient_from_anndata(
         )
     if not is_dis.any():
         raise InputError(
-            f"{where}: no disease cells: every cell has {condition_key}={reference!r}; "
-            "set data.disease to the label of the patient's disease cells"
+            f"{where}: no disease cells: every cell has {condition_key}={reference!r} (the reference); the "
+            "patient's disease cells are missing from the file — p4core compares them with the reference cells"
         )
     patient_key = donor_key or sample_key
     if patient is not None:
@@ -226,6 +251,31 @@ def patient_from_anndata(
     return Patient(out, ctx, description=description, organism=organism, diagnosis=diagnosis)
 
 
+def labelled_cells(obs: pd.DataFrame, keys: list[tuple[str, str]], drop: bool, where: str) -> pd.Series:
+    """Cells with every label in ``keys`` ((obs column, option) pairs): a missing label (NaN, None, empty,
+    "nan") is refused with the count per column, or, with ``drop`` (``data.drop_unlabelled``), the cells are
+    left out with a warning that counts them — never a category named "nan"."""
+    ok = pd.Series(True, index=obs.index)
+    counts = []
+    for key, option in keys:
+        col = obs[key]
+        missing = col.isna() | col.astype(str).str.strip().str.lower().isin(["", "nan", "none", "null", "na"])
+        if missing.any():
+            counts.append(f"{int(missing.sum())} in {key!r} ({option})")
+            ok &= ~missing
+    if counts:
+        n = int((~ok).sum())
+        if not drop:
+            raise InputError(
+                f"{where}: {n} of {len(ok)} cells have no label ({'; '.join(counts)}); label them, or set "
+                "data.drop_unlabelled=true to leave them out"
+            )
+        log.warning(
+            "%s: leaving out %d of %d cells without a label (%s)", where, n, len(ok), "; ".join(counts)
+        )
+    return ok
+
+
 def select_patient(
     obs: pd.DataFrame,
     patient: str,
@@ -292,6 +342,7 @@ def read_patient_h5ad(
     tissue: str | None = None,
     diagnosis: str | None = None,
     patient: str | None = None,
+    drop_unlabelled: bool = False,
 ) -> Patient:
     """Load one patient's cells from an ``.h5ad`` file and check it can make a twin.
 
@@ -329,6 +380,9 @@ def read_patient_h5ad(
         compared with every reference sample. ``all``: every disease-group patient, one twin each (the
         pipeline's cohort stage); the ids stay in memory (``obs["p4_patient"]``) and are pseudonymised
         before any output.
+    drop_unlabelled
+        Cells without a cell type, condition, sample or donor label: refused (default) or left out with a
+        warning that counts them.
     """
     path = Path(path)
     if not path.is_file():
@@ -359,6 +413,7 @@ def read_patient_h5ad(
             tissue=tissue,
             diagnosis=diagnosis,
             patient=patient,
+            drop_unlabelled=drop_unlabelled,
             where=path.name,
             source="h5ad",
             description="AnnData file (h5ad)",

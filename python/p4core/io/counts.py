@@ -25,6 +25,8 @@ log = logging.getLogger("p4core")
 CHUNK_ROWS = 50_000
 
 ENSEMBL_ID = r"^ENS[A-Z]*G\d{6,}(\.\d+)?$"
+#: a mouse-style symbol (Cd3e, Gapdh): a capital, then lower case and digits; human symbols are upper case
+MOUSE_LIKE = r"^[A-Z][a-z][a-z0-9]*$"
 SYMBOL_COLUMNS = ("SYMBOL", "symbol", "Symbol", "gene_symbols", "gene_symbol", "feature_name", "gene_name")
 
 
@@ -70,6 +72,8 @@ def gene_symbols(
         symbol_column = found[0]
         log.info("var_names are Ensembl IDs: using var[%r] for gene symbols", symbol_column)
     info: dict[str, Any] = {"n_var": int(len(ids)), "ensembl_var_names": ensembl_share >= 0.5}
+    raw = var[symbol_column].astype(str) if symbol_column in var.columns else pd.Series(ids)
+    info["mouse_like_share"] = float(raw.str.match(MOUSE_LIKE).mean()) if len(raw) else 0.0
     if symbol_column is None:
         names = ids.str.strip().str.upper()
         dup = names[names.duplicated()]

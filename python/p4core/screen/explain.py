@@ -291,7 +291,7 @@ def explain_text(rec: dict[str, Any]) -> str:
         "views: "
         + "; ".join(
             f"{name} {_fmt(x['score'])} (rank {_fmt(x['rank'], '.0f')}, z {_fmt(x['z'], '.2f')}, p {_fmt(x['p'], '.4f')}, "
-            f"FDR {_fmt(x['fdr'], '.3f')}, {_fmt(x['percentile_in_null'], '.1f')}th percentile of its null)"
+            f"FDR {_fmt(x['fdr'], '.3f')}, at percentile {_fmt(x['percentile_in_null'], '.1f')} of its null)"
             for name, x in v.items()
         )
     )
@@ -390,9 +390,13 @@ def explain_run(run: Path, drug: str, n_genes: int = 15) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """``python -m p4core explain key=value ...``; returns the exit code."""
-    if any(a in ("-h", "--help", "help") for a in argv) or not argv:
+    if any(a in ("-h", "--help", "help") for a in argv):
         print(USAGE)
-        return 0 if argv else 2
+        return 0
+    if not argv:
+        print("p4core: explain: name a finished run and a drug (run=<dir> drug=<name>)", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        return 2
     try:
         opts: dict[str, str] = {}
         for a in argv:

@@ -16,6 +16,25 @@ from p4core.model import DrugLibrary
 log = logging.getLogger("p4core")
 
 
+def shown_ranks(ranks: list[int], keys: list[tuple]) -> list[str]:
+    """How a table shows ranks: a drug tied with others (the same ``key``, e.g. the rounded probability and
+    score) shows the group's first rank with ``=`` ("3="), the others their rank — the same in the
+    terminal's closing table and in the report."""
+    first: dict[tuple, int] = {}
+    count: dict[tuple, int] = {}
+    for r, k in zip(ranks, keys, strict=True):
+        first[k] = min(first.get(k, r), r)
+        count[k] = count.get(k, 0) + 1
+    return [f"{first[k]}=" if count[k] > 1 else str(r) for r, k in zip(ranks, keys, strict=True)]
+
+
+def tie_key(probability: float | None, score: float | None) -> tuple:
+    """Two drugs tie when their probability and twin score agree to 12 and 9 digits."""
+    p = None if probability is None or probability != probability else round(float(probability), 12)
+    s = None if score is None or score != score else round(float(score), 9)
+    return (p, s)
+
+
 def rank_positions(scores: np.ndarray, names: np.ndarray) -> np.ndarray:
     """Rank positions (1 = best; ties broken by name, as the table is sorted)."""
     order = np.lexsort((names, -scores))
