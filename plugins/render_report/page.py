@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from importlib.resources import files
 from string import Template
 from typing import Any
@@ -23,6 +25,7 @@ from p4core.plugins.render_report.sections import (
 
 from . import build, figures
 
+log = logging.getLogger("p4core")
 ASSETS = files(__package__).joinpath("assets")
 
 
@@ -35,6 +38,12 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     ctx = result.patient.context.to_dict()
     tissue = ctx.get("tissue")
     region = build.region_of(tissue)
+    if tissue and region is None:
+        log.warning(
+            "render.html: the sampled tissue %r is not a body region the report knows; the body outline leaves "
+            "it unmarked (data.tissue names it, e.g. 'synovium (knee)', 'blood', 'lung')",
+            tissue,
+        )
     graph = build.celltype_graph(result)
     rows, ptop = build.drug_rows(result, cfg.rows)
     top_k = int(scr.params.get("top_k", 10)) if scr.params else 10
@@ -78,7 +87,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
         },
     }
     best = rows[0]["drug"] if rows else ""
-    alt = alternatives(graph, rows, course, region)
+    alt = alternatives(graph, rows, course, region, tissue)
     ct_buttons = "".join(
         f"<li><button type='button' class='celltype' aria-pressed='false' data-celltype='{e(n['celltype'])}'>"
         f"{e(n['celltype'])} <span class='muted'>{100 * (n['share'] or 0):.0f}%</span></button></li>"
@@ -111,7 +120,7 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
         "suggests": "".join(f"<p>{e(s)}</p>" for s in summary["suggests"]),
         "sure": "".join(f"<p>{e(s)}</p>" for s in summary["sure"]) or "<p>No drug scored above zero.</p>",
         "cannot": "".join(f"<li>{e(s)}</li>" for s in summary["cannot"]),
-        "context": context_html(ctx, tissue, n_cells),
+        "context": context_html(ctx, tissue, n_cells, code_names(result)),
         "alt_body": e(alt["body"]),
         "alt_affected": e(alt["affected"]),
         "alt_burden": e(alt["burden"]),
@@ -132,8 +141,33 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     return page, extra_table
 
 
+def code_names(result: RunResult) -> dict[str, Any]:
+    """Readable names of the record's codes: ICD-10 through the Disease Ontology's cross-references, ATC
+    through the drug library's codes (else the anatomical main group)."""
+    from p4core.clinical.codes import atc_name
+    from p4core.clinical.scores import comorbidity_name
+    from p4core.evidence import icd10_name
+
+    dk = result.knowledge.diseases
+    info = result.knowledge.drugs.info()
+    drug_atc: dict[str, str] = {}
+    if "atc" in info.columns:
+        for d, a in info["atc"].items():
+            for code in re.split(r"[;,|\s]+", a if isinstance(a, str) else ""):
+                if code:
+                    drug_atc.setdefault(code.upper(), str(d))
+    return {
+        "icd10": lambda c: icd10_name(c, dk) or comorbidity_name(c),
+        "atc": lambda c: atc_name(c, drug_atc),
+    }
+
+
 def alternatives(
-    graph: dict[str, Any], rows: list[dict[str, Any]], course: dict[str, Any], region: dict[str, Any] | None
+    graph: dict[str, Any],
+    rows: list[dict[str, Any]],
+    course: dict[str, Any],
+    region: dict[str, Any] | None,
+    tissue: str | None = None,
 ) -> dict[str, str]:
     """Text alternatives of the figures (read by screen readers, shown under each figure)."""
     nodes = sorted(graph["nodes"], key=lambda n: -(n["share"] or 0))
@@ -144,6 +178,8 @@ def alternatives(
         "body": f"A body outline with the sampled tissue marked: {region['tissue']}"
         + ("." if region["region"] in region["tissue"].lower() else f" ({region['region']}).")
         if region
+        else f"The sampled tissue, {tissue}, is not a body region the outline knows: it is not marked."
+        if tissue
         else "The sampled tissue is not recorded.",
         "affected": "Share of the disease signature per cell type: "
         + "; ".join(f"{n['celltype']} {100 * (n['share'] or 0):.0f}%" for n in nodes)

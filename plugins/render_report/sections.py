@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import p4core
@@ -22,17 +23,31 @@ CREDITS = (
 
 
 def record_list(
-    title: str, records: list[dict[str, Any]], plain: list[str], code: str, when: tuple[str, str, str]
+    title: str,
+    records: list[dict[str, Any]],
+    plain: list[str],
+    code: str,
+    when: tuple[str, str, str],
+    name_of: Callable[[str], str | None] = lambda c: None,
 ) -> str:
-    """Dated records as a list, one line per code (with or without its dot): the code in bold, its
-    description and the earliest date; the bare codes when the context has no dated records."""
+    """Dated records as a list, one line per code (with or without its dot): what a clinician reads first —
+    the name (the record's own, else ``name_of(code)``) —, the code beside it and the earliest date; the
+    codes with their names when the context has no dated records."""
     field, before, after = when
     recs = dedupe_records(records, lambda r: str(r.get(code, "")).replace(".", "").upper())
-    items = [
-        f"<li><strong>{e(r.get(code))}</strong> {e(r.get('display') or '')}"
-        f"{before + e(r.get(field)) + after if r.get(field) else ''}</li>"
-        for r in recs
-    ] or [f"<li>{e(c)}</li>" for c in plain]
+
+    def item(c: Any, display: Any, date: Any = None) -> str:
+        name = display or name_of(str(c)) or ""
+        head = (
+            f"<strong>{e(name)}</strong> <span class='code'>({e(c)})</span>"
+            if name
+            else f"<strong>{e(c)}</strong>"
+        )
+        return f"<li>{head}{before + e(date) + after if date else ''}</li>"
+
+    items = [item(r.get(code), r.get("display"), r.get(field)) for r in recs] or [
+        item(c, None) for c in plain
+    ]
     return f"<h4>{e(title)}</h4><ul>{''.join(items)}</ul>" if items else ""
 
 
@@ -71,7 +86,14 @@ def dedupe_records(records: list[dict[str, Any]], key: Any) -> list[dict[str, An
     return list(best.values())
 
 
-def context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
+def context_html(
+    ctx: dict[str, Any],
+    tissue: str | None,
+    n_cells: int,
+    names: dict[str, Callable[[str], str | None]] | None = None,
+) -> str:
+    """The patient panel (``names``: readable names of ICD-10 and ATC codes, ``{"icd10": f, "atc": f}``)."""
+    names = names or {}
     rows = [
         ("Pseudonym", ctx.get("pseudonym")),
         ("Age", None if ctx.get("age") is None else f"{ctx['age']:g} years"),
@@ -93,7 +115,8 @@ def context_html(ctx: dict[str, Any], tissue: str | None, n_cells: int) -> str:
             ("start", " since ", ""),
         ),
     ):
-        parts.append(record_list(title, records or [], plain or [], code, when))
+        namer = names.get("icd10" if code == "code" else "atc", lambda c: None)
+        parts.append(record_list(title, records or [], plain or [], code, when, namer))
     scores = ctx.get("scores") or {}
     if scores:
         score_rows = []

@@ -41,6 +41,7 @@ def cohort_run(cohort_file, tmp_path_factory):
     return out, result, files
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 def test_three_patients_rank_the_drugs_of_their_own_pathway(cohort_run):
     out, cohort, _ = cohort_run
     name = {pseudonymise(d): d for d in ("P1", "P2", "P3")}
@@ -70,6 +71,7 @@ def test_three_patients_rank_the_drugs_of_their_own_pathway(cohort_run):
     assert len(cohort.differing) and set(cohort.differing.columns) >= {"drug", "spread", "best_in"}
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 def test_cohort_files_each_patient_and_no_raw_id(cohort_run, cohort_file):
     out, cohort, files = cohort_run
     names = {f.relative_to(out).as_posix() for f in files}

@@ -288,17 +288,41 @@ def test_faulty_score_and_hook_are_named_and_left_out(faulty, tmp_path):
         text = (seen / name).read_text()
         assert secret not in text and key not in text, name
         assert "<redacted" in text
-    for p in (tmp_path / "run").iterdir():
+    for p in (tmp_path / "run").rglob("*"):
+        if p.is_dir():
+            continue
         assert key.encode() not in p.read_bytes() and secret.encode() not in p.read_bytes(), p.name
 
 
 @pytest.mark.slow
-def test_faulty_plugin_asked_for_by_name_stops_the_run(faulty, tmp_path):
+def test_faulty_renderer_asked_for_costs_only_its_own_files(faulty, tmp_path):
+    """A renderer that fails after the work costs only its own files: the rest is published, the run exits 3
+    naming the renderer and the command that re-renders only it."""
     _, env, _ = faulty
+    run = tmp_path / "run"
     proc = cli(tmp_path, "twin.n_twins=2", "data.n_cells=60", "render=[table]", "+render.boom.x=1", env=env)
-    one_line_failure(proc, "renderer 'boom' (plugin p4core_faulty_plugin) failed", "renderer plugin bug")
-    assert results(tmp_path / "run") == []
-    proc = cli(tmp_path, *SMALL, "+context.badctx.x=1", env=env)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "renderer 'boom' (plugin p4core_faulty_plugin) failed" in last and "renderer plugin bug" in last
+    assert f"python -m p4core render run={run} render=[boom]" in last
+    published = set(results(run))
+    assert {"drugs.csv", "config_resolved.yaml", ".p4core"} <= published and not any(
+        "boom" in n for n in published
+    )
+
+    # the saved results re-render without the screen; the broken renderer still fails, named the same way
+    def rerender(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "p4core", "render", f"run={run}", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+
+    (run / "drugs.csv").unlink()
+    again = rerender("render=[table]", "render.table.formats=[csv]")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "build twins" not in again.stderr and (run / "drugs.csv").is_file()
+    again = rerender("render=[boom]")
+    assert again.returncode == 3 and "renderer plugin bug" in again.stderr
+    (other := tmp_path / "other").mkdir()
+    proc = cli(other, *SMALL, "+context.badctx.x=1", env=env)
     one_line_failure(
         proc, "context source 'badctx' (plugin p4core_faulty_plugin) failed", "context plugin bug"
     )

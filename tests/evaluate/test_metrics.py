@@ -151,6 +151,7 @@ def test_map_indications_through_drugbank_ids(knowledge):
 # synthetic end to end on the curated knowledge
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 def test_wilcoxon_p_is_scipys_exact_or_permutation_p():
     from scipy import stats
 

@@ -76,8 +76,7 @@ def test_unknown_diagnosis_is_one_line_before_the_twins(tmp_path):
         "data.diagnosis='rheumatoid artritis'" in proc.stderr
         and "closest: 'rheumatoid arthritis'" in proc.stderr
     )
-    assert "build twins" not in (tmp_path / "run" / "p4core.log").read_text()
-    assert not list((tmp_path / "run").glob("*.csv"))
+    assert "build twins" not in proc.stderr and not (tmp_path / "run").exists()
 
 
 def test_a_code_that_maps_to_nothing_is_one_line(tmp_path):

@@ -286,6 +286,7 @@ def write_anndata(case) -> Path | None:
     return path
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 @settings(max_examples=N_CASES["anndata"], **FUZZ)
 @given(anndata_case())
 def test_anndata_reader(case):
@@ -312,6 +313,7 @@ def test_anndata_reader(case):
 RESULTS = {"drugs.csv", "summary.json", "config_resolved.yaml", "match_report.json"}
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 @settings(max_examples=N_CASES["pipeline"], **FUZZ)
 @given(anndata_case())
 def test_pipeline_all_or_nothing(case):

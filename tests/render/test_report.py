@@ -269,6 +269,15 @@ def test_report_in_a_browser(demo_run, browser, tmp_path):
         page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(d => d.offsetHeight)") == heights
     )
 
+    # on a 1,280 px screen the drug table shows every column: nothing cut, no sideways scrolling
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.wait_for_timeout(200)
+    fit = page.evaluate(
+        "(() => { const w = document.querySelector('#drug-table').parentElement;"
+        " return [w.scrollWidth, w.clientWidth, document.documentElement.scrollWidth]; })()"
+    )
+    assert fit[0] <= fit[1] and fit[2] <= 1280, fit
+    page.set_viewport_size({"width": 1400, "height": 1000})
     # a drug that is not the first: its trajectory appears in the futures plot, its cell types light up
     d = page_data((demo_run / "report.html").read_text(encoding="utf-8"))
     pick = next(

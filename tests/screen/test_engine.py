@@ -22,6 +22,7 @@ def demo():
     return build_twins(load_patient(cfg.data), knowledge, typed["twin"]), knowledge.drugs, typed["screen"]
 
 
+@pytest.mark.slow  # in the full suite; left out of the quick subset (pytest -m "not slow")
 def test_dask_matches_local(demo):
     ensemble, drugs, params = demo
     local = screen(ensemble, drugs, params, LocalEngine())

@@ -146,6 +146,8 @@ def allowed_keys(key: str, others: list[str], plugins: Plugins) -> tuple[list[st
     parts = parent.split(".") if parent else []
     section = parts[0] if parts else ""
     base = base_config(others)
+    if section in PLUGIN_SECTIONS and len(parts) == 1 and section not in ("data", "knowledge"):
+        return sorted(plugins.components[PLUGIN_SECTIONS[section]]), None  # +render.<plugin's renderer>
     if section in PLUGIN_SECTIONS and (len(parts) == 2 or section in ("data", "knowledge")):
         if section in ("data", "knowledge"):
             name = (base.get(section) or {}).get("source")
@@ -162,6 +164,8 @@ def allowed_keys(key: str, others: list[str], plugins: Plugins) -> tuple[list[st
         schema = plugins.get(kind, str(name)).schema if name else None
         if schema is not None and dataclasses.is_dataclass(schema):
             return [f.name for f in dataclasses.fields(schema)], str(name)
+        if name:  # a plugin without a schema owns its node: its own code checks the keys
+            return [key.rpartition(".")[2]], str(name)
     from omegaconf import DictConfig
 
     node: Any = base

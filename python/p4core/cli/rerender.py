@@ -56,6 +56,27 @@ def rerender(run: Path, overrides: list[str]) -> list[Path]:
     return files
 
 
+def plugin_renderers(overrides: list[str], plugins: object) -> list[str]:
+    """``render=[...]`` naming a plugin's renderer that ships no preset (a third-party one configured with
+    ``+render.<name>.<option>=``): the name becomes ``+render.<name>={}`` so that the run's hint works."""
+    from p4core.config import group_options
+
+    out: list[str] = []
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key != "render" or not value.startswith("["):
+            out.append(item)
+            continue
+        names = [n.strip() for n in value.strip("[]").split(",") if n.strip()]
+        presets = set(group_options("render"))
+        extra = [n for n in names if n not in presets and n in plugins.components["renderers"]]  # type: ignore[attr-defined]
+        out.append(f"render=[{','.join(n for n in names if n not in extra)}]")
+        out += [
+            f"+render.{n}={{}}" for n in extra if not any(o.startswith(f"+render.{n}.") for o in overrides)
+        ]
+    return out
+
+
 def rerender_one(run: Path, overrides: list[str]) -> list[Path]:
     from p4core.cli.folder import RunFolder
     from p4core.cli.overrides import check_overrides
@@ -66,7 +87,7 @@ def rerender_one(run: Path, overrides: list[str]) -> list[Path]:
 
     result = load_state(run)
     plugins = get_plugins()
-    cfg = compose(check_overrides(overrides, plugins))
+    cfg = compose(check_overrides(plugin_renderers(overrides, plugins), plugins))
     typed: dict = {}
     for name in cfg.render or {}:
         comp = plugins.get("renderers", str(name))
@@ -107,7 +128,7 @@ def main(argv: list[str]) -> int:
     """The sub-command: one line and exit 2 for bad input, 3 when a renderer failed again."""
     import logging
 
-    from p4core.cli.run import _debug
+    from p4core.cli.run import debug_mode
 
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip().splitlines()[0] + "\n\n" + USAGE)
@@ -123,7 +144,7 @@ def main(argv: list[str]) -> int:
         print(f"p4core: {exc}", file=sys.stderr)
         return 3
     except P4coreError as exc:
-        if _debug():
+        if debug_mode():
             raise
         print(f"p4core: {exc}", file=sys.stderr)
         return 2

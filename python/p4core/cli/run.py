@@ -180,7 +180,7 @@ def check_output_folder(path: str | Path, option: str = "hydra.run.dir") -> None
         raise output_error(exc, option) from None
 
 
-def _debug() -> bool:
+def debug_mode() -> bool:
     import os
 
     return os.environ.get("P4CORE_DEBUG", "") not in ("", "0")
@@ -194,7 +194,7 @@ class OutputFolderCheck(Callback):
     writable; each job checks itself (:func:`hydra_job`)."""
 
     def _fail(self, exc: P4coreError) -> None:
-        if _debug():  # Hydra turns a callback's exception into a warning: show it, then stop
+        if debug_mode():  # Hydra turns a callback's exception into a warning: show it, then stop
             import traceback
 
             traceback.print_exception(exc)
@@ -238,7 +238,7 @@ def main() -> None:
     try:
         sys.argv[1:] = check_overrides(sys.argv[1:])
     except P4coreError as exc:
-        if _debug():
+        if debug_mode():
             raise
         print(f"p4core: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -287,12 +287,12 @@ def hydra_job(cfg: DictConfig) -> None:
         code, message = 3, str(exc)
     except P4coreError as exc:
         code, message = 2, str(exc)
-        if _debug():
+        if debug_mode():
             folder.release(ok=False)
             raise
     except OSError as exc:  # an output that cannot be written (disk full, permissions): nothing was kept
         code, message = 2, str(output_error(exc))
-        if _debug():
+        if debug_mode():
             folder.release(ok=False)
             raise
     except KeyboardInterrupt:

@@ -28,3 +28,31 @@ LOINC = {
     "3094-0": ("urea", {"mmol/L"}),
     "22664-7": ("urea", {"mmol/L"}),
 }
+
+
+#: ATC anatomical main groups (WHO Collaborating Centre for Drug Statistics Methodology, level 1)
+ATC_GROUPS = {
+    "A": "alimentary tract and metabolism",
+    "B": "blood and blood forming organs",
+    "C": "cardiovascular system",
+    "D": "dermatologicals",
+    "G": "genito-urinary system and sex hormones",
+    "H": "systemic hormonal preparations",
+    "J": "antiinfectives for systemic use",
+    "L": "antineoplastic and immunomodulating agents",
+    "M": "musculo-skeletal system",
+    "N": "nervous system",
+    "P": "antiparasitic products, insecticides and repellents",
+    "R": "respiratory system",
+    "S": "sensory organs",
+    "V": "various",
+}
+
+
+def atc_name(code: str, drug_atc: dict[str, str] | None = None) -> str | None:
+    """A readable name for an ATC code: the substance's (``drug_atc``: ATC code -> drug name, e.g. from the
+    drug library; a code matched at its full length), else its anatomical main group's."""
+    c = str(code).strip().upper()
+    if drug_atc and c in drug_atc:
+        return drug_atc[c]
+    return ATC_GROUPS.get(c[:1]) if ATC.match(c) else None

@@ -54,6 +54,20 @@ def normalise_icd10(codes: Iterable[str]) -> tuple[list[str], list[str]]:
     return good, bad
 
 
+def comorbidity_name(code: str) -> str | None:
+    """The comorbidity group an ICD-10 code falls in (Elixhauser, then Charlson, Quan 2005 coding), e.g.
+    ``J44.1`` -> "Chronic pulmonary disease": a readable name where the Disease Ontology has none."""
+    good, _ = normalise_icd10([code])
+    if not good:
+        return None
+    for name in ("elixhauser_quan2005", "charlson_quan2005"):
+        tab = table(name)
+        for condition, prefixes in zip(tab["condition"], tab["icd10_prefixes"], strict=True):
+            if good[0].startswith(tuple(p for p in prefixes.split(";") if p)):
+                return str(condition)
+    return None
+
+
 def _flags(codes: list[str], tab: pd.DataFrame, key: str = "key") -> dict[str, bool]:
     out = {}
     for k, prefixes in zip(tab[key], tab["icd10_prefixes"], strict=True):

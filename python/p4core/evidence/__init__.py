@@ -19,7 +19,7 @@ the genetics and precedent lines are absent — never zero — and the ranking i
 """
 
 from p4core.evidence.combine import LINES, EvidenceModel, fit_logistic, load_model, reliability
-from p4core.evidence.diagnosis import describe, icd10_parents, map_icd10, resolve_diagnosis
+from p4core.evidence.diagnosis import describe, icd10_name, icd10_parents, map_icd10, resolve_diagnosis
 from p4core.evidence.genetics import GeneGraph, genetics_line, risk_weights
 from p4core.evidence.params import EvidenceParams
 from p4core.evidence.precedent import disease_units, dm_table, precedent_line
@@ -44,6 +44,7 @@ __all__ = [
     "fit_logistic",
     "genetics_for",
     "genetics_line",
+    "icd10_name",
     "icd10_parents",
     "load_model",
     "map_icd10",

@@ -69,6 +69,14 @@ def map_icd10(code: str, dk: DiseaseKnowledge) -> str | None:
     return None
 
 
+def icd10_name(code: str, dk: DiseaseKnowledge | None) -> str | None:
+    """A readable name for an ICD-10 code: the Disease Ontology term it (or its closest parent) maps to."""
+    if dk is None or not str(code).strip():
+        return None
+    doid = map_icd10(str(code), dk)
+    return dk.name_of(doid) if doid else None
+
+
 def _record_codes(context: Context | None) -> list[str]:
     if context is None:
         return []

@@ -21,5 +21,5 @@ def input_path(value: object, option: str, what: str = "file", *, folder: bool =
         ok = p.is_dir() if folder else p.is_file()
         if not ok:
             kind = "folder" if folder else "file"
-            state = f"is not a {kind}" if p.exists() else "does not exist"
-            raise InputError(f"{option}: {p} {state} (give {what})")
+            state = f"not a {kind}" if p.exists() else f"{kind} not found"
+            raise InputError(f"{option}: {state}: {p} (give {what})")
