@@ -1,6 +1,10 @@
 """The Kang 2018 run with its report, stage by stage, against references measured in the same run.
 
     python benchmarks/bench_end_to_end.py [--twins 20] [--sample 12] [--fine-dt 0.1] [--previous PYTHON]
+    python benchmarks/bench_end_to_end.py --table demo kang [--runs 2]   # the README's cost table
+
+With ``--table``, only runs the cases as a user does (every renderer) and prints each stage of
+``summary.json`` (min–max over the runs), the wall time and the peak resident memory: the README's table.
 
 1. Runs the README's Kang command (``knowledge=public``, every renderer, the report included) as a
    user would, in a child process: wall time, peak memory and ``summary.json``'s ``timings_s``.
@@ -183,14 +187,59 @@ def null_stage(ens, screen_params, n_draws: int) -> dict:
     }
 
 
+def stage_table(cases: list[str], runs: int, twins: int) -> None:
+    """The README's cost table: each case run ``runs`` times as a user runs it (every renderer), every stage
+    of ``summary.json`` as min–max seconds, the wall time and the child's peak resident memory."""
+    commands = {"demo": [], "kang": [*kang_overrides(twins), "data.tissue=PBMC"]}
+    unknown = [c for c in cases if c not in commands]
+    if unknown:
+        raise SystemExit(f"--table: unknown case {unknown[0]!r}; choose from {', '.join(commands)}")
+    measured: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            measured[case] = [
+                cli_run(sys.executable, commands[case], Path(tmp) / f"{case}{i}") for i in range(runs)
+            ]
+
+    def span(values: list[float], fmt: str = ".1f") -> str:
+        lo, hi = min(values), max(values)
+        return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}"
+
+    stages = list(dict.fromkeys(k for c in cases for r in measured[c] for k in r["timings_s"]))
+    print(f"{'stage (s)':<30}" + "".join(f"{c:>16}" for c in cases))
+    for k in stages:
+        cells = [
+            span([r["timings_s"][k] for r in measured[c] if k in r["timings_s"]] or [0.0]) for c in cases
+        ]
+        print(f"{k:<30}" + "".join(f"{v:>16}" for v in cells))
+    print(f"{'wall (s)':<30}" + "".join(f"{span([r['wall_s'] for r in measured[c]]):>16}" for c in cases))
+    print(
+        f"{'peak RSS (GB)':<30}"
+        + "".join(f"{span([r['peak_mb'] / 1024 for r in measured[c]], '.2f'):>16}" for c in cases)
+    )
+
+
 def main() -> None:
+    from machine import line
+
+    print(line())
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--table",
+        nargs="+",
+        metavar="CASE",
+        help="only the README's cost table: run each case (demo, kang) --runs times and print its stages",
+    )
+    ap.add_argument("--runs", type=int, default=2, help="runs per case for --table")
     ap.add_argument("--twins", type=int, default=20)
     ap.add_argument("--sample", type=int, default=12, help="drugs timed with the plain scipy screen")
     ap.add_argument("--fine-dt", type=float, default=0.1, help="step of the fine RK4 accuracy reference")
     ap.add_argument("--null-draws", type=int, default=100000)
     ap.add_argument("--previous", default="", help="python of an environment with an older p4core")
     args = ap.parse_args()
+    if args.table:
+        stage_table(args.table, args.runs, args.twins)
+        return
     import yaml
 
     from p4core.pipeline import check_config, compose, load_knowledge, load_patient

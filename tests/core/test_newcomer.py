@@ -67,6 +67,26 @@ def test_a_used_folder_is_refused_and_overwrite_replaces_it_all_or_nothing(tmp_p
     assert set(manifest["files"]) >= {"summary.json"} and "drugs.csv" not in manifest["files"]
 
 
+def test_a_finished_run_re_renders_from_its_saved_results(tmp_path):
+    """A musician trying another mode does not wait for the screen again; the stored config says how the
+    files beside it were made."""
+    run = tmp_path / "run"
+    assert run_here(run, "render=[table,json,midi]").returncode == 0
+    before = snapshot(run)
+    proc = p4core_in_process("render", f"run={run}", "render=[midi]", "render.midi.mode=stereo")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "screen" not in proc.stderr and "build twins" not in proc.stderr
+    after = snapshot(run)
+    assert after["course.mid"] != before["course.mid"] and after["drugs.csv"] == before["drugs.csv"]
+    assert "mode: stereo" in after["config_resolved.yaml"].decode()
+    assert set(json.loads(after[".p4core/run.json"])["files"]) == set(
+        json.loads(before[".p4core/run.json"])["files"]
+    )
+    # only renderer options apply to a finished run
+    proc = p4core_in_process("render", f"run={run}", "twin.n_twins=5")
+    assert proc.returncode == 2 and "not a renderer option" in proc.stderr
+
+
 def test_a_folder_another_run_holds_is_refused(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

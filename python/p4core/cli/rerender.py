@@ -1,4 +1,4 @@
-"""``python -m p4core render run=<dir> [render=[midi,html]] [render.midi.tempo=84 ...]``: re-render a finished run.
+"""python -m p4core render run=<dir> [render=[midi,html]] [render.midi.tempo=84 ...]: re-render a finished run.
 
 The renderers run again on the run's saved results (:mod:`p4core.runstate`), with the options given, and
 their files replace the old ones in the run's folder (all or nothing, under the folder's lock); the twins,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from p4core.errors import InputError, P4coreError, RendererFailed
 
@@ -106,6 +107,7 @@ def rerender_one(run: Path, overrides: list[str]) -> list[Path]:
             written = render_into(
                 result, staging, cfg.render, plugins, None, {str(n) for n in cfg.render}, failures
             )
+            written += stored_config(run, staging, cfg, result, plugins, failures)
             old = read_manifest(run)
             keep = [run / f for f in old.get("files", []) if (run / f).exists() and f != MANIFEST]
             mine = [staging / f.relative_to(staging) for f in written]
@@ -122,6 +124,29 @@ def rerender_one(run: Path, overrides: list[str]) -> list[Path]:
     if failures:
         raise renderers_failed(failures, run, files)
     return files
+
+
+def stored_config(
+    run: Path, staging: Path, cfg: Any, result: Any, plugins: Any, failures: list
+) -> list[Path]:
+    """The run's ``config_resolved.yaml`` with the re-rendered renderers' options as they are now (redacted
+    by the same rule), so that the stored config says how the files beside it were made."""
+    from omegaconf import OmegaConf
+
+    from p4core.io import write_text
+    from p4core.redact import redacted
+
+    path = run / "config_resolved.yaml"
+    failed = {name for name, _ in failures}
+    done = [str(n) for n in cfg.render or {} if str(n) not in failed]
+    if not path.is_file() or not done:
+        return []
+    stored = OmegaConf.load(path)
+    new = redacted(cfg, result.patient, plugins)
+    OmegaConf.set_struct(stored, False)
+    for name in done:
+        stored.render[name] = new.render[name]
+    return [write_text(staging / path.name, OmegaConf.to_yaml(stored))]
 
 
 def main(argv: list[str]) -> int:
