@@ -3,6 +3,8 @@ evidence flags (marker-driven, same on a shuffled network)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,6 +112,7 @@ def test_explain_command_on_a_finished_run(tmp_path, capsys):
         and "neighbours:" in out
         and "views: combined" in out
     )
+    assert "at percentile " in out and not re.search(r"\dth percentile", out)  # no "87.2th"
     genes = pd.read_csv(tmp_path / "one.csv")
     assert len(genes) <= 5 + 1 and {"gene", "celltype", "contribution", "is_target"} <= set(genes.columns)
     # the same numbers as the run's own explanation of a top drug
