@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +122,7 @@ def test_two_runs_started_together_into_one_folder(tmp_path):
     assert str(run) in loser and ("another p4core run is writing" in loser or "holds another run" in loser)
     pseudonym = json.loads((run / "summary.json").read_text())["patient"]["pseudonym"]
     log = (run / "p4core.log").read_text()
-    assert pseudonym in log and len(set(__import__("re").findall(r"P-[0-9A-F]{10}", log))) == 1
+    assert pseudonym in log and len(set(re.findall(r"P-[0-9A-F]{10}", log))) == 1
 
 
 # -- every check before any work; a refused run leaves no trace --------------------------------------
@@ -284,7 +285,6 @@ def test_the_record_shows_names_with_the_code_beside(tmp_path):
 @pytest.mark.slow
 def test_the_report_names_codes_and_agrees_on_the_tissue(tmp_path):
     import html
-    import re
 
     run = tmp_path / "run"
     patient = small_file(tmp_path / "p.h5ad")

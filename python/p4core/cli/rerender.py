@@ -11,9 +11,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p4core.errors import InputError, P4coreError, RendererFailed
+
+if TYPE_CHECKING:
+    from p4core.hooks.manager import Plugins
 
 USAGE = (
     "usage: python -m p4core render run=<run folder> [render=[table,json,midi,plot,html]] "
@@ -57,7 +60,7 @@ def rerender(run: Path, overrides: list[str]) -> list[Path]:
     return files
 
 
-def plugin_renderers(overrides: list[str], plugins: object) -> list[str]:
+def plugin_renderers(overrides: list[str], plugins: Plugins) -> list[str]:
     """``render=[...]`` naming a plugin's renderer that ships no preset (a third-party one configured with
     ``+render.<name>.<option>=``): the name becomes ``+render.<name>={}`` so that the run's hint works."""
     from p4core.config import group_options
@@ -70,7 +73,7 @@ def plugin_renderers(overrides: list[str], plugins: object) -> list[str]:
             continue
         names = [n.strip() for n in value.strip("[]").split(",") if n.strip()]
         presets = set(group_options("render"))
-        extra = [n for n in names if n not in presets and n in plugins.components["renderers"]]  # type: ignore[attr-defined]
+        extra = [n for n in names if n not in presets and n in plugins.components["renderers"]]
         out.append(f"render=[{','.join(n for n in names if n not in extra)}]")
         out += [
             f"+render.{n}={{}}" for n in extra if not any(o.startswith(f"+render.{n}.") for o in overrides)

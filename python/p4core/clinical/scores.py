@@ -61,10 +61,9 @@ def comorbidity_name(code: str) -> str | None:
     if not good:
         return None
     for name in ("elixhauser_quan2005", "charlson_quan2005"):
-        tab = table(name)
-        for condition, prefixes in zip(tab["condition"], tab["icd10_prefixes"], strict=True):
-            if good[0].startswith(tuple(p for p in prefixes.split(";") if p)):
-                return str(condition)
+        found = [c for c, hit in _flags(good, table(name), "condition").items() if hit]
+        if found:
+            return str(found[0])
     return None
 
 
