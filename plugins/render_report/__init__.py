@@ -113,6 +113,6 @@ def p4core_register_renderers(register):
         schema=ReportConfig,
         description="report.html: self-contained interactive report (Plotly, offline, with the sound)",
         courses=lambda node: int(node.courses),
-        needs=lambda node: {"sound", "audio"} if node.audio != "none" else set(),
+        needs=lambda node: {"sound", "audio", f"audio:{node.audio}"} if node.audio != "none" else set(),
         cohort=render_cohort,
     )

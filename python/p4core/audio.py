@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 import wave
+import weakref
+from concurrent.futures import Future
 from pathlib import Path
 
 import mido
@@ -123,8 +126,47 @@ def pcm_to_float(pcm: np.ndarray) -> np.ndarray:
     return pcm.astype(np.float32) / np.float32(32768)
 
 
+#: encodings started by :func:`encode_soon`, by (id of the PCM array, sample rate, format): a weak
+#: reference to the array (an id is only that array's while it lives) and the encoding's future
+_PENDING: dict[tuple[int, int, str], tuple[weakref.ref, Future]] = {}
+_PENDING_LOCK = threading.Lock()
+
+
+def encode_soon(pcm: np.ndarray, sample_rate: int, fmt: str) -> None:
+    """Start encoding ``pcm`` (as :func:`encode` would) in a thread of its own; :func:`encode` with the
+    same array, rate and format then takes that encoding (waiting for it if needed) instead of
+    encoding again. libsndfile releases the GIL while it encodes, so an MP3 is made on a second core
+    while the renderers run. The same bytes either way; an error is raised by :func:`encode`."""
+    key = (id(pcm), int(sample_rate), fmt)
+    fut: Future = Future()
+
+    def drop(_ref: weakref.ref) -> None:  # the array is gone: so is its pending encoding
+        with _PENDING_LOCK:
+            if key in _PENDING and _PENDING[key][0] is _ref:
+                del _PENDING[key]
+
+    def work() -> None:
+        try:
+            fut.set_result(_encode_now(pcm, sample_rate, fmt))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller of encode)
+            fut.set_exception(exc)
+
+    with _PENDING_LOCK:
+        _PENDING[key] = (weakref.ref(pcm, drop), fut)
+    threading.Thread(target=work, name="p4core-encode", daemon=False).start()
+
+
 def encode(pcm: np.ndarray, sample_rate: int, fmt: str) -> bytes:
-    """16-bit PCM (n, channels) as the bytes of a ``wav`` or ``mp3`` file."""
+    """16-bit PCM (n, channels) as the bytes of a ``wav`` or ``mp3`` file (the one :func:`encode_soon`
+    started for this array, when it did)."""
+    with _PENDING_LOCK:
+        entry = _PENDING.pop((id(pcm), int(sample_rate), fmt), None)
+    if entry is not None and entry[0]() is pcm:
+        return entry[1].result()
+    return _encode_now(pcm, sample_rate, fmt)
+
+
+def _encode_now(pcm: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()

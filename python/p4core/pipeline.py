@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from p4core import peakmem
+from p4core.audio import encode_soon
 from p4core.clinical.flags import flag_drugs, read_rules
 from p4core.clinical.privacy import Pseudonymiser, pseudonyms
 from p4core.cohort import assemble, patient_ids, programme_scores, read_programmes, split, summarise
@@ -291,6 +292,10 @@ def patient_stages(patient: Patient, sh: Shared, safe_cfg: DictConfig, timed: Ti
     needs = renderer_needs(cfg, typed, plugins)
     if "sound" in needs or "audio" in needs:
         result.sound = timed("sonify", sonify, result, cfg, plugins, "audio" in needs)
+        sound = result.sound
+        if sound is not None and sound.pcm is not None:  # encodings a renderer will embed, beside the others
+            for fmt in sorted(n.split(":", 1)[1] for n in needs if n.startswith("audio:")):
+                encode_soon(sound.pcm, sound.sample_rate, fmt)
     return result
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 
 @dataclass
@@ -47,10 +47,16 @@ def run_settings(**changes: object) -> Iterator[Settings]:
         _RUN.reset(token)
 
 
+_BLAS: list[ThreadpoolController] = []  # made once: finding the loaded libraries costs ~10 ms a call
+
+
 @contextlib.contextmanager
 def deterministic_blas() -> Iterator[None]:
     """Run BLAS on one thread inside the block: a multi-threaded BLAS may split a reduction
     differently for another thread count, and p4core gives the same numbers for any thread
-    count (the parallelism is the kernel's, whose loops have a fixed order)."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    count (the parallelism is the kernel's, whose loops have a fixed order). The BLAS libraries are
+    found on the first call (numpy's and scipy's are loaded by then) and remembered."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"):
         yield

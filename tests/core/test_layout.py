@@ -43,6 +43,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "pipeline": BASE
     | PARAMS
     | {
+        "audio",
         "clinical",
         "cohort",
         "config",

@@ -309,6 +309,35 @@ def test_screen_terms_do_not_depend_on_threads_or_neighbours():
     assert np.array_equal(_assemble(stiles, g, len(sub)), full[np.ix_(sub, sub)])
 
 
+def test_screen_terms_do_not_depend_on_the_calls_before():
+    """Each thread keeps its step buffers from one call to the next: a call gives the same bits after
+    calls on other operators of the same size (one that reaches few rows, one that reaches most, a
+    dense propagation) as in a fresh call, and matches the materialised responses whether a block's
+    reach stays small or passes half the rows (where the search stops early)."""
+    rng = np.random.default_rng(11)
+    n, n_cols = 500, 40
+    sparse = random_operator(rng, n, 0.0015, np.float32)  # blocks reach few rows
+    dense = random_operator(rng, n, 0.02, np.float32)  # blocks reach most rows within two steps
+    ptr, rows, vals, u = _seed_columns(rng, n, n_cols)
+    w, s = rng.uniform(0.5, 1.5, n), rng.normal(size=n)
+    off = np.array([0, n], dtype=np.int64)
+    probe_rows = np.unique(rows).astype(np.int32)
+    no_tiles = np.zeros((0, 2), dtype=np.int64)
+
+    def call(a):
+        return kernel.screen_terms(a, ptr, rows, vals, w, s, off, 0.8, 8, no_tiles, probe_rows=probe_rows)
+
+    first = {"sparse": call(sparse), "dense": call(dense)}
+    kernel.propagate(dense, rng.normal(size=(n, 48)).astype(np.float32), 0.8, 8)
+    for name, a in [("dense", dense), ("sparse", sparse), ("dense", dense)]:
+        for x, y in zip(call(a), first[name], strict=True):
+            assert np.array_equal(x, y)
+    for name, a in [("sparse", sparse), ("dense", dense)]:
+        x = reference.propagate(a, u.astype(np.float32), 0.8, 8).astype(float)
+        assert rel_err(first[name][1], np.einsum("ij,ij,i->j", x, x, w)) < 10 * TOL[np.float32]
+        assert rel_err(first[name][4], x[probe_rows]) < 10 * TOL[np.float32]
+
+
 def test_kernel_accepts_unpickled_arrays():
     """An unpickled array carries its own dtype instance (joblib, Dask workers): still float32."""
     import pickle

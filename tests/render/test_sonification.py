@@ -432,3 +432,20 @@ def test_voice_cap_and_register_limit_the_voices(tmp_path):
     assert max(v["base_note"] for v in high["voices"]) + max(high["pitch"]["scale"]) <= 127
     few = read_legend(mido.MidiFile(write(tmp_path, many_celltypes(5), name="few.mid")))
     assert len(few["voices"]) == 5 and "grouped" not in few["voice_selection"]
+
+
+def test_background_encoding_gives_the_same_bytes():
+    """encode_soon starts the MP3 in a thread; encode on the same array takes it (the same bytes as a
+    direct encoding), and a different array with equal samples is encoded on its own."""
+    from p4core import audio
+
+    rng = np.random.default_rng(0)
+    pcm = np.round(rng.uniform(-3000, 3000, size=(22050, 2))).astype("<i2")
+    direct = audio.encode(pcm, 22050, "mp3")
+    audio.encode_soon(pcm, 22050, "mp3")
+    assert audio.encode(pcm, 22050, "mp3") == direct
+    assert audio.encode(pcm, 22050, "mp3") == direct  # taken once; then encoded again, the same
+    audio.encode_soon(pcm, 22050, "wav")
+    other = pcm.copy()
+    other[0, 0] += 1
+    assert audio.encode(other, 22050, "wav") != audio.encode(pcm, 22050, "wav")

@@ -1,6 +1,7 @@
 // p4core kernel: blocked, reach-aware propagation x = sum_{k=0..K} (alpha A)^k u.
 //
-// Owns: block_steps (the K Horner steps of one block), BlockScratch (a thread's buffers),
+// Owns: Stepper (the operator as the steps read it: alpha folded into the weights, source and weight in
+// one padded stream, its out-edges), block_steps (the K Horner steps of one block), BlockScratch (a thread's buffers),
 // propagate_block (one block from its seeds), for_each_block (the parallel loop over column blocks
 // with one scratch per thread) and propagate_blocked (a dense N x B input, block by block).
 //
@@ -18,6 +19,8 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "p4core/csr.hpp"
@@ -27,59 +30,84 @@
 
 namespace p4core {
 
-constexpr std::int32_t kAhead = 32;  // entries ahead whose source row is prefetched
+constexpr std::int32_t kAhead = 16;  // entries ahead whose source row is prefetched
 
-// acc plus the entries of row i from position `from` on, in stored order.
+// The operator as block steps read it: every entry's source and weight side by side in one stream,
+// the weight with alpha folded in (alpha * a_ij rounded to T: the very factor the step multiplied by,
+// so the same bits), padded with kAhead entries of source 0 so the prefetch of an entry ahead needs
+// no bound check; and its out-edges for the reach. Built once per call, shared by every block.
 template <class T>
-P4CORE_INLINE vec<T> row_sum(const CsrView<T>& a, std::int32_t i, T alpha, const T* p, std::int32_t from,
-                             vec<T> acc) {
-  const std::int32_t last = std::max<std::int32_t>(a.indptr[a.n_rows] - 1, 0);
-  for (std::int32_t e = from; e < a.indptr[i + 1]; ++e) {
-    P4CORE_PREFETCH(p + static_cast<std::int64_t>(a.indices[std::min(e + kAhead, last)]) * kBlock);
-    acc += (alpha * a.data[e]) * load(p + static_cast<std::int64_t>(a.indices[e]) * kBlock);
+struct Stepper {
+  struct Entry {
+    std::int32_t src;
+    T w;
+  };
+  const std::int32_t* indptr = nullptr;
+  std::int64_t n_rows = 0;
+  std::vector<Entry> e;
+  Stepper(const CsrView<T>& a, T alpha) : indptr(a.indptr), n_rows(a.n_rows), a_(a) {
+    const std::int64_t nnz = a.nnz();
+    e.resize(static_cast<std::size_t>(nnz + kAhead), Entry{0, T(0)});
+    for (std::int64_t k = 0; k < nnz; ++k) e[static_cast<std::size_t>(k)] = Entry{a.indices[k], alpha * a.data[k]};
   }
-  return acc;
-}
+  // The out-edges, built by the first block that needs them (a block whose seeds are most rows never does).
+  const OutEdges& out() const {
+    std::call_once(out_once_, [this] { out_ = out_edges(a_); });
+    return out_;
+  }
+
+ private:
+  CsrView<T> a_;
+  mutable std::once_flag out_once_;
+  mutable OutEdges out_;
+};
 
 // K Horner steps for one block: z_0 = u, z_k = alpha A z_{k-1} + u, so z_K = sum_k (alpha A)^k u
 // with one buffer written per step (no running sum to read and write back). `p` holds u on entry
 // (rows outside `r` zero), `q` is zero outside `r`, `out` holds u on entry and z_K on exit.
-// All three are N x kBlock. Rows are summed four at a time, interleaved (four independent add
-// chains); each row still adds its entries in stored order, then its seed value.
+// All three are N x kBlock. Each row adds its entries in stored order, then its seed value; the
+// out-of-order core overlaps consecutive rows (their sums are independent).
 template <class T>
-P4CORE_INLINE void block_steps_impl(const CsrView<T>& a, const Reach& r, T alpha, int K, T* p, T* q, T* out) {
+P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, T* p, T* q, T* out) {
+  using Entry = typename Stepper<T>::Entry;
   const std::int64_t n_reach = static_cast<std::int64_t>(r.sorted.size());
-  const std::int32_t last = std::max<std::int32_t>(a.indptr[a.n_rows] - 1, 0);  // prefetch stays in bounds
+  const std::int32_t* indptr = a.indptr;
+  const Entry* ent = a.e.data();
   std::vector<std::int32_t> live;
   std::vector<char> is_seed(static_cast<std::size_t>(n_reach));
   live.reserve(static_cast<std::size_t>(n_reach));
   for (int k = 1; k <= K; ++k) {
-    live.clear();
-    for (std::int64_t f = 0; f < n_reach; ++f)
-      if (r.lev[static_cast<std::size_t>(f)] <= k) {
-        is_seed[live.size()] = r.lev[static_cast<std::size_t>(f)] == 0;
-        live.push_back(r.sorted[static_cast<std::size_t>(f)]);
-      }
+    if (k == 1 || r.count_le[static_cast<std::size_t>(k)] != r.count_le[static_cast<std::size_t>(k - 1)]) {
+      live.clear();
+      for (std::int64_t f = 0; f < n_reach; ++f)
+        if (r.lev[static_cast<std::size_t>(f)] <= k) {
+          is_seed[live.size()] = r.lev[static_cast<std::size_t>(f)] == 0;
+          live.push_back(r.sorted[static_cast<std::size_t>(f)]);
+        }
+    }
     const std::size_t n_live = live.size();
-    std::size_t f = 0;
-    auto finish = [&](std::size_t g, const vec<T>& acc) {  // seeds add their u, still in `out`
+    for (std::size_t g = 0; g < n_live; ++g) {
       const std::int64_t i = live[g];
+      vec<T> acc{};
+      for (std::int32_t e = indptr[i], e1 = indptr[i + 1]; e < e1; ++e) {
+        P4CORE_PREFETCH(p + static_cast<std::int64_t>(ent[e + kAhead].src) * kBlock);
+        acc += ent[e].w * load(p + static_cast<std::int64_t>(ent[e].src) * kBlock);
+      }
       store(q + i * kBlock, is_seed[g] ? acc + load(out + i * kBlock) : acc);
-    };
-    for (; f < n_live; ++f) finish(f, row_sum(a, live[f], alpha, p, a.indptr[live[f]], vec<T>{}));
+    }
     std::swap(p, q);
   }
   for (std::int32_t i : r.sorted)
     std::memcpy(out + static_cast<std::int64_t>(i) * kBlock, p + static_cast<std::int64_t>(i) * kBlock, sizeof(T) * kBlock);
 }
 
-P4CORE_CLONES inline void block_steps(const CsrView<float>& a, const Reach& r, float alpha, int K, float* p,
-                                      float* q, float* out) {
-  block_steps_impl(a, r, alpha, K, p, q, out);
+P4CORE_CLONES inline void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q,
+                                      float* out) {
+  block_steps_impl(a, r, K, p, q, out);
 }
-P4CORE_CLONES inline void block_steps(const CsrView<double>& a, const Reach& r, double alpha, int K, double* p,
-                                      double* q, double* out) {
-  block_steps_impl(a, r, alpha, K, p, q, out);
+P4CORE_CLONES inline void block_steps(const Stepper<double>& a, const Reach& r, int K, double* p, double* q,
+                                      double* out) {
+  block_steps_impl(a, r, K, p, q, out);
 }
 
 // Per-thread scratch for block propagation: the step buffers, the block's own N x kBlock
@@ -105,18 +133,32 @@ struct BlockScratch {
   }
 };
 
+// This thread's scratch for an N-row operator, kept from one call to the next (threads of the OpenMP
+// pool live on): no fresh, zero-filled buffers (page faults) per call. Every block leaves it as it
+// found it (p and q zero but the rows in `dirty`, which the next block clears; `out` zero; `level`
+// INT_MAX), so a kept scratch is as good as a new one; another N replaces it.
+template <class T>
+BlockScratch<T>& thread_scratch(std::int64_t n) {
+  thread_local std::unique_ptr<BlockScratch<T>> kept;
+  if (!kept || static_cast<std::int64_t>(kept->level.size()) != n) {
+    kept.reset();
+    kept = std::make_unique<BlockScratch<T>>(n);
+  }
+  return *kept;
+}
+
 // Propagate one block whose seeds (the rows where any of its columns is non-zero, in any order)
 // are already written into `out` (N x kBlock; zero elsewhere).
 template <class T>
-void propagate_block(const CsrView<T>& a, const OutEdges& t, T alpha, int K, T* out,
-                     const std::vector<std::int32_t>& seeds, BlockScratch<T>& s, Reach& r) {
-  reach_of(t, seeds, K, s.level, r);
+void propagate_block(const Stepper<T>& a, int K, T* out, const std::vector<std::int32_t>& seeds,
+                     BlockScratch<T>& s, Reach& r) {
+  reach_of([&a]() -> const OutEdges& { return a.out(); }, seeds, K, s.level, r);
   s.clean();
   for (std::int64_t f = 0; f < r.count_le[0]; ++f) {
     const std::int64_t i = r.order[static_cast<std::size_t>(f)];
     std::memcpy(s.p.data() + i * kBlock, out + i * kBlock, sizeof(T) * kBlock);
   }
-  block_steps(a, r, alpha, K, s.p.data(), s.q.data(), out);
+  block_steps(a, r, K, s.p.data(), s.q.data(), out);
   s.dirty = r.order;
 }
 
@@ -126,7 +168,7 @@ template <class T, class Body>
 void for_each_block(std::int64_t N, std::int64_t nb, int n_threads, const Body& body) {
 #pragma omp parallel num_threads(n_threads) if (nb > 1)
   {
-    BlockScratch<T> s(N);
+    BlockScratch<T>& s = thread_scratch<T>(N);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t blk = 0; blk < nb; ++blk) body(blk, s);
   }
@@ -136,27 +178,34 @@ void for_each_block(std::int64_t N, std::int64_t nb, int n_threads, const Body& 
 template <class T>
 void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T alpha, int K, int n_threads) {
   const std::int64_t N = a.n_rows, nb = n_blocks(B);
-  const OutEdges t = out_edges(a);
+  const Stepper<T> st(a, alpha);
   for_each_block<T>(N, nb, n_threads, [&](std::int64_t blk, BlockScratch<T>& s) {
     std::vector<T>& out = s.out;
     std::vector<std::int32_t>& seeds = s.seeds;
     const std::int64_t c0 = blk * kBlock, w = std::min(B, c0 + kBlock) - c0;
     seeds.clear();
+    // u and x are strided by B columns: rows are fetched well ahead (a strided walk through memory
+    // the hardware prefetchers do not follow far enough), and a full block is copied as one vector
+    constexpr std::int64_t ahead = 16;
     for (std::int64_t i = 0; i < N; ++i) {
+      if (i + ahead < N) P4CORE_PREFETCH(u + (i + ahead) * B + c0);
       const T* ui = u + i * B + c0;
       T* oi = out.data() + i * kBlock;
-      bool any = false;
-      for (std::int64_t b = 0; b < w; ++b) {
-        oi[b] = ui[b];
-        any = any || ui[b] != T(0);
-      }
-      if (any) seeds.push_back(static_cast<std::int32_t>(i));
+      if (w == kBlock)
+        store(oi, load(ui));
+      else
+        std::memcpy(oi, ui, sizeof(T) * static_cast<std::size_t>(w));
+      if (nonzero<T>(load(oi))) seeds.push_back(static_cast<std::int32_t>(i));
     }
-    propagate_block(a, t, alpha, K, out.data(), seeds, s, s.reach);
+    propagate_block(st, K, out.data(), seeds, s, s.reach);
     for (std::int64_t i = 0; i < N; ++i) {
+      if (i + ahead < N) __builtin_prefetch(x + (i + ahead) * B + c0, 1, 3);
       T* oi = out.data() + i * kBlock;
-      std::memcpy(x + i * B + c0, oi, sizeof(T) * static_cast<std::size_t>(w));
-      std::fill_n(oi, kBlock, T(0));
+      if (w == kBlock)
+        store(x + i * B + c0, load(oi));
+      else
+        std::memcpy(x + i * B + c0, oi, sizeof(T) * static_cast<std::size_t>(w));
+      store(oi, vec<T>{});
     }
   });
 }

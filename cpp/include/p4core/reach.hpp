@@ -44,9 +44,13 @@ struct Reach {
 
 // `level` is scratch of size N filled with INT_MAX; it is restored before returning.
 // Breadth-first over out-edges; the ascending list comes from one scan of the level array when the
-// reach is large (cheaper than sorting it), from a sort when it is small.
-inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, int K,
-                     std::vector<int>& level, Reach& r) {
+// reach is large (cheaper than sorting it), from a sort when it is small. Once half the rows are
+// reached, the search stops and every remaining row joins at the next level: a row joined early
+// sums sources that are still exact zeros, so its values are the same bits, and the search no
+// longer costs a pass over the operator's entries when a block reaches most of the network.
+// `edges()` returns the OutEdges (called only when the search needs them).
+template <class Edges>
+void reach_of(const Edges& edges, const std::vector<std::int32_t>& seeds, int K, std::vector<int>& level, Reach& r) {
   r.order.clear();
   r.count_le.assign(static_cast<std::size_t>(K + 1), 0);
   for (std::int32_t s : seeds)
@@ -56,8 +60,19 @@ inline void reach_of(const OutEdges& t, const std::vector<std::int32_t>& seeds, 
     }
   std::size_t begin = 0;
   r.count_le[0] = static_cast<std::int64_t>(r.order.size());
+  const std::size_t n_all = level.size();
   for (int k = 1; k <= K; ++k) {
     const std::size_t end = r.order.size();
+    if (2 * end >= n_all) {  // half the rows already: every other row joins at this level
+      for (std::size_t i = 0; i < n_all; ++i)
+        if (level[i] == INT_MAX) {
+          level[i] = k;
+          r.order.push_back(static_cast<std::int32_t>(i));
+        }
+      for (int k2 = k; k2 <= K; ++k2) r.count_le[static_cast<std::size_t>(k2)] = static_cast<std::int64_t>(n_all);
+      break;
+    }
+    const OutEdges& t = edges();
     for (std::size_t f = begin; f < end; ++f) {
       const std::int32_t s = r.order[f];
       for (std::int64_t e = t.ptr[s]; e < t.ptr[s + 1]; ++e) {

@@ -99,7 +99,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
                   const std::int32_t* probe_rows, std::int64_t n_probe, double* probe, int n_threads) {
   const std::int64_t N = a.n_rows;
   const std::int64_t nb = n_blocks(n_cols);
-  const OutEdges t = out_edges(a);
+  const Stepper<T> st(a, alpha);
   std::vector<T> sw(static_cast<std::size_t>(N));
   for (std::int64_t i = 0; i < N; ++i) sw[static_cast<std::size_t>(i)] = std::sqrt(w[i]);
   std::vector<std::vector<T>> xc(static_cast<std::size_t>(nb));
@@ -117,7 +117,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
         out[static_cast<std::size_t>(static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0))] += seed_val[e];
         seeds.push_back(seed_row[e]);
       }
-    propagate_block(a, t, alpha, K, out.data(), seeds, s, r);
+    propagate_block(st, K, out.data(), seeds, s, r);
     if (self_weight != T(1))
       for (std::int64_t c = c0; c < c1; ++c)
         for (std::int64_t e = seed_ptr[c]; e < seed_ptr[c + 1]; ++e)

@@ -61,5 +61,13 @@ template <class T>
 P4CORE_INLINE void store(T* p, const vec<T>& v) {
   std::memcpy(p, &v, sizeof(v));
 }
+// True when any lane is non-zero (-0 counts as zero).
+template <class T>
+P4CORE_INLINE bool nonzero(const vec<T>& v) {
+  const auto ne = v != vec<T>{};
+  for (std::int64_t b = 0; b < kBlock; ++b)
+    if (ne[b]) return true;
+  return false;
+}
 
 }  // namespace p4core

@@ -70,7 +70,9 @@ class Register(Protocol):
     :param courses: renderers only: ``courses(node) -> n``, the best n drugs whose courses it needs (the
         course stage simulates them in its batch, into ``result.trajectories.extra``).
     :param needs: renderers only: ``needs(node) -> set``, ``{"sound"}`` and/or ``{"audio"}`` when it
-        needs the sonification (``result.sound``) and its audio.
+        needs the sonification (``result.sound``) and its audio; ``"audio:mp3"`` (or another format of
+        :func:`p4core.audio.encode`) starts that encoding in the background as soon as the sound is made,
+        and the renderer's ``encode`` call then takes it.
     :param last: renderers only: run after the others (a summary that reports their timings).
     :param cohort: renderers only: ``cohort(cohort_result, outdir, node) -> list[Path]`` writes the files
         of a cohort run (``data.patient=all``, :class:`~p4core.model.CohortResult`) beside the patients'

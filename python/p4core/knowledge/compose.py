@@ -29,8 +29,14 @@ def compose_networks(networks: Sequence[Network], name: str = "composed") -> tup
     first = all_e.sort_values("_rank", kind="stable").drop_duplicates(["source", "target"], keep="first")
     merged = all_e.merge(first[["source", "target", "sign"]], on=["source", "target"], suffixes=("", "_kept"))
     agree = merged[merged["sign"] == merged["sign_kept"]]
-    refs = agree.groupby(["source", "target"], sort=False)["reference"].agg(
-        lambda r: ";".join(dict.fromkeys(r))
+    # each edge's references in order of first appearance; most edges have one (no join needed)
+    uniq = agree.drop_duplicates(["source", "target", "reference"])
+    n_refs = uniq.groupby(["source", "target"], sort=False)["reference"].transform("size")
+    refs = pd.concat(
+        [
+            uniq.loc[n_refs == 1].set_index(["source", "target"])["reference"],
+            uniq.loc[n_refs > 1].groupby(["source", "target"], sort=False)["reference"].agg(";".join),
+        ]
     )
     disagree = merged[merged["sign"] != merged["sign_kept"]]
     kept_ref = first.set_index(["source", "target"])["reference"].rename("kept_from")
