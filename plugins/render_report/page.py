@@ -49,6 +49,9 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     top_k = int(scr.params.get("top_k", 10)) if scr.params else 10
     sim_drugs = [r["drug"] for r in rows[: cfg.courses] if r["targets"]]
     course = build.courses(result, sim_drugs)
+    atc = code_names(result)["atc"]
+    for ev in course["events"]:  # the record's treatments by name, the code beside
+        ev["label"] = named_event(ev, atc)
     course_names = set(course["scenarios"])
     build.mark_ties(rows)
     build.add_courses(rows, course)
@@ -139,6 +142,17 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     }
     page = Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
     return page, extra_table
+
+
+def named_event(event: dict[str, Any], atc: Any) -> str:
+    """A treatment event of the record, ``"L04AX03 started"``, as ``"methotrexate (L04AX03) started"`` when
+    the code has a name (``atc``: code -> name or None); any other event as it is."""
+    if event["kind"] in {"treatment_start", "treatment_stop"}:
+        code, _, rest = str(event["label"]).partition(" ")
+        name = atc(code)
+        if name:
+            return f"{name} ({code}) {rest}".strip()
+    return str(event["label"])
 
 
 def code_names(result: RunResult) -> dict[str, Any]:
