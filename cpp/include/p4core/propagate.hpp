@@ -10,22 +10,25 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "p4core/csr.hpp"
 #include "p4core/parallel.hpp"
+#include "p4core/simd.hpp"
 
 namespace p4core {
 
 // y[:, c0:c0+W] = alpha * A x[:, c0:c0+W] for a panel of W columns (compile-time: the row's W sums stay in
 // registers), the source rows prefetched kSpmmAhead entries ahead (the gathers are what bounds it).
+// spmm_rows does rows [i0, i1) in a runtime-dispatched clone (AVX-512, AVX2 or the baseline: the same
+// operations per lane, hence the same bits); spmm_panel hands chunks of 256 rows to the threads.
 constexpr std::int32_t kSpmmAhead = 32;
 template <int W, class T>
-void spmm_panel(const CsrView<T>& a, const T* x, T* y, std::int64_t B, std::int64_t c0, T alpha, int n_threads) {
-  const std::int64_t n = a.n_rows;
-  const std::int32_t last = std::max<std::int32_t>(a.indptr[n] - 1, 0);
-#pragma omp parallel for schedule(static, 256) num_threads(n_threads) if (n * W > 4096)
-  for (std::int64_t i = 0; i < n; ++i) {
+P4CORE_INLINE void spmm_rows_impl(const CsrView<T>& a, const T* x, T* y, std::int64_t B, std::int64_t c0, T alpha,
+                                  std::int64_t i0, std::int64_t i1) {
+  const std::int32_t last = std::max<std::int32_t>(a.indptr[a.n_rows] - 1, 0);
+  for (std::int64_t i = i0; i < i1; ++i) {
     T acc[W] = {};
     for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k) {
       __builtin_prefetch(x + static_cast<std::int64_t>(a.indices[std::min(k + kSpmmAhead, last)]) * B + c0);
@@ -36,6 +39,30 @@ void spmm_panel(const CsrView<T>& a, const T* x, T* y, std::int64_t B, std::int6
     }
     std::copy(acc, acc + W, y + i * B + c0);
   }
+}
+#define P4CORE_SPMM_ROWS(W, T)                                                                                     \
+  P4CORE_CLONES inline void spmm_rows(std::integral_constant<int, W>, const CsrView<T>& a, const T* x, T* y,        \
+                                      std::int64_t B, std::int64_t c0, T alpha, std::int64_t i0, std::int64_t i1) { \
+    spmm_rows_impl<W, T>(a, x, y, B, c0, alpha, i0, i1);                                                           \
+  }
+P4CORE_SPMM_ROWS(16, float)
+P4CORE_SPMM_ROWS(8, float)
+P4CORE_SPMM_ROWS(4, float)
+P4CORE_SPMM_ROWS(2, float)
+P4CORE_SPMM_ROWS(1, float)
+P4CORE_SPMM_ROWS(16, double)
+P4CORE_SPMM_ROWS(8, double)
+P4CORE_SPMM_ROWS(4, double)
+P4CORE_SPMM_ROWS(2, double)
+P4CORE_SPMM_ROWS(1, double)
+#undef P4CORE_SPMM_ROWS
+
+template <int W, class T>
+void spmm_panel(const CsrView<T>& a, const T* x, T* y, std::int64_t B, std::int64_t c0, T alpha, int n_threads) {
+  const std::int64_t n = a.n_rows, chunk = 256, n_chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n * W > 4096)
+  for (std::int64_t ch = 0; ch < n_chunks; ++ch)
+    spmm_rows(std::integral_constant<int, W>{}, a, x, y, B, c0, alpha, ch * chunk, std::min(n, (ch + 1) * chunk));
 }
 
 // y = alpha * A x, with x and y row-major (n_cols x B) and (n_rows x B): panels of 16, 8, 4, 2 and 1
