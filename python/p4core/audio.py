@@ -129,7 +129,7 @@ def pcm_to_float(pcm: np.ndarray) -> np.ndarray:
 #: encodings started by :func:`encode_soon`, by (id of the PCM array, sample rate, format): a weak
 #: reference to the array (an id is only that array's while it lives) and the encoding's future
 _PENDING: dict[tuple[int, int, str], tuple[weakref.ref, Future]] = {}
-_PENDING_LOCK = threading.Lock()
+_PENDING_LOCK = threading.RLock()  # re-entrant: a weakref callback may run while this thread holds it
 
 
 def encode_soon(pcm: np.ndarray, sample_rate: int, fmt: str) -> None:
