@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from importlib.resources import files
 from string import Template
 from typing import Any
@@ -49,9 +48,6 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     top_k = int(scr.params.get("top_k", 10)) if scr.params else 10
     sim_drugs = [r["drug"] for r in rows[: cfg.courses] if r["targets"]]
     course = build.courses(result, sim_drugs)
-    atc = code_names(result)["atc"]
-    for ev in course["events"]:  # the record's treatments by name, the code beside
-        ev["label"] = named_event(ev, atc)
     course_names = set(course["scenarios"])
     build.mark_ties(rows)
     build.add_courses(rows, course)
@@ -144,32 +140,16 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
     return page, extra_table
 
 
-def named_event(event: dict[str, Any], atc: Any) -> str:
-    """A treatment event of the record, ``"L04AX03 started"``, as ``"methotrexate (L04AX03) started"`` when
-    the code has a name (``atc``: code -> name or None); any other event as it is."""
-    if event["kind"] in {"treatment_start", "treatment_stop"}:
-        code, _, rest = str(event["label"]).partition(" ")
-        name = atc(code)
-        if name:
-            return f"{name} ({code}) {rest}".strip()
-    return str(event["label"])
-
-
 def code_names(result: RunResult) -> dict[str, Any]:
     """Readable names of the record's codes: ICD-10 through the Disease Ontology's cross-references, ATC
     through the drug library's codes (else the anatomical main group)."""
-    from p4core.clinical.codes import atc_name
+    from p4core.clinical.codes import atc_index, atc_name
     from p4core.clinical.scores import comorbidity_name
     from p4core.evidence import icd10_name
 
     dk = result.knowledge.diseases
     info = result.knowledge.drugs.info()
-    drug_atc: dict[str, str] = {}
-    if "atc" in info.columns:
-        for d, a in info["atc"].items():
-            for code in re.split(r"[;,|\s]+", a if isinstance(a, str) else ""):
-                if code:
-                    drug_atc.setdefault(code.upper(), str(d))
+    drug_atc = atc_index(info["atc"]) if "atc" in info.columns else {}
     return {
         "icd10": lambda c: icd10_name(c, dk) or comorbidity_name(c),
         "atc": lambda c: atc_name(c, drug_atc),

@@ -33,7 +33,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "screen": BASE | {"engine", "io", "kernel", "twin"},
     "evidence": BASE | {"knowledge", "twin"},
     "cohort": BASE | {"clinical"},
-    "course": BASE | {"kernel", "screen"},
+    "course": BASE | {"clinical", "kernel", "screen"},
     "testing": BASE | {"kernel"},
     "config": BASE | PARAMS | {"hooks"},
     "sources": BASE | {"config", "hooks"},

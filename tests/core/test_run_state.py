@@ -58,3 +58,28 @@ def test_runs_side_by_side_in_threads_keep_their_own_context():
     assert out["b"] == (Pseudonymiser(key="key-b")("ID-1"), 3)
     assert out["a"][0] != out["b"][0]
     assert pseudonymise("ID-1") == Pseudonymiser()("ID-1")  # nothing left behind outside the blocks
+
+
+def test_record_treatment_events_are_named_in_the_course(tmp_path):
+    """A record's medication ("L04AB04 started") reads by the drug's name in the course's events (and so in
+    the plot, the MIDI markers and the report); a code without a drug in the library by its ATC group."""
+    from p4core.clinical.codes import atc_index, treatment_label
+
+    record = tmp_path / "r.yaml"
+    record.write_text(
+        RECORD
+        + "medications:\n  - {atc: L04AB04, start: 2024-03-01, end: 2024-04-01}\n"
+        + "  - {atc: N02BE01, start: 2024-04-20}\n"
+    )
+    result, _ = p4core.run(
+        p4core.compose([*SMALL, "context=[record]", f"context.record.path={record}"]), tmp_path / "run"
+    )
+    labels = set(result.trajectories.events["label"])
+    assert {"adalimumab (L04AB04) started", "adalimumab (L04AB04) stopped"} <= labels
+    assert "nervous system (N02BE01) started" in labels
+    assert not any(lab.startswith(("L04AB04", "N02BE01")) for lab in labels)
+    # the helpers alone: the first drug listed for a code names it; other labels stay as they are
+    index = atc_index({"methotrexate": "L04AX03; L01BA01", "other": "l04ax03"})
+    assert index == {"L04AX03": "methotrexate", "L01BA01": "methotrexate"}
+    assert treatment_label("l04ax03 stopped", index) == "methotrexate (L04AX03) stopped"
+    assert treatment_label("methotrexate (L04AX03)", index) == "methotrexate (L04AX03)"

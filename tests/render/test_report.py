@@ -396,22 +396,3 @@ def test_report_numbers_do_not_depend_on_threads(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         pages.append(page_data((run / "report.html").read_text(encoding="utf-8")))
     assert pages[0] == pages[1]
-
-
-def test_record_treatments_are_named_with_the_code_beside():
-    """A record's treatment event ("L04AX03 started") reads by the drug's name in the report; codes
-    without a name, names already given and other kinds of events stay as they are."""
-    from p4core.clinical.codes import atc_name
-    from p4core.plugins.render_report.page import named_event
-
-    def atc(code):
-        return atc_name(code, {"L04AX03": "methotrexate"})
-
-    def label(kind, text):
-        return named_event({"time": 0.0, "kind": kind, "label": text}, atc)
-
-    assert label("treatment_start", "L04AX03 started") == "methotrexate (L04AX03) started"
-    assert label("treatment_stop", "L04AX03 stopped") == "methotrexate (L04AX03) stopped"
-    assert label("treatment_start", "H02AB06 started") == "systemic hormonal preparations (H02AB06) started"
-    assert label("treatment_start", "methotrexate (L04AX03)") == "methotrexate (L04AX03)"
-    assert label("diagnosis", "L04AX03 started") == "L04AX03 started"

@@ -4,6 +4,7 @@ URIs), ATC (WHO), and the LOINC codes of the observations the scores use, with t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 #: FHIR code-system URIs of ICD-10 (WHO, the US clinical modification, the Swedish ICD-10-SE OID)
 ICD10_SYSTEMS = (
@@ -47,6 +48,25 @@ ATC_GROUPS = {
     "S": "sensory organs",
     "V": "various",
 }
+
+
+def atc_index(atc_column: Mapping[str, object]) -> dict[str, str]:
+    """ATC code -> drug name from a drug library's annotation (drug -> its ``atc`` field, codes separated by
+    ``;``, ``,``, ``|`` or spaces; a code listed for several drugs names the first)."""
+    out: dict[str, str] = {}
+    for drug, field in atc_column.items():
+        for code in re.split(r"[;,|\s]+", field if isinstance(field, str) else ""):
+            if code:
+                out.setdefault(code.upper(), str(drug))
+    return out
+
+
+def treatment_label(label: str, drug_atc: dict[str, str] | None = None) -> str:
+    """A record's treatment event, ``"L04AX03 started"``, as ``"methotrexate (L04AX03) started"`` when its
+    code has a name (:func:`atc_name`); any other label as it is."""
+    code, _, rest = str(label).partition(" ")
+    name = atc_name(code, drug_atc)
+    return f"{name} ({code.strip().upper()}) {rest}".strip() if name else str(label)
 
 
 def atc_name(code: str, drug_atc: dict[str, str] | None = None) -> str | None:

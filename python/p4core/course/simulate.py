@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from p4core import kernel
+from p4core.clinical.codes import atc_index, treatment_label
 from p4core.course.params import SimulateParams, parse_treatment
 from p4core.errors import InputError
 from p4core.model import DrugLibrary, ScreenResult, Trajectories, TwinEnsemble
@@ -320,11 +321,16 @@ def simulate(
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
     events += [(day, "treatment_start", f"start {name}") for name, _, day, _ in plan]
     events += [(stop, "treatment_stop", f"stop {name}") for name, _, _, stop in plan if stop is not None]
+    info = drugs.info()
+    drug_atc = atc_index(info["atc"]) if "atc" in info.columns else {}
     for e in context_events or []:  # the patient's own events (record, registers, imaging)
         try:
-            events.append((float(e["time"]), str(e["kind"]), str(e["label"])))
+            when, kind, label = float(e["time"]), str(e["kind"]), str(e["label"])
         except (KeyError, TypeError, ValueError):
             raise InputError(f"patient context event {e!r}: needs time (days), kind and label") from None
+        if kind in {"treatment_start", "treatment_stop"}:  # the record's treatments by name, the code beside
+            label = treatment_label(label, drug_atc)
+        events.append((when, kind, label))
     if p.threshold is not None:
         b = mean[..., -1]  # scenarios x times: mean burden
         starts = [-np.inf, *[entry[2] for entry in plan]]
