@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -47,7 +48,10 @@ def run_settings(**changes: object) -> Iterator[Settings]:
         _RUN.reset(token)
 
 
-_BLAS: list[ThreadpoolController] = []  # made once: finding the loaded libraries costs ~10 ms a call
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The loaded BLAS libraries, found once (finding them costs ~10 ms a call)."""
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -56,7 +60,5 @@ def deterministic_blas() -> Iterator[None]:
     differently for another thread count, and p4core gives the same numbers for any thread
     count (the parallelism is the kernel's, whose loops have a fixed order). The BLAS libraries are
     found on the first call (numpy's and scipy's are loaded by then) and remembered."""
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         yield

@@ -17,7 +17,7 @@
 //
 // The right-hand side's row loop (course_rows) is a runtime-dispatched clone: a block of kBlock
 // scenarios is one vector per row (AVX-512 or AVX2), with the same operations per entry as the scalar
-// form (1.8x faster on Kang 2018 than the baseline-ISA loop it replaces, the same bits).
+// form (with the sparse product's clone, propagate.hpp: the Kang 2018 course stage 5.5 -> 3.0 s, the same bits).
 //
 // Determinism: rows are computed independently (each in a fixed order), the error norm is a maximum
 // (exact in any order), so the steps and every value are the same for any thread count.
@@ -92,32 +92,22 @@ struct CourseStats {
 
 // tanh for the course's float32 twins: Lambert's continued fraction for tanh cut after ten levels,
 // x P(x^2) / Q(x^2) with P and Q of degree 5, on |x| <= 7.6 (clamped beyond): |error| < 8e-7, well under
-// the integration tolerance, and branch-free so the row loop vectorises. float64 twins use std::tanh.
-inline float course_tanh(float x) {
-  const float lo = x < -7.6f ? -7.6f : x;  // compare-and-select (not fmin/fmax): it vectorises
-  const float c = lo > 7.6f ? 7.6f : lo;
-  const float z = c * c;
-  const float p = ((((7.273091945557423e-11f * z + 1.5600782223220672e-07f) * z + 4.9142464003145115e-05f) * z +
-                    0.004678362573099415f) * z + 0.14285714285714285f) * z + 1.0f;
-  const float q = ((((4.800240684067899e-09f * z + 3.2761642668763414e-06f) * z + 0.0005503955968352253f) * z +
-                    0.03007518796992481f) * z + 0.47619047619047616f) * z + 1.0f;
+// the integration tolerance. One form for a float and for kBlock lanes of them (the row loop's vectors):
+// compare-and-select clamps and the same products and sums in the same order on every lane
+// (-ffp-contract=off), so the same bits in every clone and as the scalar. float64 twins use std::tanh.
+template <class V>
+P4CORE_INLINE V tanh_rational(V x) {
+  const V lo = x < -7.6f ? V{} - 7.6f : x;
+  const V c = lo > 7.6f ? V{} + 7.6f : lo;
+  const V z = c * c;
+  const V p = ((((7.273091945557423e-11f * z + 1.5600782223220672e-07f) * z + 4.9142464003145115e-05f) * z +
+                0.004678362573099415f) * z + 0.14285714285714285f) * z + 1.0f;
+  const V q = ((((4.800240684067899e-09f * z + 3.2761642668763414e-06f) * z + 0.0005503955968352253f) * z +
+                0.03007518796992481f) * z + 0.47619047619047616f) * z + 1.0f;
   return c * p / q;
 }
+inline float course_tanh(float x) { return tanh_rational(x); }
 inline double course_tanh(double x) { return std::tanh(x); }
-
-// course_tanh on kBlock lanes: the same operations in the same order on each lane (the selects are
-// exact and -ffp-contract=off keeps every product and sum rounded as in the scalar form), so the
-// same bits in every clone and as the scalar code.
-P4CORE_INLINE vec<float> course_tanh_lanes(vec<float> x) {
-  const vec<float> lo = x < -7.6f ? vec<float>{} - 7.6f : x;
-  const vec<float> c = lo > 7.6f ? vec<float>{} + 7.6f : lo;
-  const vec<float> z = c * c;
-  const vec<float> p = ((((7.273091945557423e-11f * z + 1.5600782223220672e-07f) * z + 4.9142464003145115e-05f) * z +
-                         0.004678362573099415f) * z + 0.14285714285714285f) * z + 1.0f;
-  const vec<float> q = ((((4.800240684067899e-09f * z + 3.2761642668763414e-06f) * z + 0.0005503955968352253f) * z +
-                         0.03007518796992481f) * z + 0.47619047619047616f) * z + 1.0f;
-  return c * p / q;
-}
 
 // The right-hand side on rows [i0, i1) of a block of B columns (B = 1 before the branch):
 // out = gamma (tanh(beta ax + r drive_i + e_b in_ib) - x). A block of exactly kBlock columns runs as
@@ -133,7 +123,7 @@ P4CORE_INLINE void course_rows_impl(std::int64_t i0, std::int64_t i1, std::int64
         const float base = r * drive[i];
         const std::int64_t k0 = i * kBlock;
         const vec<float> in = ex * load(in_rows + k0);
-        store(out + k0, gamma * (course_tanh_lanes(beta * load(ax + k0) + base + in) - load(xs + k0)));
+        store(out + k0, gamma * (tanh_rational(beta * load(ax + k0) + base + in) - load(xs + k0)));
       }
       return;
     }

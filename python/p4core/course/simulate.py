@@ -321,14 +321,16 @@ def simulate(
     events = [(-p.onset_days, "onset", "disease onset (model)"), (0.0, "sampling", "sampling: scRNA-seq")]
     events += [(day, "treatment_start", f"start {name}") for name, _, day, _ in plan]
     events += [(stop, "treatment_stop", f"stop {name}") for name, _, _, stop in plan if stop is not None]
-    info = drugs.info()
-    drug_atc = atc_index(info["atc"]) if "atc" in info.columns else {}
+    drug_atc: dict[str, str] | None = None  # the library's ATC codes, read at the first treatment event
     for e in context_events or []:  # the patient's own events (record, registers, imaging)
         try:
             when, kind, label = float(e["time"]), str(e["kind"]), str(e["label"])
         except (KeyError, TypeError, ValueError):
             raise InputError(f"patient context event {e!r}: needs time (days), kind and label") from None
         if kind in {"treatment_start", "treatment_stop"}:  # the record's treatments by name, the code beside
+            if drug_atc is None:
+                info = drugs.info()
+                drug_atc = atc_index(info["atc"]) if "atc" in info.columns else {}
             label = treatment_label(label, drug_atc)
         events.append((when, kind, label))
     if p.threshold is not None:
