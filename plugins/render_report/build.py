@@ -142,9 +142,12 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
             ],
         }
     explained = _explanations(result, tab)
+    by_drug: dict[str, list[dict[str, Any]]] = {}  # each drug's targets, in the library's order
+    for drug, gene, sign, action in zip(lib["drug"], lib["target"], lib["sign"], lib["action"], strict=True):
+        entry = {"gene": str(gene), "sign": int(sign), "action": str(action), **target_info[str(gene)]}
+        by_drug.setdefault(str(drug), []).append(entry)
     rows = []
     for r in tab.to_dict("records"):
-        targets = lib[lib["drug"] == r["drug"]]
         rows.append(
             {
                 "rank": int(r["rank"]),
@@ -156,15 +159,7 @@ def drug_rows(result: RunResult, n_rows: int) -> tuple[list[dict[str, Any]], str
                 "p_top": number(r.get(ptop)),
                 "drivers": [d.strip() for d in str(r.get("drivers") or "").split(",") if d.strip()],
                 "parts": [number(r.get(f"part:{ct}")) for ct in scr.celltypes],
-                "targets": [
-                    {
-                        "gene": str(t.target),
-                        "sign": int(t.sign),
-                        "action": str(t.action),
-                        **target_info[str(t.target)],
-                    }
-                    for t in targets.itertuples(index=False)
-                ],
+                "targets": [dict(t) for t in by_drug.get(str(r["drug"]), [])],
                 "atc": text_of(r.get("atc")),
                 "approval": text_of(r.get("approval")),
                 "indications": [i for i in (text_of(r.get("indications")) or "").split(";") if i],

@@ -11,7 +11,7 @@ import ast
 
 from helpers import ROOT
 
-BASE = {"errors", "model", "settings", "progress", "peakmem", "startclock", "__version__"}
+BASE = {"errors", "model", "settings", "progress", "peakmem", "startclock", "numerics", "__version__"}
 PARAMS = {"twin", "screen", "course", "engine", "evidence"}  # config composes the stages' leaf params
 #: what each part of python/p4core may import from the rest of p4core (beyond itself)
 MAY_IMPORT: dict[str, set[str]] = {
@@ -19,6 +19,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "settings": set(),
     "progress": {"settings"},
     "peakmem": set(),
+    "numerics": set(),
     "startclock": set(),
     "model": {"errors"},
     "kernel": {"settings", "_core"},

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from p4core.errors import InputError
+from p4core.numerics import rankdata
 
 LINES = ("mechanism", "genetics", "precedent")
 #: the sets of present lines the model keeps a fit for (mechanism is always present)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from p4core.model import Knowledge, ScreenResult, TwinEnsemble, TwinReplicate
+from p4core.numerics import spearman
 from p4core.screen import ScreenParams, screen
 from p4core.twin.operator import build_operator, prior_edges
 
@@ -160,7 +160,7 @@ def shuffled_network_control(
     evidence_flags(result)
     real = result.table.set_index("drug")["score_mean"]
     top = list(real.index[:10])
-    rho = stats.spearmanr(real.to_numpy(), alt_scores.reindex(real.index).to_numpy()).statistic
+    rho = spearman(real.to_numpy(), alt_scores.reindex(real.index).to_numpy())
     control = {
         "spearman_real_vs_shuffled": float(rho),
         "top10_overlap": len(set(top) & set(alt.table["drug"].head(10))),

@@ -152,9 +152,11 @@ def null_test(
     draws = {key: draws_of(key, p.n_null, 0) for key in keys}
     views = scores(draws)
 
+    own_of = {d: np.flatnonzero(np.isin(pool, target_genes[np.flatnonzero(m[:, d])])) for d in drug_key}
+
     def own_ok(d: int, dr: np.ndarray) -> np.ndarray:
-        own = np.flatnonzero(np.isin(pool, target_genes[np.flatnonzero(m[:, d])]))
-        return np.asarray(~np.isin(dr, own).any(axis=1))
+        own = own_of[d]
+        return np.asarray(~np.isin(dr, own).any(axis=1)) if len(own) else np.ones(len(dr), dtype=bool)
 
     # beyond every draw of the ranking view: sharpen the p-value with 9x more draws (sequential permutation)
     extend = set()
@@ -170,14 +172,22 @@ def null_test(
             draws[key] = np.concatenate([draws[key], more[key]])
             views[key] = {v: np.concatenate([views[key][v], more_views[key][v]]) for v in VIEWS}
     out = {v: np.full((m.shape[1], 4), np.nan) for v in VIEWS}
+    # drugs with the same profile and the same own genes in the pool share their null
+    nulls: dict[tuple, tuple[np.ndarray, float, float]] = {}
     for d, key in drug_key.items():
-        keep = own_ok(d, draws[key])
+        kept: np.ndarray | None = None
         for v in VIEWS:
-            null = np.sort(views[key][v][keep])
+            cached = (key, tuple(own_of[d]), v)
+            if cached not in nulls:
+                kept = own_ok(d, draws[key]) if kept is None else kept
+                null = np.sort(views[key][v][kept])
+                nulls[cached] = (
+                    (null, float(null.mean()), float(null.std(ddof=1))) if len(null) >= 2 else (null, 0, 0)
+                )
+            null, mu, sd = nulls[cached]
             if len(null) < 2:
                 continue
             n_ge = len(null) - np.searchsorted(null, observed[v][d], side="left")
-            mu, sd = float(null.mean()), float(null.std(ddof=1))
             out[v][d] = (
                 mu,
                 sd,

@@ -18,9 +18,9 @@ import logging
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from p4core.model import Knowledge, TwinEnsemble
+from p4core.numerics import norm_sf, rankdata
 from p4core.progress import progress
 from p4core.screen import (
     VIEWS,
@@ -64,7 +64,7 @@ def activation_statistic(ensemble: TwinEnsemble, knowledge: Knowledge) -> pd.Dat
     with np.errstate(divide="ignore", invalid="ignore"):
         z_ct = np.where(n_t > 0, num / np.sqrt(n_t), np.nan)
         z = np.where(n_t > 0, num.sum(0) / np.sqrt(n_t * n_c), np.nan)
-    p = 2 * stats.norm.sf(np.abs(z))
+    p = 2 * norm_sf(np.abs(z))
     out = pd.DataFrame(
         {"gene": ensemble.genes, "activation_z": z, "activation_p": p, "n_measured_targets": n_t.astype(int)}
     )
@@ -130,7 +130,7 @@ def regulators(
     # direction: the sign of the ensemble-mean score of raising the gene
     direction = np.where(scores.mean(0) >= 0, 1.0, -1.0)
     signed = scores * direction
-    ranks = stats.rankdata(-signed, axis=1, method="min")
+    ranks = rankdata(-signed, axis=1, method="min")
     mean_parts = (parts[p.ranking] * direction[None, :, None]).mean(0)
     table = pd.DataFrame(
         {

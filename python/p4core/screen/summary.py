@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from p4core.numerics import rankdata
 
 if TYPE_CHECKING:
     pass
@@ -46,7 +47,7 @@ def rank_positions(scores: np.ndarray, names: np.ndarray) -> np.ndarray:
 def ensemble_summary(scores: np.ndarray, names: list[str], top_k: int) -> pd.DataFrame:
     """Per drug over the twins (``scores``: twins x drugs): mean, 95% interval, P(top k) and the
     95% rank interval."""
-    ranks = stats.rankdata(-scores, axis=1, method="min")
+    ranks = rankdata(-scores, axis=1, method="min")
     return pd.DataFrame(
         {
             "drug": names,
