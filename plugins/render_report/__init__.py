@@ -62,20 +62,29 @@ class ReportConfig:
 
 
 def sonification(result: RunResult, fmt: str) -> dict[str, Any] | None:
-    """The run's sound (``result.sound``, made once for every renderer) as a data URI, with the score's
-    legend, its instruments' names and the tempo."""
+    """The run's sound (``result.sound``, made once for every renderer): the score's legend, its
+    instruments' names and the tempo, and under ``"encoded"`` a function that gives the encoded sound as
+    a data URI (``uri``, ``mime``, ``bytes``). The page calls it last: an encoding started in the
+    background (``needs`` ``audio:<fmt>``) then has the time the rest of the page takes."""
     sound = result.sound
     if fmt == "none" or sound is None or sound.pcm is None:
         return None
-    from p4core.audio import encode
+    pcm, rate = sound.pcm, sound.sample_rate
 
-    payload = encode(sound.pcm, sound.sample_rate, fmt)
-    mime = "audio/wav" if fmt == "wav" else "audio/mpeg"
+    def encoded() -> dict[str, Any]:
+        from p4core.audio import encode
+
+        payload = encode(pcm, rate, fmt)
+        mime = "audio/wav" if fmt == "wav" else "audio/mpeg"
+        return {
+            "uri": f"data:{mime};base64," + base64.b64encode(payload).decode("ascii"),
+            "mime": mime,
+            "bytes": len(payload),
+        }
+
     return {
-        "uri": f"data:{mime};base64," + base64.b64encode(payload).decode("ascii"),
-        "mime": mime,
-        "bytes": len(payload),
-        "seconds": len(sound.pcm) / sound.sample_rate,
+        "encoded": encoded,
+        "seconds": len(pcm) / rate,
         "legend": sound.legend,
         "labels": sound.labels,
         "tempo": float(sound.tempo),

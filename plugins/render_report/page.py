@@ -29,7 +29,8 @@ ASSETS = files(__package__).joinpath("assets")
 
 
 def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tuple[str, Any]:
-    """The page, and the courses simulated for it (a table like trajectories.csv, or None)."""
+    """The page, and the courses simulated for it (a table like trajectories.csv, or None); ``sound``
+    as :func:`~render_report.sonification` gives it (its encoding is asked for last)."""
     from plotly.offline import get_plotlyjs
 
     ens, scr = result.ensemble, result.screen
@@ -133,7 +134,9 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
         "pairs_table": pairs_table(result, cfg.pairs, course_names),
         "quantity_options": quantity,
         "best": e(best),
-        "sound": sound_html(sound),
+        "sound": sound_html(
+            sound and {**sound, **sound["encoded"]()}
+        ),  # last: a background encoding may still run
         "methods": methods_html(result, plotly_js),
     }
     page = Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
