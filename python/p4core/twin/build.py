@@ -24,7 +24,7 @@ from p4core.model import (
 from p4core.progress import progress
 from p4core.twin.celltypes import celltype_checks, select_celltypes
 from p4core.twin.matching import check_targets_reach_network, gene_columns, match_report
-from p4core.twin.operator import build_operator, prior_edges
+from p4core.twin.operator import OperatorStructure, build_operator, prior_edges
 from p4core.twin.params import TwinParams
 from p4core.twin.resample import CellTypeData, fit_celltype
 
@@ -129,8 +129,17 @@ def build_twins(patient: Patient, knowledge: Knowledge, params: TwinParams | Non
         rng.lognormal(0.0, p.edge_noise, size=len(edges.w)) if p.edge_noise > 0 else None for rng in rngs
     ]
     replicates = []
+    structure = OperatorStructure.of(edges, act)  # the twins share their mask: one structure for all
     for tw in progress(range(p.n_twins), "building twins", total=p.n_twins):
-        op = build_operator(edges, act, lr_weight=p.lr_weight, noise=noises[tw], dtype=dtype, weights=fitted)
+        op = build_operator(
+            edges,
+            act,
+            lr_weight=p.lr_weight,
+            noise=noises[tw],
+            dtype=dtype,
+            weights=fitted,
+            structure=structure,
+        )
         replicates.append(TwinReplicate(op, sigs[tw].ravel().astype(dtype), act.ravel()))
 
     p_fit: dict[str, Any] = {"fit_cells": p.fit_cells}
