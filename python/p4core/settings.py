@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
@@ -56,30 +54,11 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-_BLAS_LOCK = threading.Lock()
-_BLAS_HELD: list[Any] = []  # the limit in force, once per thread inside a block
-
-
 @contextlib.contextmanager
 def deterministic_blas() -> Iterator[None]:
     """Run BLAS on one thread inside the block: a multi-threaded BLAS may split a reduction
     differently for another thread count, and p4core gives the same numbers for any thread
     count (the parallelism is the kernel's, whose loops have a fixed order). The BLAS libraries are
-    found on the first call (numpy's and scipy's are loaded by then) and remembered. The limit is
-    the process's: with blocks open in several threads it is set by the first and lifted by the last.
-    Threads that run BLAS at the same time should open their blocks inside one opened before they start
-    (as :meth:`p4core.engine.LocalEngine.map` does): OpenBLAS's thread count set or restored while
-    another thread is inside a BLAS call was seen left at the wrong value (scipy-openblas 0.3.30)."""
-    with _BLAS_LOCK:
-        if not _BLAS_HELD:
-            limiter = _blas().limit(limits=1, user_api="blas")
-        else:
-            limiter = _BLAS_HELD[0]
-        _BLAS_HELD.append(limiter)
-    try:
+    found on the first call (numpy's and scipy's are loaded by then) and remembered."""
+    with _blas().limit(limits=1, user_api="blas"):
         yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_HELD.pop()
-            if not _BLAS_HELD:
-                limiter.restore_original_limits()

@@ -7,11 +7,7 @@ floating dtype as the perturbations (:func:`as_operator` prepares one once).
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,21 +16,6 @@ from p4core import _core
 from p4core.settings import current
 
 FloatArray = np.ndarray
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: held by every kernel call: a call uses all the kernel's threads, so calls from several Python threads
-#: take turns (two OpenMP teams on the same cores would only slow each other), while the numpy work of
-#: the other threads goes on beside the one running (the local engine runs two tasks at a time)
-_ONE_AT_A_TIME = threading.RLock()
-
-
-def _serialised(fn: F) -> F:
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        with _ONE_AT_A_TIME:
-            return fn(*args, **kwargs)
-
-    return call  # type: ignore[return-value]
 
 
 def has_openmp() -> bool:
@@ -67,7 +48,6 @@ def _parts(a: sp.csr_array | sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.
     return a.indptr, a.indices, a.data
 
 
-@_serialised
 def propagate(
     a: sp.csr_array, u: FloatArray, alpha: float, steps: int, *, n_threads: int | None = None
 ) -> FloatArray:
@@ -86,7 +66,6 @@ def propagate(
     return _core.propagate(*_parts(a), u, float(alpha), int(steps), _threads(n_threads))
 
 
-@_serialised
 def reversal_scores(
     x: FloatArray, s: FloatArray, w: FloatArray, offsets: np.ndarray, *, n_threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +80,6 @@ BLOCK: int = int(_core.BLOCK)
 """Columns per block of :func:`screen_terms` (one AVX-512 register of float32)."""
 
 
-@_serialised
 def screen_terms(
     a: sp.csr_array,
     seed_ptr: np.ndarray,
@@ -158,7 +136,6 @@ def screen_terms(
     )
 
 
-@_serialised
 def null_views(
     num: np.ndarray,
     seed: np.ndarray,
@@ -197,7 +174,6 @@ def null_views(
     )
 
 
-@_serialised
 def simulate(
     a: sp.csr_array,
     x0: FloatArray,
@@ -232,7 +208,6 @@ def simulate(
     )[0]
 
 
-@_serialised
 def simulate_twins(
     twins: list[tuple],
     drive_schedule: FloatArray,
@@ -279,7 +254,6 @@ class CourseSchedules:
     tau: tuple[float, ...]
 
 
-@_serialised
 def course_twins(
     twins: list[tuple],
     schedules: CourseSchedules,
@@ -339,7 +313,6 @@ def course_twins(
     return [a[:n_s] if pad else a for a in acts], [tuple(s) for s in stats]
 
 
-@_serialised
 def fit_ridge_signed(
     expr: FloatArray,
     targets: np.ndarray,
@@ -380,7 +353,6 @@ def fit_ridge_signed(
     )
 
 
-@_serialised
 def rank_sums(
     x: sp.csc_array | sp.csc_matrix,
     weights: np.ndarray,
