@@ -47,3 +47,34 @@ def test_shared_structure_gives_the_same_operator(repeats):
             np.testing.assert_array_equal(alone.indptr, shared.indptr)
             np.testing.assert_array_equal(alone.indices, shared.indices)
             np.testing.assert_array_equal(alone.data.view(np.uint32), shared.data.view(np.uint32))
+
+
+def test_mean_operator_is_the_sparse_sum():
+    import scipy.sparse as sp
+
+    from p4core.runstate import mean_operator
+
+    rng = np.random.default_rng(5)
+    edges = random_edges(rng, 50, 300, 0)
+    active = rng.uniform(size=(2, 50)) < 0.8
+    structure = OperatorStructure.of(edges, active)
+    kw = {"lr_weight": 1.0, "dtype": np.dtype(np.float32)}
+    ops = [
+        build_operator(edges, active, noise=rng.lognormal(0, 0.2, len(edges.w)), structure=structure, **kw)
+        for _ in range(4)
+    ]
+    ops[2] = ops[2].copy()
+    ops[2].data[:3] = -ops[1].data[:3] - ops[0].data[:3]  # partial sums of exactly zero on the way
+    ops[2].data[3:5] = -(ops[0].data[3:5] + ops[1].data[3:5])
+    ops[3] = ops[3].copy()
+    ops[3].data[3:5] = 0.0  # and totals of exactly zero, dropped
+    other = sp.csr_array(ops[3].toarray() * (rng.uniform(size=ops[3].shape) < 0.5))  # another structure
+    for group in (ops, [*ops[:3], other]):
+        total = group[0].copy()
+        for op in group[1:]:
+            total = total + op
+        expected = (total / len(group)).astype(np.float32)
+        got = mean_operator(group)
+        np.testing.assert_array_equal(got.indptr, expected.indptr)
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_array_equal(got.data.view(np.uint32), expected.data.view(np.uint32))
