@@ -10,7 +10,36 @@
 #include <cstdint>
 #include <vector>
 
+#include "p4core/simd.hpp"
+
 namespace p4core {
+
+// num[b] = sum over nodes i in [i0, i1) of double(xs[i * B + b]) * p[i], for every column b of the
+// row-major N x B block: one pass over the rows, each column summed in ascending i from 0.0 (the same
+// bits as CellTypeActivity::operator() column by column). A runtime-dispatched clone: a block of
+// kBlock columns is one vector of doubles per row.
+template <class T>
+P4CORE_INLINE void activity_sums_impl(const T* xs, std::int64_t B, const T* p, std::int64_t i0, std::int64_t i1,
+                                      double* num) {
+  if (B == kBlock) {
+    vec<double> acc{};
+    for (std::int64_t i = i0; i < i1; ++i)
+      acc += __builtin_convertvector(load(xs + i * kBlock), vec<double>) * double(p[i]);
+    store(num, acc);
+    return;
+  }
+  for (std::int64_t b = 0; b < B; ++b) num[b] = 0.0;
+  for (std::int64_t i = i0; i < i1; ++i)
+    for (std::int64_t b = 0; b < B; ++b) num[b] += double(xs[i * B + b]) * p[i];
+}
+P4CORE_CLONES inline void activity_sums(const float* xs, std::int64_t B, const float* p, std::int64_t i0,
+                                        std::int64_t i1, double* num) {
+  activity_sums_impl(xs, B, p, i0, i1, num);
+}
+P4CORE_CLONES inline void activity_sums(const double* xs, std::int64_t B, const double* p, std::int64_t i0,
+                                        std::int64_t i1, double* num) {
+  activity_sums_impl(xs, B, p, i0, i1, num);
+}
 
 template <class T>
 struct CellTypeActivity {
@@ -29,6 +58,14 @@ struct CellTypeActivity {
     double num = 0.0;
     for (std::int64_t i = offsets[c]; i < offsets[c + 1]; ++i) num += double(xs[i * B + b]) * projection[i];
     return pp[c] > 0.0 ? num / pp[c] : 0.0;
+  }
+
+  // a_c of every column b < B: out[b * C + c] for every cell type c (num: scratch of B doubles).
+  void all(const T* xs, std::int64_t B, std::int64_t C, double* num, double* out) const {
+    for (std::int64_t c = 0; c < C; ++c) {
+      activity_sums(xs, B, projection, offsets[c], offsets[c + 1], num);
+      for (std::int64_t b = 0; b < B; ++b) out[b * C + c] = pp[c] > 0.0 ? num[b] / pp[c] : 0.0;
+    }
   }
 };
 

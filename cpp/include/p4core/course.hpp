@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -149,6 +150,53 @@ P4CORE_CLONES inline void course_rows(std::int64_t i0, std::int64_t i1, std::int
   course_rows_impl(i0, i1, B, S, r, beta, gamma, drive, in_rows, eT, ax, xs, out);
 }
 
+// The step's local error, max over entries [i0, i1) of |y3 - y2| / (tol (1 + max(|x|, |y3|))), with
+// y3 - y2 = h (-5/72 k1 + 1/12 k2 + 1/9 k3 - 1/8 k4), in double. A maximum is exact in any order, so
+// the lanes of a runtime-dispatched clone (kBlock entries at a time) give the very value of one entry
+// after another: the same steps.
+template <class V>
+P4CORE_INLINE V abs_lanes(V v) {  // |v| by clearing the sign bits (exact, as std::fabs)
+  typedef unsigned long long I __attribute__((vector_size(sizeof(V))));
+  I bits;
+  std::memcpy(&bits, &v, sizeof(v));
+  bits &= ~(I{} + (1ULL << 63));
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+template <class T>
+P4CORE_INLINE double step_error_impl(const T* x, const T* y3, const T* k1, const T* k2, const T* k3, const T* k4,
+                                     std::int64_t i0, std::int64_t i1, double h, double tol) {
+  using D = vec<double>;
+  auto wide = [](const T* p) { return __builtin_convertvector(load(p), D); };
+  D top{};
+  std::int64_t i = i0;
+  for (; i + kBlock <= i1; i += kBlock) {
+    const D d = h * (-5.0 / 72 * wide(k1 + i) + 1.0 / 12 * wide(k2 + i) + 1.0 / 9 * wide(k3 + i) - 1.0 / 8 * wide(k4 + i));
+    const D ax = abs_lanes(wide(x + i)), ay = abs_lanes(wide(y3 + i));
+    const D scale = tol * (1.0 + (ax < ay ? ay : ax));
+    const D v = abs_lanes(d) / scale;
+    top = top < v ? v : top;
+  }
+  double err = 0.0;
+  for (std::int64_t b = 0; b < kBlock; ++b) err = std::max(err, double(top[b]));
+  for (; i < i1; ++i) {
+    const double d = h * (-5.0 / 72 * k1[i] + 1.0 / 12 * k2[i] + 1.0 / 9 * k3[i] - 1.0 / 8 * k4[i]);
+    const double scale = tol * (1.0 + std::max(std::fabs(double(x[i])), std::fabs(double(y3[i]))));
+    err = std::max(err, std::fabs(d) / scale);
+  }
+  return err;
+}
+P4CORE_CLONES inline double step_error(const float* x, const float* y3, const float* k1, const float* k2,
+                                       const float* k3, const float* k4, std::int64_t i0, std::int64_t i1, double h,
+                                       double tol) {
+  return step_error_impl(x, y3, k1, k2, k3, k4, i0, i1, h, tol);
+}
+P4CORE_CLONES inline double step_error(const double* x, const double* y3, const double* k1, const double* k2,
+                                       const double* k3, const double* k4, std::int64_t i0, std::int64_t i1, double h,
+                                       double tol) {
+  return step_error_impl(x, y3, k1, k2, k3, k4, i0, i1, h, tol);
+}
+
 template <class T>
 CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* inputs, const T* projection,
                    const std::int64_t* offsets, std::int64_t N, std::int64_t S, std::int64_t C,
@@ -189,10 +237,8 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
   };
   // activity of every column at a state and of its derivative (C x B each)
   std::vector<double> a0(static_cast<std::size_t>(S * C)), da0(a0.size()), a1(a0.size()), da1(a0.size());
-  auto project = [&](const T* xs, std::vector<double>& out) {
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t c = 0; c < C; ++c) out[static_cast<std::size_t>(b * C + c)] = activity_of(xs, B, b, c);
-  };
+  std::vector<double> num(static_cast<std::size_t>(S));
+  auto project = [&](const T* xs, std::vector<double>& out) { activity_of.all(xs, B, C, num.data(), out.data()); };
   std::int64_t next_rec = 0;
   auto write = [&](std::int64_t rec, std::int64_t b, const double* val) {  // column b -> its scenarios
     const std::int64_t lo = B == S ? b : 0, hi = B == S ? b + 1 : S;
@@ -245,11 +291,11 @@ CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* in
     for (std::int64_t i = 0; i < M; ++i) y3[i] = x[i] + T(h) * (T(2.0 / 9) * k1[i] + T(1.0 / 3) * k2[i] + T(4.0 / 9) * k3[i]);
     rhs(tend, at_break, y3.data(), k4.data());
     double err = 0.0;
-#pragma omp parallel for schedule(static) num_threads(n_threads) reduction(max : err) if (M > 16384)
-    for (std::int64_t i = 0; i < M; ++i) {
-      const double d = h * (-5.0 / 72 * k1[i] + 1.0 / 12 * k2[i] + 1.0 / 9 * k3[i] - 1.0 / 8 * k4[i]);
-      const double scale = opt.tol * (1.0 + std::max(std::fabs(double(x[i])), std::fabs(double(y3[i]))));
-      err = std::max(err, std::fabs(d) / scale);
+#pragma omp parallel num_threads(n_threads) reduction(max : err) if (M > 16384)
+    {
+      const std::int64_t nt = omp_threads(), id = omp_thread_num();
+      err = step_error(x.data(), y3.data(), k1.data(), k2.data(), k3.data(), k4.data(), M * id / nt,
+                       M * (id + 1) / nt, h, opt.tol);
     }
     if (err > 1.0 && h > 1e-6) {  // reject: shrink and retry from t
       ++st.rejected;
