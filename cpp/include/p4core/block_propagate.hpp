@@ -125,9 +125,14 @@ struct BlockScratch {
         out(static_cast<std::size_t>(n * kBlock), T(0)),
         level(static_cast<std::size_t>(n), INT_MAX) {}
   void clean() {
-    for (std::int32_t i : dirty) {
-      std::fill_n(p.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
-      std::fill_n(q.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
+    if (4 * dirty.size() > level.size()) {  // most rows (a block that reached the network): one pass each
+      std::memset(p.data(), 0, sizeof(T) * p.size());
+      std::memset(q.data(), 0, sizeof(T) * q.size());
+    } else {
+      for (std::int32_t i : dirty) {
+        std::fill_n(p.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
+        std::fill_n(q.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
+      }
     }
     dirty.clear();
   }

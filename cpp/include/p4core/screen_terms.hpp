@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "p4core/block_propagate.hpp"
@@ -129,11 +130,13 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
     }
     std::vector<T>& x = xc[static_cast<std::size_t>(blk)];
     x.resize(r.sorted.size() * kBlock);
+    const bool most = 4 * static_cast<std::int64_t>(r.sorted.size()) > N;  // then one pass clears `out`
     for (std::size_t f = 0; f < r.sorted.size(); ++f) {
       T* oi = out.data() + static_cast<std::int64_t>(r.sorted[f]) * kBlock;
       store(x.data() + f * kBlock, sw[static_cast<std::size_t>(r.sorted[f])] * load(oi));
-      std::fill_n(oi, kBlock, T(0));
+      if (!most) std::fill_n(oi, kBlock, T(0));
     }
+    if (most) std::memset(out.data(), 0, sizeof(T) * out.size());
     block_products(x.data(), r.sorted, sw.data(), sig, offsets, C, c0, n_cols, num, sq, wsum);
     if (!in_tile[static_cast<std::size_t>(blk)])
       std::vector<T>().swap(x);
