@@ -60,10 +60,40 @@ def _skip_final_collection() -> None:
     gc.freeze()
 
 
+#: glibc's malloc options for a run (``mallopt``): blocks up to 32 MiB from the heap rather than fresh
+#: mappings, and up to 256 MiB of freed heap kept for the next allocations rather than handed back. A run
+#: allocates and frees the same sizes over and over (a twin's terms, the Gram's blocks, numpy's
+#: temporaries); with glibc's defaults each comes back as fresh pages the kernel must fault in and zero:
+#: ~1 s of the Kang run (15.6 -> 14.5 s, peak 0.62 -> 0.71 GB). A value the user set in the environment
+#: (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) is left as it is.
+MALLOC_OPTIONS = {"MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20), "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20)}
+
+
+def _tune_malloc() -> None:
+    """Set :data:`MALLOC_OPTIONS` where the C library is glibc (elsewhere: nothing)."""
+    import os
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    if any(name in os.environ for name in MALLOC_OPTIONS):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    for param, value in MALLOC_OPTIONS.values():
+        mallopt(param, value)
+
+
 def entry() -> None:
     """Console entry point (also ``python -m p4core``): a sub-command by name, else the pipeline."""
     atexit.unregister(_skip_final_collection)  # once, however often entry() runs in one process
     atexit.register(_skip_final_collection)
+    _tune_malloc()
     name = sys.argv[1] if len(sys.argv) > 1 else ""
     if name in ("--version", "-V"):
         from p4core import __version__
