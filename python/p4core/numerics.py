@@ -40,10 +40,14 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
 
 def rankdata(a: np.ndarray, method: str = "average", axis: int | None = None) -> np.ndarray:
     """Ranks from 1 (``scipy.stats.rankdata`` for ``method`` ``average``, floats, or ``min``, integers;
-    NaN-free input)."""
+    input with a NaN goes to ``scipy.stats.rankdata`` itself)."""
     if method not in ("average", "min"):
         raise ValueError(f"rankdata: method must be 'average' or 'min', got {method!r}")
     a = np.asarray(a)
+    if a.dtype.kind == "f" and np.isnan(a).any():  # scipy's NaN handling, from scipy itself (rare)
+        from scipy import stats
+
+        return np.asarray(stats.rankdata(a, method=method, axis=axis))
     if axis is None:
         return rankdata(a.ravel(), method, axis=0)
     a = np.moveaxis(a, axis, -1)

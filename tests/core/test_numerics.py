@@ -65,6 +65,14 @@ def test_spearman_is_scipys(case):
     assert (np.isnan(ours) and np.isnan(theirs)) or ours == theirs
 
 
+def test_rankdata_with_a_nan_is_scipys():
+    a = np.array([[3.0, np.nan, 1.0], [2.0, 2.0, 5.0]])
+    for method in ("average", "min"):
+        np.testing.assert_array_equal(
+            numerics.rankdata(a, method, axis=1), stats.rankdata(a, method=method, axis=1)
+        )
+
+
 def test_a_run_does_not_import_scipy_stats():
     import subprocess
     import sys
