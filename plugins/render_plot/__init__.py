@@ -16,6 +16,8 @@ from p4core.hooks import hookimpl
 from p4core.io import atomic_path
 from p4core.model import RunResult
 
+#: one panel's size (inches)
+PANEL_W, PANEL_H = 4.2, 2.8
 #: colour-blind-safe (Okabe-Ito): untreated first, then the treatments
 COLOURS = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
@@ -50,7 +52,7 @@ def render(result: RunResult, outdir: Path, cfg: PlotConfig) -> list[Path]:
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 2.8 * rows), sharex=True, sharey=True, squeeze=False
+        rows, cols, figsize=(PANEL_W * cols, PANEL_H * rows), sharex=True, sharey=True, squeeze=False
     )
     lo, hi = float(tab["lower"].min()), float(tab["upper"].max())
     for ax, name in zip(axes.flat, panels, strict=False):
@@ -83,8 +85,8 @@ def render(result: RunResult, outdir: Path, cfg: PlotConfig) -> list[Path]:
         right=1 - 0.12 / width,
         top=1 - 0.62 / height,
         bottom=(0.08 * height + 0.5) / height,
-        wspace=0.18 / (4.2 - 0.3),
-        hspace=0.42 / (2.8 - 0.42),
+        wspace=0.18 / (PANEL_W - 0.3),  # the gaps as a share of a panel's plotting area
+        hspace=0.42 / (PANEL_H - 0.42),
     )
     out = []
     for fmt in cfg.formats:

@@ -134,11 +134,10 @@ def build_page(result: RunResult, cfg: Any, sound: dict[str, Any] | None) -> tup
         "pairs_table": pairs_table(result, cfg.pairs, course_names),
         "quantity_options": quantity,
         "best": e(best),
-        "sound": sound_html(
-            sound and {**sound, **sound["encoded"]()}
-        ),  # last: a background encoding may still run
         "methods": methods_html(result, plotly_js),
     }
+    # last: an encoding started in the background may still run
+    fill["sound"] = sound_html(None if sound is None else {**sound, **sound["encoded"]()})
     page = Template(ASSETS.joinpath("template.html").read_text(encoding="utf-8")).substitute(fill)
     return page, extra_table
 

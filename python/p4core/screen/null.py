@@ -181,8 +181,11 @@ def null_test(
             if cached not in nulls:
                 kept = own_ok(d, draws[key]) if kept is None else kept
                 null = np.sort(views[key][v][kept])
+                enough = len(null) >= 2
                 nulls[cached] = (
-                    (null, float(null.mean()), float(null.std(ddof=1))) if len(null) >= 2 else (null, 0, 0)
+                    null,
+                    float(null.mean()) if enough else np.nan,
+                    float(null.std(ddof=1)) if enough else np.nan,
                 )
             null, mu, sd = nulls[cached]
             if len(null) < 2:

@@ -69,14 +69,11 @@ class OperatorStructure:
             for c1 in range(n_ct)
             for c2 in range(n_ct)
         ]
-        rows = np.concatenate(
-            [c * n_g + edges.tgt[m] for c, m in enumerate(intra)]
-            + [c2 * n_g + edges.tgt[m] for (c1, c2), m in zip(np.ndindex(n_ct, n_ct), lr, strict=True)]
-        )
-        cols = np.concatenate(
-            [c * n_g + edges.src[m] for c, m in enumerate(intra)]
-            + [c1 * n_g + edges.src[m] for (c1, c2), m in zip(np.ndindex(n_ct, n_ct), lr, strict=True)]
-        )
+        # (source cell type, target cell type, edges) of every part, in the order of the entries
+        parts = [(c, c, m) for c, m in enumerate(intra)]
+        parts += [(c1, c2, m) for (c1, c2), m in zip(np.ndindex(n_ct, n_ct), lr, strict=True)]
+        rows = np.concatenate([c2 * n_g + edges.tgt[m] for _, c2, m in parts])
+        cols = np.concatenate([c1 * n_g + edges.src[m] for c1, _, m in parts])
         out = cls(intra, lr, rows, cols, n_ct * n_g)
         order = np.lexsort((cols, rows))
         r, c = rows[order], cols[order]
