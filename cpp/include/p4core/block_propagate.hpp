@@ -1,18 +1,24 @@
 // p4core kernel: blocked, reach-aware propagation x = sum_{k=0..K} (alpha A)^k u.
 //
 // Owns: Stepper (the operator as the steps read it: alpha folded into the weights, source and weight in
-// one padded stream, its out-edges), block_steps (the K Horner steps of one block), BlockScratch (a thread's buffers),
-// propagate_block (one block from its seeds), for_each_block (the parallel loop over column blocks
-// with one scratch per thread) and propagate_blocked (a dense N x B input, block by block).
+// one stream, its out-edges; its buffers kept by the thread between calls), row_sum and block_steps (the
+// K Horner steps of one block), BlockScratch (a thread's buffers), propagate_block (one block from its
+// seeds), for_each_block (the parallel loop over column blocks with one scratch per thread), wave_in /
+// wave_out and propagate_blocked (a dense N x B input in waves of blocks).
 //
 // Columns are processed in blocks of kBlock (one AVX-512 register of float32); every block runs all
-// K steps on its own, in a thread of its own, with its working set (two N x kBlock buffers) in
-// cache. A block only touches the rows its seeds can reach (reach.hpp): rows are visited in order of
-// their hop distance from the seeds, so step k computes only the rows within k hops and a target
-// without out-edges costs nothing beyond its seeds. A row of a step sums its CSR entries in stored
-// order (unreached sources contribute exact zeros), so every value depends only on the operator and
-// the column itself: the same bits for any thread count, any block a column shares, and as the row
+// K steps on its own, in a thread of its own, with its working set (two N x kBlock buffers, rows aligned
+// to cache lines) in cache. A block only touches the rows its seeds can reach (reach.hpp): rows are
+// visited in order of their hop distance from the seeds, so step k computes only the rows within k hops
+// and a target without out-edges costs nothing beyond its seeds. A row of a step sums its CSR entries in
+// stored order (unreached sources contribute exact zeros), so every value depends only on the operator
+// and the column itself: the same bits for any thread count, any block a column shares, and as the row
 // kernel in propagate.hpp.
+//
+// Measured on the Kang 2018 twin's operator (benchmarks/bench_propagate.py; 48k nodes, 451k edges): a
+// row of a buffer malloc'ed at 16 bytes straddles two cache lines, and aligning the buffers made the
+// steps 1.4x faster; software prefetch of the gathered rows, two or four rows interleaved, 32 columns per
+// block and 2 MiB pages each gained nothing (within +-5%), so the loop stays plain.
 #pragma once
 
 #include <algorithm>
@@ -30,12 +36,11 @@
 
 namespace p4core {
 
-constexpr std::int32_t kAhead = 16;  // entries ahead whose source row is prefetched
-
 // The operator as block steps read it: every entry's source and weight side by side in one stream,
 // the weight with alpha folded in (alpha * a_ij rounded to T: the very factor the step multiplied by,
-// so the same bits), padded with kAhead entries of source 0 so the prefetch of an entry ahead needs
-// no bound check; and its out-edges for the reach. Built once per call, shared by every block.
+// so the same bits); and its out-edges for the reach. Built once per call, shared by every block.
+// Its buffers are this thread's, kept from one call to the next (taken on construction, given back on
+// destruction): a call does not fault in and zero megabytes of fresh pages for them.
 template <class T>
 struct Stepper {
   struct Entry {
@@ -45,28 +50,73 @@ struct Stepper {
   const std::int32_t* indptr = nullptr;
   std::int64_t n_rows = 0;
   std::vector<Entry> e;
-  Stepper(const CsrView<T>& a, T alpha) : indptr(a.indptr), n_rows(a.n_rows), a_(a) {
+  Stepper(const CsrView<T>& a, T alpha, int n_threads = 1) : indptr(a.indptr), n_rows(a.n_rows), a_(a) {
+    e.swap(kept().e);
+    out_.ptr.swap(kept().out.ptr);
+    out_.idx.swap(kept().out.idx);
     const std::int64_t nnz = a.nnz();
-    e.resize(static_cast<std::size_t>(nnz + kAhead), Entry{0, T(0)});
-    for (std::int64_t k = 0; k < nnz; ++k) e[static_cast<std::size_t>(k)] = Entry{a.indices[k], alpha * a.data[k]};
+    e.resize(static_cast<std::size_t>(nnz));
+    Entry* ep = e.data();
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (nnz > 65536)
+    for (std::int64_t k = 0; k < nnz; ++k) ep[k] = Entry{a.indices[k], alpha * a.data[k]};
   }
+  ~Stepper() {
+    e.swap(kept().e);
+    out_.ptr.swap(kept().out.ptr);
+    out_.idx.swap(kept().out.idx);
+  }
+  Stepper(const Stepper&) = delete;
+  Stepper& operator=(const Stepper&) = delete;
+  const std::int32_t* indices() const { return a_.indices; }
   // The out-edges, built by the first block that needs them (a block whose seeds are most rows never does).
   const OutEdges& out() const {
-    std::call_once(out_once_, [this] { out_ = out_edges(a_); });
+    std::call_once(out_once_, [this] { out_edges(a_, out_); });
     return out_;
   }
 
  private:
+  struct Kept {
+    std::vector<Entry> e;
+    OutEdges out;
+  };
+  static Kept& kept() {
+    thread_local Kept k;
+    return k;
+  }
   CsrView<T> a_;
   mutable std::once_flag out_once_;
   mutable OutEdges out_;
 };
 
+// A buffer of at least n values for this thread, kept from one call to the next (grown, never
+// shrunk; its contents are whatever the last call left).
+template <class T>
+T* kept_buffer(std::size_t n) {
+  thread_local lanes_vector<T> buf;
+  if (buf.size() < n) {
+    lanes_vector<T>().swap(buf);
+    buf.resize(n);
+  }
+  return buf.data();
+}
+
+// Row i of A z for one block: its entries in stored order, each alpha a_ij times source row j.
+template <class T>
+P4CORE_INLINE vec<T> row_sum(const std::int32_t* indptr, const typename Stepper<T>::Entry* ent, const T* src,
+                             std::int64_t i) {
+  vec<T> acc{};
+  for (std::int32_t e = indptr[i], e1 = indptr[i + 1]; e < e1; ++e)
+    acc += ent[e].w * load(src + static_cast<std::int64_t>(ent[e].src) * kBlock);
+  return acc;
+}
+
 // K Horner steps for one block: z_0 = u, z_k = alpha A z_{k-1} + u, so z_K = sum_k (alpha A)^k u
-// with one buffer written per step (no running sum to read and write back). `p` holds u on entry
-// (rows outside `r` zero), `q` is zero outside `r`, `out` holds u on entry and z_K on exit.
-// All three are N x kBlock. Each row adds its entries in stored order, then its seed value; the
-// out-of-order core overlaps consecutive rows (their sums are independent).
+// with one buffer written per step (no running sum to read and write back). `out` holds u on entry
+// (zero outside the seeds) and z_K on exit; step 1 reads it as z_0 and the last step (K >= 2) writes
+// it in place (a seed row reads its u before it writes the same row; no other row reads `out` then).
+// Steps in between alternate q (odd k) and p (even k): both are zero outside `r` where a step reads
+// them before it writes them. All three are N x kBlock. Each row adds its entries in stored order,
+// then its seed value; the out-of-order core overlaps consecutive rows (their sums are independent).
 template <class T>
 P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, T* p, T* q, T* out) {
   using Entry = typename Stepper<T>::Entry;
@@ -76,6 +126,7 @@ P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, 
   std::vector<std::int32_t> live;
   std::vector<char> is_seed(static_cast<std::size_t>(n_reach));
   live.reserve(static_cast<std::size_t>(n_reach));
+  const T* src = out;
   for (int k = 1; k <= K; ++k) {
     if (k == 1 || r.count_le[static_cast<std::size_t>(k)] != r.count_le[static_cast<std::size_t>(k - 1)]) {
       live.clear();
@@ -85,20 +136,25 @@ P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, 
           live.push_back(r.sorted[static_cast<std::size_t>(f)]);
         }
     }
+    T* dst = k == K && K >= 2 ? out : (k % 2 ? q : p);
     const std::size_t n_live = live.size();
-    for (std::size_t g = 0; g < n_live; ++g) {
-      const std::int64_t i = live[g];
-      vec<T> acc{};
-      for (std::int32_t e = indptr[i], e1 = indptr[i + 1]; e < e1; ++e) {
-        P4CORE_PREFETCH(p + static_cast<std::int64_t>(ent[e + kAhead].src) * kBlock);
-        acc += ent[e].w * load(p + static_cast<std::int64_t>(ent[e].src) * kBlock);
+    if (static_cast<std::int64_t>(n_live) == a.n_rows) {
+      // every row: no list, and every row adds its u (zero off the seeds; a sum is never -0, and
+      // s + 0 = s + (-0) = s otherwise, so the same bits as adding it to the seeds only)
+      for (std::int64_t i = 0; i < a.n_rows; ++i)
+        store(dst + i * kBlock, row_sum(indptr, ent, src, i) + load(out + i * kBlock));
+    } else {
+      for (std::size_t g = 0; g < n_live; ++g) {
+        const std::int64_t i = live[g];
+        const vec<T> acc = row_sum(indptr, ent, src, i);
+        store(dst + i * kBlock, is_seed[g] ? acc + load(out + i * kBlock) : acc);
       }
-      store(q + i * kBlock, is_seed[g] ? acc + load(out + i * kBlock) : acc);
     }
-    std::swap(p, q);
+    src = dst;
   }
-  for (std::int32_t i : r.sorted)
-    std::memcpy(out + static_cast<std::int64_t>(i) * kBlock, p + static_cast<std::int64_t>(i) * kBlock, sizeof(T) * kBlock);
+  if (K == 1)
+    for (std::int32_t i : r.sorted)
+      std::memcpy(out + static_cast<std::int64_t>(i) * kBlock, q + static_cast<std::int64_t>(i) * kBlock, sizeof(T) * kBlock);
 }
 
 P4CORE_CLONES inline void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q,
@@ -114,7 +170,7 @@ P4CORE_CLONES inline void block_steps(const Stepper<double>& a, const Reach& r, 
 // in/out buffer, its seeds and its reach.
 template <class T>
 struct BlockScratch {
-  std::vector<T> p, q, out;
+  lanes_vector<T> p, q, out;
   std::vector<int> level;
   std::vector<std::int32_t> dirty;  // rows of p/q written by the previous block
   std::vector<std::int32_t> seeds;
@@ -153,16 +209,17 @@ BlockScratch<T>& thread_scratch(std::int64_t n) {
 }
 
 // Propagate one block whose seeds (the rows where any of its columns is non-zero, in any order)
-// are already written into `out` (N x kBlock; zero elsewhere).
+// are already written into `out` (N x kBlock; zero elsewhere). When every row is within one hop of the
+// seeds, step 1 writes every row of q and step 2 every row of p before either is read: no clearing.
 template <class T>
 void propagate_block(const Stepper<T>& a, int K, T* out, const std::vector<std::int32_t>& seeds,
                      BlockScratch<T>& s, Reach& r) {
-  reach_of([&a]() -> const OutEdges& { return a.out(); }, seeds, K, s.level, r);
-  s.clean();
-  for (std::int64_t f = 0; f < r.count_le[0]; ++f) {
-    const std::int64_t i = r.order[static_cast<std::size_t>(f)];
-    std::memcpy(s.p.data() + i * kBlock, out + i * kBlock, sizeof(T) * kBlock);
-  }
+  reach_of([&a]() -> const OutEdges& { return a.out(); }, a.indptr, a.indices(), seeds, K, s.level, r);
+  const std::int64_t n = static_cast<std::int64_t>(s.level.size());
+  if (K >= 2 && r.count_le[1] == n)
+    s.dirty.clear();
+  else
+    s.clean();
   block_steps(a, r, K, s.p.data(), s.q.data(), out);
   s.dirty = r.order;
 }
@@ -179,40 +236,125 @@ void for_each_block(std::int64_t N, std::int64_t nb, int n_threads, const Body& 
   }
 }
 
-// x = sum_k (alpha A)^k u for a dense row-major block u (N x B), column blocks in parallel.
+// Prefetch the cache lines of n values from p (for writing if `write`).
+constexpr std::int64_t kRowsAhead = 8;
+template <class T>
+P4CORE_INLINE void prefetch_run(const T* p, std::int64_t n, bool write) {
+  const char* c = reinterpret_cast<const char*>(p);
+  const char* end = c + n * static_cast<std::int64_t>(sizeof(T));
+  for (const char* l = c; l < end; l += 64)
+    if (write)
+      __builtin_prefetch(l, 1, 3);
+    else
+      __builtin_prefetch(l, 0, 3);
+  if (write)
+    __builtin_prefetch(end - 1, 1, 3);
+  else
+    __builtin_prefetch(end - 1, 0, 3);
+}
+
+// Rows [i0, i1) of the wave's columns [c0, c0 + W * kBlock) of u (row-major, B columns) into the
+// wave's block buffers (block b: N x kBlock, lanes past column B zero), and the rows where block b
+// has a non-zero lane appended to seeds[b] (ascending). One contiguous read of W * kBlock values per row.
+template <class T>
+P4CORE_INLINE void wave_in_impl(const T* u, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,
+                                std::int64_t i0, std::int64_t i1, T* buf, std::vector<std::int32_t>* seeds) {
+  const std::int64_t span = std::min(W * kBlock, B - c0);  // values of a row in this wave
+  for (std::int64_t i = i0; i < i1; ++i) {
+    const T* ui = u + i * B + c0;
+    // rows ahead, every cache line of the row's run: the hardware prefetchers do not cross the page
+    // boundaries a stride of B values crosses every row or two
+    if (i + kRowsAhead < i1) prefetch_run(ui + kRowsAhead * B, span, false);
+    for (std::int64_t b = 0; b < W; ++b) {
+      const std::int64_t w = std::min<std::int64_t>(kBlock, B - c0 - b * kBlock);
+      vec<T> v{};
+      if (w == kBlock)
+        v = load(ui + b * kBlock);
+      else
+        std::memcpy(&v, ui + b * kBlock, sizeof(T) * static_cast<std::size_t>(w));
+      store(buf + (b * N + i) * kBlock, v);
+      if (nonzero<T>(v)) seeds[b].push_back(static_cast<std::int32_t>(i));
+    }
+  }
+}
+// Rows [i0, i1) of the wave's block buffers back into x's columns [c0, c0 + W * kBlock).
+template <class T>
+P4CORE_INLINE void wave_out_impl(const T* buf, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,
+                                 std::int64_t i0, std::int64_t i1, T* x) {
+  const std::int64_t span = std::min(W * kBlock, B - c0);
+  for (std::int64_t i = i0; i < i1; ++i) {
+    T* xi = x + i * B + c0;
+    if (i + kRowsAhead < i1) prefetch_run(xi + kRowsAhead * B, span, true);
+    for (std::int64_t b = 0; b < W; ++b) {
+      const std::int64_t w = std::min<std::int64_t>(kBlock, B - c0 - b * kBlock);
+      const T* bi = buf + (b * N + i) * kBlock;
+      if (w == kBlock)
+        store(xi + b * kBlock, load(bi));
+      else
+        std::memcpy(xi + b * kBlock, bi, sizeof(T) * static_cast<std::size_t>(w));
+    }
+  }
+}
+#define P4CORE_WAVE(T)                                                                                               \
+  P4CORE_CLONES inline void wave_in(const T* u, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,   \
+                                    std::int64_t i0, std::int64_t i1, T* buf, std::vector<std::int32_t>* seeds) {  \
+    wave_in_impl(u, B, c0, W, N, i0, i1, buf, seeds);                                                              \
+  }                                                                                                                \
+  P4CORE_CLONES inline void wave_out(const T* buf, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N, \
+                                     std::int64_t i0, std::int64_t i1, T* x) {                                     \
+    wave_out_impl(buf, B, c0, W, N, i0, i1, x);                                                                    \
+  }
+P4CORE_WAVE(float)
+P4CORE_WAVE(double)
+#undef P4CORE_WAVE
+
+// Blocks per wave of propagate_blocked: four per thread, as many as 64 MiB of block buffers hold
+// (never fewer than one per thread), never more than there are.
+inline std::int64_t wave_blocks(std::int64_t N, std::int64_t nb, int n_threads, std::size_t item) {
+  const std::int64_t per_block = std::max<std::int64_t>(1, N * kBlock * static_cast<std::int64_t>(item));
+  const std::int64_t fit = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / per_block);
+  return std::max<std::int64_t>(1, std::min(nb, std::max<std::int64_t>(n_threads, std::min<std::int64_t>(4 * n_threads, fit))));
+}
+
+// x = sum_k (alpha A)^k u for a dense row-major block u (N x B). Columns go in waves of W blocks:
+// the wave's columns are read from u row by row into W contiguous block buffers (one pass, finding each
+// block's seeds), every block propagates in its own buffer (blocks in parallel), and the buffers are
+// written back into x row by row. u and x are each read or written once, in runs of W * kBlock values,
+// never kBlock values at a stride of B.
 template <class T>
 void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T alpha, int K, int n_threads) {
   const std::int64_t N = a.n_rows, nb = n_blocks(B);
-  const Stepper<T> st(a, alpha);
-  for_each_block<T>(N, nb, n_threads, [&](std::int64_t blk, BlockScratch<T>& s) {
-    std::vector<T>& out = s.out;
-    std::vector<std::int32_t>& seeds = s.seeds;
-    const std::int64_t c0 = blk * kBlock, w = std::min(B, c0 + kBlock) - c0;
-    seeds.clear();
-    // u and x are strided by B columns: rows are fetched well ahead (a strided walk through memory
-    // the hardware prefetchers do not follow far enough), and a full block is copied as one vector
-    constexpr std::int64_t ahead = 16;
-    for (std::int64_t i = 0; i < N; ++i) {
-      if (i + ahead < N) P4CORE_PREFETCH(u + (i + ahead) * B + c0);
-      const T* ui = u + i * B + c0;
-      T* oi = out.data() + i * kBlock;
-      if (w == kBlock)
-        store(oi, load(ui));
-      else
-        std::memcpy(oi, ui, sizeof(T) * static_cast<std::size_t>(w));
-      if (nonzero<T>(load(oi))) seeds.push_back(static_cast<std::int32_t>(i));
+  const std::int64_t W = wave_blocks(N, nb, n_threads, sizeof(T));
+  const std::int64_t chunk = 2048, n_chunks = (N + chunk - 1) / chunk;
+  const Stepper<T> st(a, alpha, n_threads);
+  T* buf = kept_buffer<T>(static_cast<std::size_t>(W * N * kBlock));
+  // seeds found per row chunk and block (each ascending), joined per block in chunk order
+  std::vector<std::vector<std::int32_t>> found(static_cast<std::size_t>(n_chunks * W));
+  for (std::int64_t b0 = 0; b0 < nb; b0 += W) {
+    const std::int64_t w = std::min(W, nb - b0), c0 = b0 * kBlock;
+#pragma omp parallel num_threads(n_threads)
+    {
+#pragma omp for schedule(static)
+      for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
+        std::vector<std::int32_t>* seeds = found.data() + ch * W;
+        for (std::int64_t b = 0; b < w; ++b) seeds[b].clear();
+        wave_in(u, B, c0, w, N, ch * chunk, std::min(N, (ch + 1) * chunk), buf, seeds);
+      }
+      BlockScratch<T>& s = thread_scratch<T>(N);
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t b = 0; b < w; ++b) {
+        s.seeds.clear();
+        for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
+          const std::vector<std::int32_t>& f = found[static_cast<std::size_t>(ch * W + b)];
+          s.seeds.insert(s.seeds.end(), f.begin(), f.end());
+        }
+        propagate_block(st, K, buf + b * N * kBlock, s.seeds, s, s.reach);
+      }
+#pragma omp for schedule(static)
+      for (std::int64_t ch = 0; ch < n_chunks; ++ch)
+        wave_out(buf, B, c0, w, N, ch * chunk, std::min(N, (ch + 1) * chunk), x);
     }
-    propagate_block(st, K, out.data(), seeds, s, s.reach);
-    for (std::int64_t i = 0; i < N; ++i) {
-      if (i + ahead < N) __builtin_prefetch(x + (i + ahead) * B + c0, 1, 3);
-      T* oi = out.data() + i * kBlock;
-      if (w == kBlock)
-        store(x + i * B + c0, load(oi));
-      else
-        std::memcpy(x + i * B + c0, oi, sizeof(T) * static_cast<std::size_t>(w));
-      store(oi, vec<T>{});
-    }
-  });
+  }
 }
 
 }  // namespace p4core

@@ -106,10 +106,10 @@ P4CORE_CLONES inline void gram_chunk(const double* xp, const double* xq, std::in
 // (zeros elsewhere; zeros add nothing, so the same bits), so that all such blocks share one row list
 // and their tiles run chunk-major; otherwise `rows` is its own row list.
 template <class T>
-void keep_for_tiles(std::vector<T>& x, const std::vector<std::int32_t>& sorted, std::int64_t N,
+void keep_for_tiles(lanes_vector<T>& x, const std::vector<std::int32_t>& sorted, std::int64_t N,
                     std::vector<std::int32_t>& rows) {
   if (static_cast<std::int64_t>(sorted.size()) * 2 > N) {
-    std::vector<T> dense(static_cast<std::size_t>(N * kBlock), T(0));
+    lanes_vector<T> dense(static_cast<std::size_t>(N * kBlock), T(0));
     for (std::size_t f = 0; f < sorted.size(); ++f)
       std::memcpy(dense.data() + static_cast<std::int64_t>(sorted[f]) * kBlock, x.data() + f * kBlock,
                   sizeof(T) * kBlock);
@@ -125,7 +125,7 @@ void keep_for_tiles(std::vector<T>& x, const std::vector<std::int32_t>& sorted, 
 // Gram tile between blocks tile_pairs[2k] and tile_pairs[2k + 1], whose responses xc and row lists
 // `rows` come from keep_for_tiles (blocks with in_tile 0 are not read).
 template <class T>
-void gram_tiles(const std::vector<std::vector<T>>& xc, const std::vector<std::vector<std::int32_t>>& rows,
+void gram_tiles(const std::vector<lanes_vector<T>>& xc, const std::vector<std::vector<std::int32_t>>& rows,
                 const std::vector<char>& in_tile, const std::int64_t* tile_pairs, std::int64_t n_tiles,
                 double* tiles, int n_threads) {
   const std::int64_t nb = static_cast<std::int64_t>(xc.size());

@@ -1,6 +1,6 @@
 // p4core kernel: which rows a block of seeds can reach within K steps of the operator.
 //
-// Owns: OutEdges and out_edges() (the transposed structure of a CSR operator a[target, source]),
+// Owns: OutEdges and out_edges() (fills the transposed structure of a CSR operator a[target, source]),
 // Reach and reach_of() (the rows within K hops of a set of seed rows, by hop level and ascending).
 #pragma once
 
@@ -19,9 +19,9 @@ struct OutEdges {
   std::vector<std::int32_t> idx;
 };
 
+// Fills t (its buffers reused) with the out-edges of a.
 template <class T>
-OutEdges out_edges(const CsrView<T>& a) {
-  OutEdges t;
+void out_edges(const CsrView<T>& a, OutEdges& t) {
   const std::int64_t n = a.n_rows;
   t.ptr.assign(static_cast<std::size_t>(a.n_cols + 1), 0);
   for (std::int64_t k = 0; k < a.nnz(); ++k) ++t.ptr[static_cast<std::size_t>(a.indices[k]) + 1];
@@ -31,7 +31,6 @@ OutEdges out_edges(const CsrView<T>& a) {
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int32_t k = a.indptr[i]; k < a.indptr[i + 1]; ++k)
       t.idx[static_cast<std::size_t>(fill[a.indices[k]]++)] = static_cast<std::int32_t>(i);
-  return t;
 }
 
 // Rows within K hops of the seeds: `order` lists them by hop level, `count_le[k]` is the
@@ -48,9 +47,13 @@ struct Reach {
 // reached, the search stops and every remaining row joins at the next level: a row joined early
 // sums sources that are still exact zeros, so its values are the same bits, and the search no
 // longer costs a pass over the operator's entries when a block reaches most of the network.
-// `edges()` returns the OutEdges (called only when the search needs them).
+// `edges()` returns the OutEdges (called only when the search needs them). A level whose frontier is
+// large is found bottom-up instead (Beamer, Asanovic & Patterson, SC 2012): every unreached row scans
+// its own entries (`indptr`/`indices`: the operator's in-edges) and stops at the first source already
+// reached; the levels are the same, only cheaper to find once most edges lead back into the reach.
 template <class Edges>
-void reach_of(const Edges& edges, const std::vector<std::int32_t>& seeds, int K, std::vector<int>& level, Reach& r) {
+void reach_of(const Edges& edges, const std::int32_t* indptr, const std::int32_t* indices,
+              const std::vector<std::int32_t>& seeds, int K, std::vector<int>& level, Reach& r) {
   r.order.clear();
   r.count_le.assign(static_cast<std::size_t>(K + 1), 0);
   for (std::int32_t s : seeds)
@@ -71,6 +74,21 @@ void reach_of(const Edges& edges, const std::vector<std::int32_t>& seeds, int K,
         }
       for (int k2 = k; k2 <= K; ++k2) r.count_le[static_cast<std::size_t>(k2)] = static_cast<std::int64_t>(n_all);
       break;
+    }
+    const std::size_t n_front = end - begin, n_left = n_all - end;
+    if (n_front * 8 > n_left) {  // bottom-up: rows reached at levels < k never change level
+      for (std::size_t i = 0; i < n_all; ++i) {
+        if (level[i] != INT_MAX) continue;
+        for (std::int32_t e = indptr[i]; e < indptr[i + 1]; ++e)
+          if (level[static_cast<std::size_t>(indices[e])] < k) {
+            level[i] = k;
+            r.order.push_back(static_cast<std::int32_t>(i));
+            break;
+          }
+      }
+      r.count_le[k] = static_cast<std::int64_t>(r.order.size());
+      begin = end;
+      continue;
     }
     const OutEdges& t = edges();
     for (std::size_t f = begin; f < end; ++f) {

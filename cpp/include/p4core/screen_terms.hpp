@@ -100,15 +100,15 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
                   const std::int32_t* probe_rows, std::int64_t n_probe, double* probe, int n_threads) {
   const std::int64_t N = a.n_rows;
   const std::int64_t nb = n_blocks(n_cols);
-  const Stepper<T> st(a, alpha);
+  const Stepper<T> st(a, alpha, n_threads);
   std::vector<T> sw(static_cast<std::size_t>(N));
   for (std::int64_t i = 0; i < N; ++i) sw[static_cast<std::size_t>(i)] = std::sqrt(w[i]);
-  std::vector<std::vector<T>> xc(static_cast<std::size_t>(nb));
+  std::vector<lanes_vector<T>> xc(static_cast<std::size_t>(nb));
   std::vector<std::vector<std::int32_t>> rows(static_cast<std::size_t>(nb));
   std::vector<char> in_tile(static_cast<std::size_t>(nb), 0);  // keep a block's responses only if a tile needs them
   for (std::int64_t k = 0; k < 2 * n_tiles; ++k) in_tile[static_cast<std::size_t>(tile_pairs[k])] = 1;
   for_each_block<T>(N, nb, n_threads, [&](std::int64_t blk, BlockScratch<T>& s) {
-    std::vector<T>& out = s.out;
+    lanes_vector<T>& out = s.out;
     std::vector<std::int32_t>& seeds = s.seeds;
     Reach& r = s.reach;
     const std::int64_t c0 = blk * kBlock, c1 = std::min(n_cols, c0 + kBlock);
@@ -128,7 +128,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
       const T* oi = out.data() + static_cast<std::int64_t>(probe_rows[k]) * kBlock;
       for (std::int64_t c = c0; c < c1; ++c) probe[k * n_cols + c] = double(oi[c - c0]);
     }
-    std::vector<T>& x = xc[static_cast<std::size_t>(blk)];
+    lanes_vector<T>& x = xc[static_cast<std::size_t>(blk)];
     x.resize(r.sorted.size() * kBlock);
     const bool most = 4 * static_cast<std::int64_t>(r.sorted.size()) > N;  // then one pass clears `out`
     for (std::size_t f = 0; f < r.sorted.size(); ++f) {
@@ -139,7 +139,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
     if (most) std::memset(out.data(), 0, sizeof(T) * out.size());
     block_products(x.data(), r.sorted, sw.data(), sig, offsets, C, c0, n_cols, num, sq, wsum);
     if (!in_tile[static_cast<std::size_t>(blk)])
-      std::vector<T>().swap(x);
+      lanes_vector<T>().swap(x);
     else
       keep_for_tiles(x, r.sorted, N, rows[static_cast<std::size_t>(blk)]);
   });
