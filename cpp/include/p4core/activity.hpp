@@ -16,30 +16,35 @@ namespace p4core {
 
 // num[b] = sum over nodes i in [i0, i1) of double(xs[i * B + b]) * p[i], for every column b of the
 // row-major N x B block: one pass over the rows, each column summed in ascending i from 0.0 (the same
-// bits as CellTypeActivity::operator() column by column). A runtime-dispatched clone: a block of
-// kBlock columns is one vector of doubles per row.
-template <class T>
+// bits as CellTypeActivity::operator() column by column). One version per native width (P4CORE_WIDTHS):
+// a block of kBlock columns is one row of doubles (Row) per node.
+template <class T, int NB>
 P4CORE_INLINE void activity_sums_impl(const T* xs, std::int64_t B, const T* p, std::int64_t i0, std::int64_t i1,
                                       double* num) {
   if (B == kBlock) {
-    vec<double> acc{};
+    using R = Row<double, NB>;
+    typedef T part __attribute__((vector_size(R::L * sizeof(T))));  // the lanes of one native double vector
+    R acc = row_zero<double, NB>();
     for (std::int64_t i = i0; i < i1; ++i)
-      acc += __builtin_convertvector(load(xs + i * kBlock), vec<double>) * double(p[i]);
-    store(num, acc);
+#pragma GCC unroll 16
+      for (int j = 0; j < R::P; ++j) {
+        part x;
+        std::memcpy(&x, xs + i * kBlock + j * R::L, sizeof(x));
+        acc.v[j] += __builtin_convertvector(x, typename R::nat) * double(p[i]);
+      }
+    row_store(num, acc);
     return;
   }
   for (std::int64_t b = 0; b < B; ++b) num[b] = 0.0;
   for (std::int64_t i = i0; i < i1; ++i)
     for (std::int64_t b = 0; b < B; ++b) num[b] += double(xs[i * B + b]) * p[i];
 }
-P4CORE_CLONES inline void activity_sums(const float* xs, std::int64_t B, const float* p, std::int64_t i0,
-                                        std::int64_t i1, double* num) {
-  activity_sums_impl(xs, B, p, i0, i1, num);
-}
-P4CORE_CLONES inline void activity_sums(const double* xs, std::int64_t B, const double* p, std::int64_t i0,
-                                        std::int64_t i1, double* num) {
-  activity_sums_impl(xs, B, p, i0, i1, num);
-}
+P4CORE_WIDTHS(void activity_sums(const float* xs, std::int64_t B, const float* p, std::int64_t i0, std::int64_t i1,
+                                 double* num),
+              activity_sums_impl<float, NB>(xs, B, p, i0, i1, num);)
+P4CORE_WIDTHS(void activity_sums(const double* xs, std::int64_t B, const double* p, std::int64_t i0, std::int64_t i1,
+                                 double* num),
+              activity_sums_impl<double, NB>(xs, B, p, i0, i1, num);)
 
 template <class T>
 struct CellTypeActivity {

@@ -51,26 +51,31 @@ struct Stepper {
   std::int64_t n_rows = 0;
   std::vector<Entry> e;
   Stepper(const CsrView<T>& a, T alpha, int n_threads = 1) : indptr(a.indptr), n_rows(a.n_rows), a_(a) {
-    e.swap(kept().e);
-    out_.ptr.swap(kept().out.ptr);
-    out_.idx.swap(kept().out.idx);
+    take_kept();
     const std::int64_t nnz = a.nnz();
     e.resize(static_cast<std::size_t>(nnz));
     Entry* ep = e.data();
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (nnz > 65536)
     for (std::int64_t k = 0; k < nnz; ++k) ep[k] = Entry{a.indices[k], alpha * a.data[k]};
   }
-  ~Stepper() {
-    e.swap(kept().e);
-    out_.ptr.swap(kept().out.ptr);
-    out_.idx.swap(kept().out.idx);
-  }
+  ~Stepper() { take_kept(); }
   Stepper(const Stepper&) = delete;
   Stepper& operator=(const Stepper&) = delete;
   const std::int32_t* indices() const { return a_.indices; }
-  // The out-edges, built by the first block that needs them (a block whose seeds are most rows never does).
+  // The out-edges, found by the first block that needs them (a block whose seeds are most rows never
+  // does): the thread's kept ones when they were built for this very structure (indptr and indices
+  // compared in full: a twin's operators share theirs), else built afresh.
   const OutEdges& out() const {
-    std::call_once(out_once_, [this] { out_edges(a_, out_); });
+    std::call_once(out_once_, [this] {
+      const std::size_t np = static_cast<std::size_t>(a_.n_rows + 1), nz = static_cast<std::size_t>(a_.nnz());
+      const bool same = out_.ptr.size() == static_cast<std::size_t>(a_.n_cols + 1) && for_ptr_.size() == np &&
+                        for_idx_.size() == nz && std::equal(for_ptr_.begin(), for_ptr_.end(), a_.indptr) &&
+                        std::equal(for_idx_.begin(), for_idx_.end(), a_.indices);
+      if (same) return;
+      out_edges(a_, out_);
+      for_ptr_.assign(a_.indptr, a_.indptr + np);
+      for_idx_.assign(a_.indices, a_.indices + nz);
+    });
     return out_;
   }
 
@@ -78,7 +83,16 @@ struct Stepper {
   struct Kept {
     std::vector<Entry> e;
     OutEdges out;
+    std::vector<std::int32_t> for_ptr, for_idx;  // the structure `out` was built for
   };
+  void take_kept() {  // swaps this Stepper's buffers with the thread's kept ones
+    Kept& k = kept();
+    e.swap(k.e);
+    out_.ptr.swap(k.out.ptr);
+    out_.idx.swap(k.out.idx);
+    for_ptr_.swap(k.for_ptr);
+    for_idx_.swap(k.for_idx);
+  }
   static Kept& kept() {
     thread_local Kept k;
     return k;
@@ -86,6 +100,7 @@ struct Stepper {
   CsrView<T> a_;
   mutable std::once_flag out_once_;
   mutable OutEdges out_;
+  mutable std::vector<std::int32_t> for_ptr_, for_idx_;
 };
 
 // A buffer of at least n values for this thread, kept from one call to the next (grown, never
@@ -101,12 +116,12 @@ T* kept_buffer(std::size_t n) {
 }
 
 // Row i of A z for one block: its entries in stored order, each alpha a_ij times source row j.
-template <class T>
-P4CORE_INLINE vec<T> row_sum(const std::int32_t* indptr, const typename Stepper<T>::Entry* ent, const T* src,
-                             std::int64_t i) {
-  vec<T> acc{};
+template <class T, int NB>
+P4CORE_INLINE Row<T, NB> row_sum(const std::int32_t* indptr, const typename Stepper<T>::Entry* ent, const T* src,
+                                 std::int64_t i) {
+  Row<T, NB> acc = row_zero<T, NB>();
   for (std::int32_t e = indptr[i], e1 = indptr[i + 1]; e < e1; ++e)
-    acc += ent[e].w * load(src + static_cast<std::int64_t>(ent[e].src) * kBlock);
+    row_axpy(acc, ent[e].w, src + static_cast<std::int64_t>(ent[e].src) * kBlock);
   return acc;
 }
 
@@ -117,37 +132,39 @@ P4CORE_INLINE vec<T> row_sum(const std::int32_t* indptr, const typename Stepper<
 // Steps in between alternate q (odd k) and p (even k): both are zero outside `r` where a step reads
 // them before it writes them. All three are N x kBlock. Each row adds its entries in stored order,
 // then its seed value; the out-of-order core overlaps consecutive rows (their sums are independent).
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, T* p, T* q, T* out) {
   using Entry = typename Stepper<T>::Entry;
   const std::int64_t n_reach = static_cast<std::int64_t>(r.sorted.size());
   const std::int32_t* indptr = a.indptr;
   const Entry* ent = a.e.data();
   std::vector<std::int32_t> live;
-  std::vector<char> is_seed(static_cast<std::size_t>(n_reach));
-  live.reserve(static_cast<std::size_t>(n_reach));
+  std::vector<char> is_seed;
+  std::size_t n_live = 0;
   const T* src = out;
   for (int k = 1; k <= K; ++k) {
-    if (k == 1 || r.count_le[static_cast<std::size_t>(k)] != r.count_le[static_cast<std::size_t>(k - 1)]) {
-      live.clear();
+    const bool all = r.count_le[static_cast<std::size_t>(k)] == a.n_rows;  // every row: no list needed
+    if (!all && (k == 1 || r.count_le[static_cast<std::size_t>(k)] != r.count_le[static_cast<std::size_t>(k - 1)])) {
+      live.resize(static_cast<std::size_t>(n_reach));
+      is_seed.resize(static_cast<std::size_t>(n_reach));
+      n_live = 0;
       for (std::int64_t f = 0; f < n_reach; ++f)
         if (r.lev[static_cast<std::size_t>(f)] <= k) {
-          is_seed[live.size()] = r.lev[static_cast<std::size_t>(f)] == 0;
-          live.push_back(r.sorted[static_cast<std::size_t>(f)]);
+          is_seed[n_live] = r.lev[static_cast<std::size_t>(f)] == 0;
+          live[n_live++] = r.sorted[static_cast<std::size_t>(f)];
         }
     }
     T* dst = k == K && K >= 2 ? out : (k % 2 ? q : p);
-    const std::size_t n_live = live.size();
-    if (static_cast<std::int64_t>(n_live) == a.n_rows) {
+    if (all) {
       // every row: no list, and every row adds its u (zero off the seeds; a sum is never -0, and
       // s + 0 = s + (-0) = s otherwise, so the same bits as adding it to the seeds only)
       for (std::int64_t i = 0; i < a.n_rows; ++i)
-        store(dst + i * kBlock, row_sum(indptr, ent, src, i) + load(out + i * kBlock));
+        row_store(dst + i * kBlock, row_add(row_sum<T, NB>(indptr, ent, src, i), row_load<T, NB>(out + i * kBlock)));
     } else {
       for (std::size_t g = 0; g < n_live; ++g) {
         const std::int64_t i = live[g];
-        const vec<T> acc = row_sum(indptr, ent, src, i);
-        store(dst + i * kBlock, is_seed[g] ? acc + load(out + i * kBlock) : acc);
+        const Row<T, NB> acc = row_sum<T, NB>(indptr, ent, src, i);
+        row_store(dst + i * kBlock, is_seed[g] ? row_add(acc, row_load<T, NB>(out + i * kBlock)) : acc);
       }
     }
     src = dst;
@@ -157,14 +174,10 @@ P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, 
       std::memcpy(out + static_cast<std::int64_t>(i) * kBlock, q + static_cast<std::int64_t>(i) * kBlock, sizeof(T) * kBlock);
 }
 
-P4CORE_CLONES inline void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q,
-                                      float* out) {
-  block_steps_impl(a, r, K, p, q, out);
-}
-P4CORE_CLONES inline void block_steps(const Stepper<double>& a, const Reach& r, int K, double* p, double* q,
-                                      double* out) {
-  block_steps_impl(a, r, K, p, q, out);
-}
+P4CORE_WIDTHS(void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q, float* out),
+              block_steps_impl<float, NB>(a, r, K, p, q, out);)
+P4CORE_WIDTHS(void block_steps(const Stepper<double>& a, const Reach& r, int K, double* p, double* q, double* out),
+              block_steps_impl<double, NB>(a, r, K, p, q, out);)
 
 // Per-thread scratch for block propagation: the step buffers, the block's own N x kBlock
 // in/out buffer, its seeds and its reach.
@@ -256,7 +269,7 @@ P4CORE_INLINE void prefetch_run(const T* p, std::int64_t n, bool write) {
 // Rows [i0, i1) of the wave's columns [c0, c0 + W * kBlock) of u (row-major, B columns) into the
 // wave's block buffers (block b: N x kBlock, lanes past column B zero), and the rows where block b
 // has a non-zero lane appended to seeds[b] (ascending). One contiguous read of W * kBlock values per row.
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void wave_in_impl(const T* u, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,
                                 std::int64_t i0, std::int64_t i1, T* buf, std::vector<std::int32_t>* seeds) {
   const std::int64_t span = std::min(W * kBlock, B - c0);  // values of a row in this wave
@@ -267,18 +280,18 @@ P4CORE_INLINE void wave_in_impl(const T* u, std::int64_t B, std::int64_t c0, std
     if (i + kRowsAhead < i1) prefetch_run(ui + kRowsAhead * B, span, false);
     for (std::int64_t b = 0; b < W; ++b) {
       const std::int64_t w = std::min<std::int64_t>(kBlock, B - c0 - b * kBlock);
-      vec<T> v{};
+      Row<T, NB> v = row_zero<T, NB>();
       if (w == kBlock)
-        v = load(ui + b * kBlock);
+        v = row_load<T, NB>(ui + b * kBlock);
       else
         std::memcpy(&v, ui + b * kBlock, sizeof(T) * static_cast<std::size_t>(w));
-      store(buf + (b * N + i) * kBlock, v);
-      if (nonzero<T>(v)) seeds[b].push_back(static_cast<std::int32_t>(i));
+      row_store(buf + (b * N + i) * kBlock, v);
+      if (row_nonzero(v)) seeds[b].push_back(static_cast<std::int32_t>(i));
     }
   }
 }
 // Rows [i0, i1) of the wave's block buffers back into x's columns [c0, c0 + W * kBlock).
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void wave_out_impl(const T* buf, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,
                                  std::int64_t i0, std::int64_t i1, T* x) {
   const std::int64_t span = std::min(W * kBlock, B - c0);
@@ -289,21 +302,19 @@ P4CORE_INLINE void wave_out_impl(const T* buf, std::int64_t B, std::int64_t c0, 
       const std::int64_t w = std::min<std::int64_t>(kBlock, B - c0 - b * kBlock);
       const T* bi = buf + (b * N + i) * kBlock;
       if (w == kBlock)
-        store(xi + b * kBlock, load(bi));
+        row_store(xi + b * kBlock, row_load<T, NB>(bi));
       else
         std::memcpy(xi + b * kBlock, bi, sizeof(T) * static_cast<std::size_t>(w));
     }
   }
 }
-#define P4CORE_WAVE(T)                                                                                               \
-  P4CORE_CLONES inline void wave_in(const T* u, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,   \
-                                    std::int64_t i0, std::int64_t i1, T* buf, std::vector<std::int32_t>* seeds) {  \
-    wave_in_impl(u, B, c0, W, N, i0, i1, buf, seeds);                                                              \
-  }                                                                                                                \
-  P4CORE_CLONES inline void wave_out(const T* buf, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N, \
-                                     std::int64_t i0, std::int64_t i1, T* x) {                                     \
-    wave_out_impl(buf, B, c0, W, N, i0, i1, x);                                                                    \
-  }
+#define P4CORE_WAVE(T)                                                                                           \
+  P4CORE_WIDTHS(void wave_in(const T* u, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,      \
+                             std::int64_t i0, std::int64_t i1, T* buf, std::vector<std::int32_t>* seeds),       \
+                wave_in_impl<T, NB>(u, B, c0, W, N, i0, i1, buf, seeds);)                                       \
+  P4CORE_WIDTHS(void wave_out(const T* buf, std::int64_t B, std::int64_t c0, std::int64_t W, std::int64_t N,   \
+                              std::int64_t i0, std::int64_t i1, T* x),                                          \
+                wave_out_impl<T, NB>(buf, B, c0, W, N, i0, i1, x);)
 P4CORE_WAVE(float)
 P4CORE_WAVE(double)
 #undef P4CORE_WAVE

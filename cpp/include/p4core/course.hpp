@@ -113,18 +113,26 @@ inline double course_tanh(double x) { return std::tanh(x); }
 // The right-hand side on rows [i0, i1) of a block of B columns (B = 1 before the branch):
 // out = gamma (tanh(beta ax + r drive_i + e_b in_ib) - x). A block of exactly kBlock columns runs as
 // one vector per row; any other width row by row (the same operations per entry).
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void course_rows_impl(std::int64_t i0, std::int64_t i1, std::int64_t B, std::int64_t S, T r, T beta,
                                     T gamma, const T* drive, const T* in_rows, const T* eT, const T* ax, const T* xs,
                                     T* out) {
   if constexpr (std::is_same_v<T, float>) {
     if (B == kBlock && S == kBlock) {
-      const vec<float> ex = load(eT);
+      using R = Row<float, NB>;
+      const R ex = row_load<float, NB>(eT);
       for (std::int64_t i = i0; i < i1; ++i) {
         const float base = r * drive[i];
         const std::int64_t k0 = i * kBlock;
-        const vec<float> in = ex * load(in_rows + k0);
-        store(out + k0, gamma * (tanh_rational(beta * load(ax + k0) + base + in) - load(xs + k0)));
+        const R in_i = row_load<float, NB>(in_rows + k0), ax_i = row_load<float, NB>(ax + k0),
+                x_i = row_load<float, NB>(xs + k0);
+        R o;
+#pragma GCC unroll 16
+        for (int j = 0; j < R::P; ++j) {
+          const typename R::nat in = ex.v[j] * in_i.v[j];
+          o.v[j] = gamma * (tanh_rational(beta * ax_i.v[j] + base + in) - x_i.v[j]);
+        }
+        row_store(out + k0, o);
       }
       return;
     }
@@ -139,16 +147,14 @@ P4CORE_INLINE void course_rows_impl(std::int64_t i0, std::int64_t i1, std::int64
     }
   }
 }
-P4CORE_CLONES inline void course_rows(std::int64_t i0, std::int64_t i1, std::int64_t B, std::int64_t S, float r,
-                                      float beta, float gamma, const float* drive, const float* in_rows,
-                                      const float* eT, const float* ax, const float* xs, float* out) {
-  course_rows_impl(i0, i1, B, S, r, beta, gamma, drive, in_rows, eT, ax, xs, out);
-}
-P4CORE_CLONES inline void course_rows(std::int64_t i0, std::int64_t i1, std::int64_t B, std::int64_t S, double r,
-                                      double beta, double gamma, const double* drive, const double* in_rows,
-                                      const double* eT, const double* ax, const double* xs, double* out) {
-  course_rows_impl(i0, i1, B, S, r, beta, gamma, drive, in_rows, eT, ax, xs, out);
-}
+P4CORE_WIDTHS(void course_rows(std::int64_t i0, std::int64_t i1, std::int64_t B, std::int64_t S, float r, float beta,
+                               float gamma, const float* drive, const float* in_rows, const float* eT, const float* ax,
+                               const float* xs, float* out),
+              course_rows_impl<float, NB>(i0, i1, B, S, r, beta, gamma, drive, in_rows, eT, ax, xs, out);)
+P4CORE_WIDTHS(void course_rows(std::int64_t i0, std::int64_t i1, std::int64_t B, std::int64_t S, double r,
+                               double beta, double gamma, const double* drive, const double* in_rows, const double* eT,
+                               const double* ax, const double* xs, double* out),
+              course_rows_impl<double, NB>(i0, i1, B, S, r, beta, gamma, drive, in_rows, eT, ax, xs, out);)
 
 // The step's local error, max over entries [i0, i1) of |y3 - y2| / (tol (1 + max(|x|, |y3|))), with
 // y3 - y2 = h (-5/72 k1 + 1/12 k2 + 1/9 k3 - 1/8 k4), in double. A maximum is exact in any order, so
@@ -163,22 +169,32 @@ P4CORE_INLINE V abs_lanes(V v) {  // |v| by clearing the sign bits (exact, as st
   std::memcpy(&v, &bits, sizeof(v));
   return v;
 }
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE double step_error_impl(const T* x, const T* y3, const T* k1, const T* k2, const T* k3, const T* k4,
                                      std::int64_t i0, std::int64_t i1, double h, double tol) {
-  using D = vec<double>;
-  auto wide = [](const T* p) { return __builtin_convertvector(load(p), D); };
-  D top{};
+  using R = Row<double, NB>;
+  using D = typename R::nat;
+  typedef T part __attribute__((vector_size(R::L * sizeof(T))));  // the lanes of one native double vector
+  auto wide = [](const T* p) {
+    part v;
+    std::memcpy(&v, p, sizeof(v));
+    return __builtin_convertvector(v, D);
+  };
+  R top = row_zero<double, NB>();
   std::int64_t i = i0;
   for (; i + kBlock <= i1; i += kBlock) {
-    const D d = h * (-5.0 / 72 * wide(k1 + i) + 1.0 / 12 * wide(k2 + i) + 1.0 / 9 * wide(k3 + i) - 1.0 / 8 * wide(k4 + i));
-    const D ax = abs_lanes(wide(x + i)), ay = abs_lanes(wide(y3 + i));
-    const D scale = tol * (1.0 + (ax < ay ? ay : ax));
-    const D v = abs_lanes(d) / scale;
-    top = top < v ? v : top;
+#pragma GCC unroll 16
+    for (int j = 0; j < R::P; ++j) {
+      const std::int64_t o = i + j * R::L;
+      const D d = h * (-5.0 / 72 * wide(k1 + o) + 1.0 / 12 * wide(k2 + o) + 1.0 / 9 * wide(k3 + o) - 1.0 / 8 * wide(k4 + o));
+      const D ax = abs_lanes(wide(x + o)), ay = abs_lanes(wide(y3 + o));
+      const D scale = tol * (1.0 + (ax < ay ? ay : ax));
+      const D v = abs_lanes(d) / scale;
+      top.v[j] = top.v[j] < v ? v : top.v[j];
+    }
   }
   double err = 0.0;
-  for (std::int64_t b = 0; b < kBlock; ++b) err = std::max(err, double(top[b]));
+  for (int b = 0; b < kBlock; ++b) err = std::max(err, top.lane(b));
   for (; i < i1; ++i) {
     const double d = h * (-5.0 / 72 * k1[i] + 1.0 / 12 * k2[i] + 1.0 / 9 * k3[i] - 1.0 / 8 * k4[i]);
     const double scale = tol * (1.0 + std::max(std::fabs(double(x[i])), std::fabs(double(y3[i]))));
@@ -186,16 +202,13 @@ P4CORE_INLINE double step_error_impl(const T* x, const T* y3, const T* k1, const
   }
   return err;
 }
-P4CORE_CLONES inline double step_error(const float* x, const float* y3, const float* k1, const float* k2,
-                                       const float* k3, const float* k4, std::int64_t i0, std::int64_t i1, double h,
-                                       double tol) {
-  return step_error_impl(x, y3, k1, k2, k3, k4, i0, i1, h, tol);
-}
-P4CORE_CLONES inline double step_error(const double* x, const double* y3, const double* k1, const double* k2,
-                                       const double* k3, const double* k4, std::int64_t i0, std::int64_t i1, double h,
-                                       double tol) {
-  return step_error_impl(x, y3, k1, k2, k3, k4, i0, i1, h, tol);
-}
+P4CORE_WIDTHS(double step_error(const float* x, const float* y3, const float* k1, const float* k2, const float* k3,
+                                const float* k4, std::int64_t i0, std::int64_t i1, double h, double tol),
+              return step_error_impl<float, NB>(x, y3, k1, k2, k3, k4, i0, i1, h, tol);)
+P4CORE_WIDTHS(double step_error(const double* x, const double* y3, const double* k1, const double* k2,
+                                const double* k3, const double* k4, std::int64_t i0, std::int64_t i1, double h,
+                                double tol),
+              return step_error_impl<double, NB>(x, y3, k1, k2, k3, k4, i0, i1, h, tol);)
 
 template <class T>
 CourseStats course(const CsrView<T>& a, const T* x0, const T* drive, const T* inputs, const T* projection,

@@ -48,7 +48,7 @@ inline void common_rows(const std::vector<std::int32_t>& a, const std::vector<st
 // Weighted Gram tile G[i][j] = sum_r y_P[r, i] y_Q[r, j] over the common rows, y = sqrt(w) x.
 // The product is symmetric in the two columns, so G[i][j] of tile (P, Q) equals G[j][i] of (Q, P).
 // `pa`/`pb` null: both blocks hold the same rows (positions f, f).
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void gram_tile_impl(const T* xp, const T* xq, const std::int32_t* rows,
                                   const std::int64_t* pa, const std::int64_t* pb, std::int64_t n, double* out) {
   double tot[kBlock][kBlock] = {};
@@ -57,49 +57,45 @@ P4CORE_INLINE void gram_tile_impl(const T* xp, const T* xq, const std::int32_t* 
     const std::int32_t chunk = rows[f] / kChunk;
     std::int64_t end = f;
     while (end < n && rows[end] / kChunk == chunk) ++end;
-    vec<T> acc[kBlock] = {};
+    Row<T, NB> acc[kBlock];
+    for (std::int64_t i = 0; i < kBlock; ++i) acc[i] = row_zero<T, NB>();
     for (; f < end; ++f) {
       const T* ya = xp + (pa ? pa[f] : f) * kBlock;
-      const vec<T> yb = load(xq + (pb ? pb[f] : f) * kBlock);
-      for (std::int64_t i = 0; i < kBlock; ++i) acc[i] += ya[i] * yb;
+      const Row<T, NB> yb = row_load<T, NB>(xq + (pb ? pb[f] : f) * kBlock);
+      for (std::int64_t i = 0; i < kBlock; ++i) row_axpy(acc[i], ya[i], yb);
     }
     for (std::int64_t i = 0; i < kBlock; ++i)
-      for (std::int64_t j = 0; j < kBlock; ++j) tot[i][j] += double(acc[i][j]);
+      for (std::int64_t j = 0; j < kBlock; ++j) tot[i][j] += double(acc[i].lane(static_cast<int>(j)));
   }
   for (std::int64_t i = 0; i < kBlock; ++i)
     for (std::int64_t j = 0; j < kBlock; ++j) out[i * kBlock + j] = tot[i][j];
 }
 
-P4CORE_CLONES inline void gram_tile(const float* xp, const float* xq, const std::int32_t* rows,
-                                    const std::int64_t* pa, const std::int64_t* pb, std::int64_t n, double* out) {
-  gram_tile_impl(xp, xq, rows, pa, pb, n, out);
-}
-P4CORE_CLONES inline void gram_tile(const double* xp, const double* xq, const std::int32_t* rows,
-                                    const std::int64_t* pa, const std::int64_t* pb, std::int64_t n, double* out) {
-  gram_tile_impl(xp, xq, rows, pa, pb, n, out);
-}
+P4CORE_WIDTHS(void gram_tile(const float* xp, const float* xq, const std::int32_t* rows, const std::int64_t* pa,
+                             const std::int64_t* pb, std::int64_t n, double* out),
+              gram_tile_impl<float, NB>(xp, xq, rows, pa, pb, n, out);)
+P4CORE_WIDTHS(void gram_tile(const double* xp, const double* xq, const std::int32_t* rows, const std::int64_t* pa,
+                             const std::int64_t* pb, std::int64_t n, double* out),
+              gram_tile_impl<double, NB>(xp, xq, rows, pa, pb, n, out);)
 
 // One chunk of rows [f0, f1) (positions in both blocks' common row list) added into a Gram tile:
 // the same float partial sum and the same double addition as gram_tile, so the same bits.
-template <class T>
+template <class T, int NB>
 P4CORE_INLINE void gram_chunk_impl(const T* xp, const T* xq, std::int64_t f0, std::int64_t f1, double* out) {
-  vec<T> acc[kBlock] = {};
+  Row<T, NB> acc[kBlock];
+  for (std::int64_t i = 0; i < kBlock; ++i) acc[i] = row_zero<T, NB>();
   for (std::int64_t f = f0; f < f1; ++f) {
     const T* ya = xp + f * kBlock;
-    const vec<T> yb = load(xq + f * kBlock);
-    for (std::int64_t i = 0; i < kBlock; ++i) acc[i] += ya[i] * yb;
+    const Row<T, NB> yb = row_load<T, NB>(xq + f * kBlock);
+    for (std::int64_t i = 0; i < kBlock; ++i) row_axpy(acc[i], ya[i], yb);
   }
   for (std::int64_t i = 0; i < kBlock; ++i)
-    for (std::int64_t j = 0; j < kBlock; ++j) out[i * kBlock + j] += double(acc[i][j]);
+    for (std::int64_t j = 0; j < kBlock; ++j) out[i * kBlock + j] += double(acc[i].lane(static_cast<int>(j)));
 }
-P4CORE_CLONES inline void gram_chunk(const float* xp, const float* xq, std::int64_t f0, std::int64_t f1, double* out) {
-  gram_chunk_impl(xp, xq, f0, f1, out);
-}
-P4CORE_CLONES inline void gram_chunk(const double* xp, const double* xq, std::int64_t f0, std::int64_t f1,
-                                     double* out) {
-  gram_chunk_impl(xp, xq, f0, f1, out);
-}
-
+P4CORE_WIDTHS(void gram_chunk(const float* xp, const float* xq, std::int64_t f0, std::int64_t f1, double* out),
+              gram_chunk_impl<float, NB>(xp, xq, f0, f1, out);)
+P4CORE_WIDTHS(void gram_chunk(const double* xp, const double* xq, std::int64_t f0, std::int64_t f1, double* out),
+              gram_chunk_impl<double, NB>(xp, xq, f0, f1, out);)
 
 // Keeps one block's responses for its tiles. On entry `x` holds them compactly on the ascending
 // rows `sorted` (sorted.size() x kBlock). A block that reaches most rows is stored over all N rows

@@ -133,7 +133,9 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
     const bool most = 4 * static_cast<std::int64_t>(r.sorted.size()) > N;  // then one pass clears `out`
     for (std::size_t f = 0; f < r.sorted.size(); ++f) {
       T* oi = out.data() + static_cast<std::int64_t>(r.sorted[f]) * kBlock;
-      store(x.data() + f * kBlock, sw[static_cast<std::size_t>(r.sorted[f])] * load(oi));
+      const T swi = sw[static_cast<std::size_t>(r.sorted[f])];
+      T* xf = x.data() + f * kBlock;
+      for (std::int64_t b = 0; b < kBlock; ++b) xf[b] = swi * oi[b];
       if (!most) std::fill_n(oi, kBlock, T(0));
     }
     if (most) std::memset(out.data(), 0, sizeof(T) * out.size());

@@ -1,8 +1,10 @@
 // p4core kernel: the column-block lane type and the compiler switches the blocked kernels share.
 //
-// Owns: the cache-line-aligned buffer type lanes_vector<T>; the block width kBlock (columns per block, one AVX-512 register of float32) and the
-// reduction chunk kChunk; the lane vector vec<T> (Lanes<T>) with its load/store; the macros
-// P4CORE_CLONES (runtime dispatch over target clones), P4CORE_INLINE and P4CORE_PREFETCH.
+// Owns: the cache-line-aligned buffer type lanes_vector<T>; the block width kBlock (columns per block, one
+// AVX-512 register of float32) and the reduction chunk kChunk; the row type Row<T, NB> (kBlock lanes as
+// native vectors of NB bytes) with its operations; the macros P4CORE_WIDTHS (one version of a function
+// per native width, picked at run time), P4CORE_CLONES (runtime dispatch over target clones),
+// P4CORE_INLINE and P4CORE_PREFETCH.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,38 @@
 #define P4CORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define P4CORE_CLONES
+#endif
+// P4CORE_WIDTHS(signature, body): the function in one version per native vector width, the loader
+// picking the widest this CPU runs (GCC function multi-versioning); `body` sees the width as the
+// constant NB (bytes). Elsewhere one version, of the width the compiler targets.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(P4CORE_NO_CLONES)
+#define P4CORE_WIDTHS(SIG, ...)                                                      \
+  __attribute__((target("avx512f"))) inline SIG {                                    \
+    constexpr int NB = 64;                                                           \
+    __VA_ARGS__                                                                      \
+  }                                                                                  \
+  __attribute__((target("avx2"))) inline SIG {                                       \
+    constexpr int NB = 32;                                                           \
+    __VA_ARGS__                                                                      \
+  }                                                                                  \
+  __attribute__((target("default"))) inline SIG {                                    \
+    constexpr int NB = 16;                                                           \
+    __VA_ARGS__                                                                      \
+  }
+#else
+#if defined(__AVX512F__)
+#define P4CORE_NATIVE_BYTES 64
+#elif defined(__AVX2__) || defined(__AVX__)
+#define P4CORE_NATIVE_BYTES 32
+#else
+#define P4CORE_NATIVE_BYTES 16
+#endif
+#define P4CORE_WIDTHS(SIG, ...)          \
+  inline SIG {                           \
+    constexpr int NB = P4CORE_NATIVE_BYTES; \
+    __VA_ARGS__                          \
+  }
 #endif
 #if defined(__GNUC__)
 #define P4CORE_INLINE inline __attribute__((always_inline))
@@ -39,39 +73,69 @@ constexpr std::int64_t kChunk = 256;  // rows per float partial sum in reduction
 // Column blocks of kBlock that hold n columns (the last one possibly partial).
 constexpr std::int64_t n_blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
-// kBlock lanes as one GCC/Clang vector: each clone lowers it to its widest registers (one zmm of
-// float32 with AVX-512, two ymm with AVX2, four xmm otherwise). Lane arithmetic is the same IEEE
-// operation in every clone (no FMA contraction: -ffp-contract=off), hence the same bits.
-template <class T>
-struct Lanes;
-template <>
-struct Lanes<float> {
-  typedef float type __attribute__((vector_size(kBlock * sizeof(float))));
+// A row of kBlock lanes as P native vectors of NB bytes each (NB = 64 with AVX-512, 32 with AVX2, 16
+// otherwise). One GCC vector of kBlock lanes is wider than an AVX2 register: GCC then keeps a sum carried
+// across a loop in memory, and the block steps ran 11x slower on AVX2 than on AVX-512 (measured on this
+// machine with an AVX2-only build; slower than scipy.sparse). As P native vectors the sums stay in
+// registers with every width. Lane arithmetic is the same IEEE operation whatever the width (no FMA
+// contraction: -ffp-contract=off), hence the same bits from every version.
+template <class T, int NB>
+struct Row {
+  typedef T nat __attribute__((vector_size(NB)));
+  static constexpr int L = NB / static_cast<int>(sizeof(T));  // lanes per native vector
+  static constexpr int P = static_cast<int>(kBlock) / L;       // native vectors per row
+  static_assert(P >= 1 && P * L == kBlock, "kBlock lanes must fill whole native vectors");
+  nat v[P];
+  T lane(int b) const { return v[b / L][b % L]; }
 };
-template <>
-struct Lanes<double> {
-  typedef double type __attribute__((vector_size(kBlock * sizeof(double))));
-};
-template <class T>
-using vec = typename Lanes<T>::type;
-
-template <class T>
-P4CORE_INLINE vec<T> load(const T* p) {
-  vec<T> v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
+template <class T, int NB>
+P4CORE_INLINE Row<T, NB> row_zero() {
+  Row<T, NB> r;
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) r.v[j] = typename Row<T, NB>::nat{};
+  return r;
 }
-template <class T>
-P4CORE_INLINE void store(T* p, const vec<T>& v) {
-  std::memcpy(p, &v, sizeof(v));
+template <class T, int NB>
+P4CORE_INLINE Row<T, NB> row_load(const T* p) {
+  Row<T, NB> r;
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) std::memcpy(&r.v[j], p + j * Row<T, NB>::L, NB);
+  return r;
+}
+template <class T, int NB>
+P4CORE_INLINE void row_store(T* p, const Row<T, NB>& r) {
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) std::memcpy(p + j * Row<T, NB>::L, &r.v[j], NB);
+}
+// acc += w * x (lane by lane: the product rounded, then the sum)
+template <class T, int NB>
+P4CORE_INLINE void row_axpy(Row<T, NB>& acc, T w, const T* x) {
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) {
+    typename Row<T, NB>::nat xj;
+    std::memcpy(&xj, x + j * Row<T, NB>::L, NB);
+    acc.v[j] += w * xj;
+  }
+}
+template <class T, int NB>
+P4CORE_INLINE void row_axpy(Row<T, NB>& acc, T w, const Row<T, NB>& x) {
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) acc.v[j] += w * x.v[j];
+}
+template <class T, int NB>
+P4CORE_INLINE Row<T, NB> row_add(Row<T, NB> a, const Row<T, NB>& b) {
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j) a.v[j] += b.v[j];
+  return a;
 }
 // True when any lane is non-zero (-0 counts as zero).
-template <class T>
-P4CORE_INLINE bool nonzero(const vec<T>& v) {
-  const auto ne = v != vec<T>{};
-  for (std::int64_t b = 0; b < kBlock; ++b)
-    if (ne[b]) return true;
-  return false;
+template <class T, int NB>
+P4CORE_INLINE bool row_nonzero(const Row<T, NB>& r) {
+  bool any = false;
+#pragma GCC unroll 16
+  for (int j = 0; j < Row<T, NB>::P; ++j)
+    for (int b = 0; b < Row<T, NB>::L; ++b) any |= r.v[j][b] != T(0);
+  return any;
 }
 
 // Buffers whose rows are read as whole vectors: aligned to a cache line, so that a row of kBlock
