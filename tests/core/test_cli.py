@@ -96,6 +96,43 @@ def test_readme_sample_table_is_what_the_demo_prints(demo_run):
 
 
 @pytest.mark.slow
+def test_same_outputs_masks_only_timings_and_memory(demo_run, tmp_path):
+    """tools/same_outputs.py (used by tools/check_widths.sh) ignores the seconds and peak memory of each stage,
+    in summary.json and in the saved state, and still sees any other change."""
+    import importlib.util
+    import pickle
+    import shutil
+    import zlib
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("same_outputs", root / "tools" / "same_outputs.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tmp, proc = demo_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp / "run"
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(run_dir, a)
+    shutil.copytree(run_dir, b)
+    summary = json.loads((b / "summary.json").read_text())
+    summary["timings_s"] = {k: v + 1.0 for k, v in summary["timings_s"].items()}
+    summary["peak_memory_mb"] = {k: v + 1.0 for k, v in summary["peak_memory_mb"].items()}
+    (b / "summary.json").write_text(json.dumps(summary))
+    state_path = b / ".p4core" / "state.pkl"
+    state = pickle.loads(zlib.decompress(state_path.read_bytes()))
+    state["result"].timings = {"screen": 123.0}
+    state["result"].memory_mb = {"screen": 4567.0}
+    state_path.write_bytes(zlib.compress(pickle.dumps(state), 1))
+    assert tool.compare(a, b) == []
+    state["result"].config = {**state["result"].config, "changed": True}
+    state_path.write_bytes(zlib.compress(pickle.dumps(state), 1))
+    summary["n_twins"] = -1
+    (b / "summary.json").write_text(json.dumps(summary))
+    assert tool.compare(a, b) == ["differs: .p4core/state.pkl", "differs: summary.json"]
+
+
+@pytest.mark.slow
 def test_demo_course_is_heard_and_seen(demo_run):
     """The demo writes MIDI, WAV and the plot; the MIDI passes the linter, decodes back to the
     course, and the best treatment's harmony ends more resolved than the untreated one's."""
