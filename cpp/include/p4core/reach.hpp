@@ -43,12 +43,13 @@ struct Reach {
 
 // `level` is scratch of size N filled with INT_MAX; it is restored before returning.
 // Breadth-first over out-edges; the ascending list comes from one scan of the level array when the
-// reach is large (cheaper than sorting it), from a sort when it is small. Once an eighth of the rows
-// are reached, the search stops and every remaining row joins at the next level: a row joined early
+// reach is large (cheaper than sorting it), from a sort when it is small. Once half the rows are
+// reached, the search stops and every remaining row joins at the next level: a row joined early
 // sums sources that are still exact zeros, so its values are the same bits, and the search no
-// longer costs passes over the operator's entries when a block reaches most of the network (joining
-// at an eighth rather than a half: unit seeds on the Kang operator 4-9% faster, the search being
-// dearer than the rows' extra steps).
+// longer costs passes over the operator's entries when a block reaches most of the network. (Joining
+// at an eighth was 4-9% faster for unit seeds on the Kang operator, where every block reaches all rows,
+// but 1.6-1.7x slower for the screen and regulators of the 100,000-cell case, whose blocks often stop
+// short of half: a row joined early is computed in every later step.)
 // `edges()` returns the OutEdges (called only when the search needs them). A level whose frontier is
 // large is found bottom-up instead (Beamer, Asanovic & Patterson, SC 2012): every unreached row scans
 // its own entries (`indptr`/`indices`: the operator's in-edges) and stops at the first source already
@@ -70,7 +71,7 @@ void reach_of(const Edges& edges, const std::int32_t* indptr, const std::int32_t
   r.count_le[0] = static_cast<std::int64_t>(m);
   for (int k = 1; k <= K; ++k) {
     const std::size_t end = m;
-    if (8 * end >= n_all) {  // an eighth of the rows already: every other row joins at this level
+    if (2 * end >= n_all) {  // half the rows already: every other row joins at this level
       for (std::size_t i = 0; i < n_all; ++i)
         if (level[i] == INT_MAX) {
           level[i] = k;
