@@ -55,7 +55,12 @@ def main() -> None:
     ap.add_argument("--nnz", type=int, default=500_000)
     ap.add_argument("--rhs", type=int, default=256)
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--repeat", type=int, default=7, help="best of this many runs of each engine (neighbours on a shared machine add noise)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=7,
+        help="best of this many runs of each engine (neighbours on a shared machine add noise)",
+    )
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument(
         "--operator",
