@@ -6,9 +6,10 @@
 # The hot loops come in one version per vector width (AVX-512, AVX2, baseline; cpp/include/p4core/simd.hpp,
 # P4CORE_WIDTHS), and the loader runs only the widest this CPU supports, so the test suite exercises one.
 # This builds p4core twice more into build/widths/ with a single width each (-DP4CORE_NO_CLONES, with and
-# without -mavx2), runs the built-in demo with the current environment's p4core and with each build
-# (extra arguments go to every run: e.g. the Kang 2018 overrides), and compares every output file with
-# tools/same_outputs.py (all but the timings). Exit 0 when every build wrote the same files.
+# without -mavx2), runs the kernel, course, screen and fit tests against each build, runs the built-in demo
+# with the current environment's p4core and with each build (extra arguments go to every run: e.g. the
+# Kang 2018 overrides), and compares every output file with tools/same_outputs.py (all but the timings).
+# Exit 0 when every build passes the tests and wrote the same files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -37,6 +38,8 @@ for variant in avx2 baseline; do
     --config-settings=build-dir="$DEST/$variant/build" .
   PYTHONPATH="$DEST/$variant/site:$SITE" "$PY" -S -c \
     'import p4core._core as c, sys; print("kernel:", c.__file__); sys.exit(0 if "widths" in c.__file__ else 1)'
+  PYTHONPATH="$DEST/$variant/site:$SITE" "$PY" -S -m pytest -p no:cacheprovider -q \
+    tests/kernel/test_kernel.py tests/course/test_course.py tests/screen/test_screen.py tests/twin/test_fit.py | tail -1
   SECONDS=0
   run "$variant" env PYTHONPATH="$DEST/$variant/site:$SITE" "$PY" -S
   echo "$variant: run in ${SECONDS} s"
