@@ -338,6 +338,28 @@ def test_screen_terms_do_not_depend_on_the_calls_before():
         assert rel_err(first[name][4], x[probe_rows]) < 10 * TOL[np.float32]
 
 
+def test_kept_out_edges_follow_the_operator_structure():
+    """A thread keeps the out-edges it built for the reach and reuses them when the next operator has the
+    very same structure (a patient's twins): an operator with the same size, the same row lengths and other
+    columns must get its own, on every call in any order."""
+    rng = np.random.default_rng(5)
+    n = 400
+    a = random_operator(rng, n, 0.004, np.float32)
+    perm = rng.permutation(n).astype(np.int32)
+    b = sp.csr_array((a.data.copy(), perm[a.indices], a.indptr.copy()), shape=a.shape)
+    b = kernel.as_operator(b)
+    assert b.nnz == a.nnz and not np.array_equal(np.sort(b.indices), np.sort(a.indices))
+    u = np.zeros((n, 32), dtype=np.float32)
+    u[rng.choice(n, 32, replace=False), np.arange(32)] = 1.0  # unit seeds: the reach is searched
+    want = {"a": reference.propagate(a, u, 0.8, 8), "b": reference.propagate(b, u, 0.8, 8)}
+    first = {}
+    for name, op in [("a", a), ("b", b), ("a", a), ("b", b), ("b", b)]:
+        x = kernel.propagate(op, u, 0.8, 8, n_threads=1)
+        assert rel_err(x, want[name]) < TOL[np.float32], name
+        first.setdefault(name, x)
+        assert np.array_equal(x, first[name])
+
+
 def test_kernel_accepts_unpickled_arrays():
     """An unpickled array carries its own dtype instance (joblib, Dask workers): still float32."""
     import pickle
