@@ -4,7 +4,7 @@
 // AVX-512 register of float32) and the reduction chunk kChunk; the row type Row<T, NB> (kBlock lanes as
 // native vectors of NB bytes) with its operations; the macros P4CORE_WIDTHS (one version of a function
 // per native width, picked at run time), P4CORE_CLONES (runtime dispatch over target clones),
-// P4CORE_INLINE and P4CORE_PREFETCH.
+// and P4CORE_INLINE.
 #pragma once
 
 #include <cstddef>
@@ -59,11 +59,6 @@
 #define P4CORE_INLINE inline
 #endif
 
-#if defined(__GNUC__)
-#define P4CORE_PREFETCH(ptr) __builtin_prefetch(ptr, 0, 3)
-#else
-#define P4CORE_PREFETCH(ptr) ((void)0)
-#endif
 
 namespace p4core {
 
