@@ -1,7 +1,7 @@
 // p4core kernel: umbrella header of the column-blocked kernels (kept so that existing includes work).
 //
 // Owns nothing itself; the parts live in
-//   simd.hpp            the row type Row<T, NB>, kBlock / kChunk, lanes_vector and the width / clone / inline / prefetch macros
+//   simd.hpp            the row type Row<T, NB>, kBlock / kChunk, lanes_vector and the width / clone / inline macros
 //   reach.hpp           out-edges of the operator and the rows a block's seeds reach within K hops
 //   block_propagate.hpp blocked, reach-aware propagation (block_steps, propagate_blocked)
 //   gram.hpp            weighted Gram tiles between column blocks

@@ -158,8 +158,8 @@ P4CORE_WIDTHS(void course_rows(std::int64_t i0, std::int64_t i1, std::int64_t B,
 
 // The step's local error, max over entries [i0, i1) of |y3 - y2| / (tol (1 + max(|x|, |y3|))), with
 // y3 - y2 = h (-5/72 k1 + 1/12 k2 + 1/9 k3 - 1/8 k4), in double. A maximum is exact in any order, so
-// the lanes of a runtime-dispatched clone (kBlock entries at a time) give the very value of one entry
-// after another: the same steps.
+// the lanes of every width's version (kBlock entries at a time) give the very value of one entry after
+// another: the same steps.
 template <class V>
 P4CORE_INLINE V abs_lanes(V v) {  // |v| by clearing the sign bits (exact, as std::fabs)
   typedef unsigned long long I __attribute__((vector_size(sizeof(V))));

@@ -14,32 +14,30 @@
 #include <new>
 #include <vector>
 
+// Runtime dispatch (GCC on x86-64 Linux), the loader picking the widest version this CPU runs, no
+// -march=native needed:
+//   P4CORE_CLONES             target clones of one body (AVX-512, AVX2, baseline);
+//   P4CORE_WIDTHS(sig, body)  one version per native vector width (GCC function multi-versioning), `body`
+//                             seeing the width as the constant NB (bytes).
+// Elsewhere, or with -DP4CORE_NO_CLONES, one version of the width the compiler targets.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(P4CORE_NO_CLONES)
-// Runtime dispatch: the loader picks the widest clone this CPU supports (no -march=native needed).
 #define P4CORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define P4CORE_CLONES
-#endif
-// P4CORE_WIDTHS(signature, body): the function in one version per native vector width, the loader
-// picking the widest this CPU runs (GCC function multi-versioning); `body` sees the width as the
-// constant NB (bytes). Elsewhere one version, of the width the compiler targets.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(P4CORE_NO_CLONES)
-#define P4CORE_WIDTHS(SIG, ...)                                                      \
-  __attribute__((target("avx512f"))) inline SIG {                                    \
-    constexpr int NB = 64;                                                           \
-    __VA_ARGS__                                                                      \
-  }                                                                                  \
-  __attribute__((target("avx2"))) inline SIG {                                       \
-    constexpr int NB = 32;                                                           \
-    __VA_ARGS__                                                                      \
-  }                                                                                  \
-  __attribute__((target("default"))) inline SIG {                                    \
-    constexpr int NB = 16;                                                           \
-    __VA_ARGS__                                                                      \
+#define P4CORE_WIDTHS(SIG, ...)                   \
+  __attribute__((target("avx512f"))) inline SIG { \
+    constexpr int NB = 64;                        \
+    __VA_ARGS__                                   \
+  }                                               \
+  __attribute__((target("avx2"))) inline SIG {    \
+    constexpr int NB = 32;                        \
+    __VA_ARGS__                                   \
+  }                                               \
+  __attribute__((target("default"))) inline SIG { \
+    constexpr int NB = 16;                        \
+    __VA_ARGS__                                   \
   }
 #else
+#define P4CORE_CLONES
 #if defined(__AVX512F__)
 #define P4CORE_NATIVE_BYTES 64
 #elif defined(__AVX2__) || defined(__AVX__)
@@ -47,10 +45,10 @@
 #else
 #define P4CORE_NATIVE_BYTES 16
 #endif
-#define P4CORE_WIDTHS(SIG, ...)          \
-  inline SIG {                           \
+#define P4CORE_WIDTHS(SIG, ...)             \
+  inline SIG {                              \
     constexpr int NB = P4CORE_NATIVE_BYTES; \
-    __VA_ARGS__                          \
+    __VA_ARGS__                             \
   }
 #endif
 #if defined(__GNUC__)
@@ -58,7 +56,6 @@
 #else
 #define P4CORE_INLINE inline
 #endif
-
 
 namespace p4core {
 
