@@ -309,6 +309,44 @@ def test_screen_terms_do_not_depend_on_threads_or_neighbours():
     assert np.array_equal(_assemble(stiles, g, len(sub)), full[np.ix_(sub, sub)])
 
 
+@pytest.mark.skipif(not kernel.has_openmp() or kernel.max_threads() < 2, reason="needs OpenMP and 2 threads")
+def test_team_and_single_thread_blocks_in_one_call():
+    """On 2 threads a block whose reach is a large share of the rows is stepped by both threads (the rows
+    split between them), a block that reaches few rows by one thread alone. One call with both kinds of
+    block, interleaved, gives the same bits as 1 thread and as the row kernel, for the dense propagation
+    and the screen's products."""
+    rng = np.random.default_rng(23)
+    n_big, n_small = 900, 300
+    big = random_operator(rng, n_big, 0.01, np.float32)  # strongly connected: a seed reaches most rows
+    a = kernel.as_operator(sp.block_diag([big, sp.eye_array(n_small) * 0.5]), dtype=np.float32)
+    n = n_big + n_small
+    n_cols = 96  # six blocks: even blocks seeded in the connected part, odd blocks on isolated nodes
+    seed = np.where(
+        (np.arange(n_cols) // kernel.BLOCK) % 2 == 0,
+        rng.integers(0, n_big, n_cols),
+        n_big + rng.choice(n_small, n_cols, replace=False),
+    )
+    u = np.zeros((n, n_cols), np.float32)
+    u[seed, np.arange(n_cols)] = 1.0
+    two = kernel.propagate(a, u, 0.8, 8, n_threads=2)
+    assert rel_err(two, reference.propagate(a, u, 0.8, 8)) < TOL[np.float32]
+    assert np.array_equal(two, kernel.propagate(a, u, 0.8, 8, n_threads=1))
+    assert np.array_equal(two[:, :1], kernel.propagate(a, np.ascontiguousarray(u[:, :1]), 0.8, 8))
+    ptr = np.arange(n_cols + 1, dtype=np.int64)
+    rows, vals = seed.astype(np.int32), np.ones(n_cols)
+    w, s = rng.uniform(0.5, 1.5, n), rng.normal(size=n)
+    off = np.array([0, n_big, n], dtype=np.int64)
+    nb = n_cols // kernel.BLOCK
+    tiles = np.array([(p, q) for p in range(nb) for q in range(p, nb)])
+    args = (a, ptr, rows, vals, w, s, off, 0.8, 8, tiles)
+    one_t = kernel.screen_terms(*args, probe_rows=np.unique(rows), n_threads=1)
+    two_t = kernel.screen_terms(*args, probe_rows=np.unique(rows), n_threads=2)
+    for x, y in zip(one_t, two_t, strict=True):
+        assert np.array_equal(x, y)
+    x = reference.propagate(a, u, 0.8, 8).astype(float)
+    assert rel_err(two_t[1], ((x * x) * w[:, None]).sum(0)) < 10 * TOL[np.float32]
+
+
 def test_screen_terms_do_not_depend_on_the_calls_before():
     """Each thread keeps its step buffers from one call to the next: a call gives the same bits after
     calls on other operators of the same size (one that reaches few rows, one that reaches most, a

@@ -2,23 +2,28 @@
 //
 // Owns: Stepper (the operator as the steps read it: alpha folded into the weights, source and weight in
 // one stream, its out-edges; its buffers kept by the thread between calls), row_sum and block_steps (the
-// K Horner steps of one block), BlockScratch (a thread's buffers), propagate_block (one block from its
-// seeds), for_each_block (the parallel loop over column blocks with one scratch per thread), wave_in /
-// wave_out and propagate_blocked (a dense N x B input in waves of blocks).
+// K Horner steps of one block, by one thread or by a team sharing its rows), BlockScratch (a thread's
+// buffers), clean_for, Wave and run_blocks (a wave of blocks: every reach, then each block by one thread
+// or by the whole team), kept_reaches / kept_zero_slots / kept_buffer (buffers kept between calls),
+// wave_in / wave_out and propagate_blocked (a dense N x B input in waves of blocks).
 //
 // Columns are processed in blocks of kBlock (one AVX-512 register of float32); every block runs all
-// K steps on its own, in a thread of its own, with its working set (two N x kBlock buffers, rows aligned
-// to cache lines) in cache. A block only touches the rows its seeds can reach (reach.hpp): rows are
-// visited in order of their hop distance from the seeds, so step k computes only the rows within k hops
-// and a target without out-edges costs nothing beyond its seeds. A row of a step sums its CSR entries in
-// stored order (unreached sources contribute exact zeros), so every value depends only on the operator
-// and the column itself: the same bits for any thread count, any block a column shares, and as the row
-// kernel in propagate.hpp.
+// K steps on its own, with its working set (two N x kBlock buffers, rows aligned to cache lines) in
+// cache: a block that reaches few rows in a thread of its own, one that reaches many by every thread
+// together (each its share of the rows, a barrier per step). A block only touches the rows its seeds
+// can reach (reach.hpp): rows are visited in order of their hop distance from the seeds, so step k
+// computes only the rows within k hops and a target without out-edges costs nothing beyond its seeds. A
+// row of a step sums its CSR entries in stored order (unreached sources contribute exact zeros), so
+// every value depends only on the operator and the column itself: the same bits for any thread count,
+// any block a column shares, whichever thread computes a row, and as the row kernel in propagate.hpp.
 //
 // Measured on the Kang 2018 twin's operator (benchmarks/bench_propagate.py; 48k nodes, 451k edges): a
 // row of a buffer malloc'ed at 16 bytes straddles two cache lines, and aligning the buffers made the
-// steps 1.4x faster; software prefetch of the gathered rows, two or four rows interleaved, 32 columns per
-// block and 2 MiB pages each gained nothing (within +-5%), so the loop stays plain.
+// steps 1.4x faster; software prefetch of the gathered rows (also non-temporal prefetch of the streams),
+// two or four rows interleaved, two or four partial sums per row, 32 columns per block, 2 MiB pages and
+// splitting a step into passes over column panels (sources in L2) each gained nothing or lost, so the
+// loop stays plain. Its rows dealt round robin to a team in chunks of 64 were slower than contiguous
+// shares.
 #pragma once
 
 #include <algorithm>
@@ -27,6 +32,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "p4core/csr.hpp"
@@ -115,6 +121,18 @@ T* kept_buffer(std::size_t n) {
   return buf.data();
 }
 
+// A buffer of at least n zeros for this thread, kept from one call to the next (grown, never shrunk):
+// every user leaves it all zero again.
+template <class T>
+T* kept_zero_slots(std::size_t n) {
+  thread_local lanes_vector<T> buf;
+  if (buf.size() < n) {
+    lanes_vector<T>().swap(buf);
+    buf.resize(n, T(0));
+  }
+  return buf.data();
+}
+
 // Row i of A z for one block: its entries in stored order, each alpha a_ij times source row j.
 template <class T, int NB>
 P4CORE_INLINE Row<T, NB> row_sum(const std::int32_t* indptr, const typename Stepper<T>::Entry* ent, const T* src,
@@ -125,6 +143,34 @@ P4CORE_INLINE Row<T, NB> row_sum(const std::int32_t* indptr, const typename Step
   return acc;
 }
 
+// The part of a block's reach that one of n_parts threads steps: [f0, f1) of r.sorted, contiguous and
+// balanced by the operator entries its rows sum (the whole reach when n_parts == 1).
+template <class T>
+std::pair<std::size_t, std::size_t> reach_part(const Stepper<T>& a, const Reach& r, int part, int n_parts) {
+  const std::size_t n_reach = r.sorted.size();
+  if (n_parts <= 1) return {0, n_reach};
+  const std::int32_t* indptr = a.indptr;
+  auto cut = [&](int t) -> std::size_t {
+    if (t <= 0) return 0;
+    if (t >= n_parts) return n_reach;
+    if (static_cast<std::int64_t>(n_reach) == a.n_rows) {  // every row: r.sorted is 0..N-1, cut on indptr
+      const std::int64_t goal = static_cast<std::int64_t>(indptr[a.n_rows]) * t / n_parts;
+      return static_cast<std::size_t>(std::lower_bound(indptr, indptr + a.n_rows, goal) - indptr);
+    }
+    std::int64_t total = 0;
+    for (std::int32_t i : r.sorted) total += indptr[i + 1] - indptr[i];
+    const std::int64_t goal = total * t / n_parts;
+    std::int64_t acc = 0;
+    std::size_t f = 0;
+    while (f < n_reach && acc < goal) {
+      acc += indptr[r.sorted[f] + 1] - indptr[r.sorted[f]];
+      ++f;
+    }
+    return f;
+  };
+  return {cut(part), cut(part + 1)};
+}
+
 // K Horner steps for one block: z_0 = u, z_k = alpha A z_{k-1} + u, so z_K = sum_k (alpha A)^k u
 // with one buffer written per step (no running sum to read and write back). `out` holds u on entry
 // (zero outside the seeds) and z_K on exit; step 1 reads it as z_0 and the last step (K >= 2) writes
@@ -132,10 +178,14 @@ P4CORE_INLINE Row<T, NB> row_sum(const std::int32_t* indptr, const typename Step
 // Steps in between alternate q (odd k) and p (even k): both are zero outside `r` where a step reads
 // them before it writes them. All three are N x kBlock. Each row adds its entries in stored order,
 // then its seed value; the out-of-order core overlaps consecutive rows (their sums are independent).
+// A team of n_parts threads may step one block together (every thread calls with its own `part`
+// from inside one parallel region): each computes its part of the rows (reach_part), with a barrier
+// after every step; a row is computed the same way whichever thread computes it (same bits).
 template <class T, int NB>
-P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, T* p, T* q, T* out) {
+P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, T* p, T* q, T* out, int part,
+                                    int n_parts) {
   using Entry = typename Stepper<T>::Entry;
-  const std::int64_t n_reach = static_cast<std::int64_t>(r.sorted.size());
+  const auto [f0, f1] = reach_part(a, r, part, n_parts);
   const std::int32_t* indptr = a.indptr;
   const Entry* ent = a.e.data();
   std::vector<std::int32_t> live;
@@ -145,20 +195,20 @@ P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, 
   for (int k = 1; k <= K; ++k) {
     const bool all = r.count_le[static_cast<std::size_t>(k)] == a.n_rows;  // every row: no list needed
     if (!all && (k == 1 || r.count_le[static_cast<std::size_t>(k)] != r.count_le[static_cast<std::size_t>(k - 1)])) {
-      live.resize(static_cast<std::size_t>(n_reach));
-      is_seed.resize(static_cast<std::size_t>(n_reach));
+      live.resize(f1 - f0);
+      is_seed.resize(f1 - f0);
       n_live = 0;
-      for (std::int64_t f = 0; f < n_reach; ++f)
-        if (r.lev[static_cast<std::size_t>(f)] <= k) {
-          is_seed[n_live] = r.lev[static_cast<std::size_t>(f)] == 0;
-          live[n_live++] = r.sorted[static_cast<std::size_t>(f)];
+      for (std::size_t f = f0; f < f1; ++f)
+        if (r.lev[f] <= k) {
+          is_seed[n_live] = r.lev[f] == 0;
+          live[n_live++] = r.sorted[f];
         }
     }
     T* dst = k == K && K >= 2 ? out : (k % 2 ? q : p);
     if (all) {
-      // every row: no list, and every row adds its u (zero off the seeds; a sum is never -0, and
-      // s + 0 = s + (-0) = s otherwise, so the same bits as adding it to the seeds only)
-      for (std::int64_t i = 0; i < a.n_rows; ++i)
+      // every row (r.sorted is 0..N-1): no list, and every row adds its u (zero off the seeds; a sum is
+      // never -0, and s + 0 = s + (-0) = s otherwise, so the same bits as adding it to the seeds only)
+      for (std::int64_t i = static_cast<std::int64_t>(f0); i < static_cast<std::int64_t>(f1); ++i)
         row_store(dst + i * kBlock, row_add(row_sum<T, NB>(indptr, ent, src, i), row_load<T, NB>(out + i * kBlock)));
     } else {
       for (std::size_t g = 0; g < n_live; ++g) {
@@ -167,23 +217,28 @@ P4CORE_INLINE void block_steps_impl(const Stepper<T>& a, const Reach& r, int K, 
         row_store(dst + i * kBlock, is_seed[g] ? row_add(acc, row_load<T, NB>(out + i * kBlock)) : acc);
       }
     }
+    if (n_parts > 1) team_barrier();  // the next step reads every row this one wrote
     src = dst;
   }
   if (K == 1)
-    for (std::int32_t i : r.sorted)
-      std::memcpy(out + static_cast<std::int64_t>(i) * kBlock, q + static_cast<std::int64_t>(i) * kBlock, sizeof(T) * kBlock);
+    for (std::size_t f = f0; f < f1; ++f)
+      std::memcpy(out + static_cast<std::int64_t>(r.sorted[f]) * kBlock, q + static_cast<std::int64_t>(r.sorted[f]) * kBlock,
+                  sizeof(T) * kBlock);
+  if (K == 1 && n_parts > 1) team_barrier();
 }
 
-P4CORE_WIDTHS(void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q, float* out),
-              block_steps_impl<float, NB>(a, r, K, p, q, out);)
-P4CORE_WIDTHS(void block_steps(const Stepper<double>& a, const Reach& r, int K, double* p, double* q, double* out),
-              block_steps_impl<double, NB>(a, r, K, p, q, out);)
+P4CORE_WIDTHS(void block_steps(const Stepper<float>& a, const Reach& r, int K, float* p, float* q, float* out,
+                               int part, int n_parts),
+              block_steps_impl<float, NB>(a, r, K, p, q, out, part, n_parts);)
+P4CORE_WIDTHS(void block_steps(const Stepper<double>& a, const Reach& r, int K, double* p, double* q, double* out,
+                               int part, int n_parts),
+              block_steps_impl<double, NB>(a, r, K, p, q, out, part, n_parts);)
 
 // Per-thread scratch for block propagation: the step buffers, the block's own N x kBlock
 // in/out buffer, its seeds and its reach.
 template <class T>
 struct BlockScratch {
-  lanes_vector<T> p, q, out;
+  lanes_vector<T> p, q;
   std::vector<int> level;
   std::vector<std::int32_t> dirty;  // rows of p/q written by the previous block
   std::vector<std::int32_t> seeds;
@@ -191,7 +246,6 @@ struct BlockScratch {
   explicit BlockScratch(std::int64_t n)
       : p(static_cast<std::size_t>(n * kBlock), T(0)),
         q(static_cast<std::size_t>(n * kBlock), T(0)),
-        out(static_cast<std::size_t>(n * kBlock), T(0)),
         level(static_cast<std::size_t>(n), INT_MAX) {}
   void clean() {
     if (4 * dirty.size() > level.size()) {  // most rows (a block that reached the network): one pass each
@@ -204,6 +258,22 @@ struct BlockScratch {
       }
     }
     dirty.clear();
+  }
+  // The same as clean(), by one of a team of nt threads (its share of the rows); `dirty` stays as it
+  // is (every thread reads it): whoever sets it next overwrites it.
+  void clean_part(int tid, int nt) {
+    const std::int64_t n = static_cast<std::int64_t>(level.size());
+    if (4 * dirty.size() > level.size()) {
+      const std::int64_t i0 = n * tid / nt, i1 = n * (tid + 1) / nt;
+      std::memset(p.data() + i0 * kBlock, 0, sizeof(T) * static_cast<std::size_t>((i1 - i0) * kBlock));
+      std::memset(q.data() + i0 * kBlock, 0, sizeof(T) * static_cast<std::size_t>((i1 - i0) * kBlock));
+    } else {
+      const std::size_t d = dirty.size(), f0 = d * tid / nt, f1 = d * (tid + 1) / nt;
+      for (std::size_t f = f0; f < f1; ++f) {
+        std::fill_n(p.data() + static_cast<std::int64_t>(dirty[f]) * kBlock, kBlock, T(0));
+        std::fill_n(q.data() + static_cast<std::int64_t>(dirty[f]) * kBlock, kBlock, T(0));
+      }
+    }
   }
 };
 
@@ -221,32 +291,87 @@ BlockScratch<T>& thread_scratch(std::int64_t n) {
   return *kept;
 }
 
-// Propagate one block whose seeds (the rows where any of its columns is non-zero, in any order)
-// are already written into `out` (N x kBlock; zero elsewhere). When every row is within one hop of the
-// seeds, step 1 writes every row of q and step 2 every row of p before either is read: no clearing.
+// Before a block's steps, its reach known: p and q cleared where the previous block left rows (nothing
+// to clear when every row is within one hop of the seeds: step 1 writes every row of q and step 2
+// every row of p before either is read).
 template <class T>
-void propagate_block(const Stepper<T>& a, int K, T* out, const std::vector<std::int32_t>& seeds,
-                     BlockScratch<T>& s, Reach& r) {
-  reach_of([&a]() -> const OutEdges& { return a.out(); }, a.indptr, a.indices(), seeds, K, s.level, r);
-  const std::int64_t n = static_cast<std::int64_t>(s.level.size());
-  if (K >= 2 && r.count_le[1] == n)
+void clean_for(int K, const Reach& r, BlockScratch<T>& s) {
+  if (K >= 2 && r.count_le[1] == static_cast<std::int64_t>(s.level.size()))
     s.dirty.clear();
   else
     s.clean();
-  block_steps(a, r, K, s.p.data(), s.q.data(), out);
-  s.dirty = r.order;
 }
 
-// The parallel loop over column blocks [0, nb): body(blk, s) for every block, blocks handed out one
-// at a time to the threads (dynamic), each thread with its own scratch s for an N-row operator.
-template <class T, class Body>
-void for_each_block(std::int64_t N, std::int64_t nb, int n_threads, const Body& body) {
-#pragma omp parallel num_threads(n_threads) if (nb > 1)
-  {
-    BlockScratch<T>& s = thread_scratch<T>(N);
+// n reaches kept by the calling thread from one call to the next (their buffers grown, never shrunk).
+inline std::vector<Reach>& kept_reaches(std::int64_t n) {
+  thread_local std::vector<Reach> kept;
+  if (static_cast<std::int64_t>(kept.size()) < n) kept.resize(static_cast<std::size_t>(n));
+  return kept;
+}
+
+// What the threads of one parallel region share while they run a wave of blocks (run_blocks).
+template <class T>
+struct Wave {
+  std::vector<Reach>& reach;  // per block of the wave
+  std::vector<char> team;     // per block: stepped by the whole team
+  BlockScratch<T>* s = nullptr;
+  explicit Wave(std::int64_t w) : reach(kept_reaches(w)), team(static_cast<std::size_t>(w), 0) {}
+};
+
+// A block whose reach is at least this share of the rows is stepped by the whole team.
+constexpr std::int64_t kTeamShare = 8;  // 1/8
+
+// Blocks [0, w), called by every thread of a parallel region:
+//   1. every block's seeds and reach, blocks in parallel: seeds_of(b, seeds) lists the rows where
+//      block b's u is non-zero (any order) and leaves u in out_of(b) (zero elsewhere);
+//   2. the blocks that reach less than 1/kTeamShare of the rows, in parallel, each by one thread in
+//      that thread's scratch, then finish(b, out, r);
+//   3. the others one after another, each by the whole team (its rows split between the threads, a
+//      barrier per step; block_steps) in the scratch of the region's first thread;
+//   4. finish(b, out, r) of the blocks of 3, in parallel.
+// out_of(b) is block b's own N x kBlock buffer: u in, the response out (read by finish). Two threads stepping one block share its source rows in cache:
+// the steps of the Kang 2018 operator's 64-column blocks ran 1.2-1.5x faster on 2 threads than with a
+// block per thread, and varied less with the neighbours' load (benchmarks/bench_propagate.py).
+template <class T, class SeedsOf, class OutOf, class Finish>
+void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, const SeedsOf& seeds_of,
+                const OutOf& out_of, const Finish& finish) {
+  const std::int64_t N = st.n_rows;
+  const int tid = omp_thread_num(), nt = omp_threads();
+  BlockScratch<T>& own = thread_scratch<T>(N);
+  if (tid == 0) wave.s = &own;  // every thread sees it after the first loop's barrier
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t blk = 0; blk < nb; ++blk) body(blk, s);
+  for (std::int64_t b = 0; b < w; ++b) {
+    Reach& r = wave.reach[static_cast<std::size_t>(b)];
+    seeds_of(b, own.seeds);
+    reach_of([&st]() -> const OutEdges& { return st.out(); }, st.indptr, st.indices(), own.seeds, K, own.level, r);
+    wave.team[static_cast<std::size_t>(b)] = nt > 1 && kTeamShare * static_cast<std::int64_t>(r.sorted.size()) >= N;
   }
+#pragma omp for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < w; ++b) {
+    if (wave.team[static_cast<std::size_t>(b)]) continue;
+    const Reach& r = wave.reach[static_cast<std::size_t>(b)];
+    T* out = out_of(b);
+    clean_for(K, r, own);
+    block_steps(st, r, K, own.p.data(), own.q.data(), out, 0, 1);
+    own.dirty = r.order;
+    finish(b, out, r);
+  }
+  BlockScratch<T>& s = *wave.s;
+  bool any = false;
+  for (std::int64_t b = 0; b < w; ++b) {
+    if (!wave.team[static_cast<std::size_t>(b)]) continue;
+    any = true;
+    const Reach& r = wave.reach[static_cast<std::size_t>(b)];
+    if (!(K >= 2 && r.count_le[1] == N)) s.clean_part(tid, nt);
+    team_barrier();  // p and q clean before any thread steps
+    block_steps(st, r, K, s.p.data(), s.q.data(), out_of(b), tid, nt);
+#pragma omp single
+    s.dirty = r.order;
+  }
+  if (!any) return;
+#pragma omp for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < w; ++b)
+    if (wave.team[static_cast<std::size_t>(b)]) finish(b, out_of(b), wave.reach[static_cast<std::size_t>(b)]);
 }
 
 // Prefetch the cache lines of n values from p (for writing if `write`).
@@ -341,6 +466,7 @@ void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T 
   T* buf = kept_buffer<T>(static_cast<std::size_t>(W * N * kBlock));
   // seeds found per row chunk and block (each ascending), joined per block in chunk order
   std::vector<std::vector<std::int32_t>> found(static_cast<std::size_t>(n_chunks * W));
+  Wave<T> wave(W);
   for (std::int64_t b0 = 0; b0 < nb; b0 += W) {
     const std::int64_t w = std::min(W, nb - b0), c0 = b0 * kBlock;
 #pragma omp parallel num_threads(n_threads)
@@ -351,16 +477,16 @@ void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T 
         for (std::int64_t b = 0; b < w; ++b) seeds[b].clear();
         wave_in(u, B, c0, w, N, ch * chunk, std::min(N, (ch + 1) * chunk), buf, seeds);
       }
-      BlockScratch<T>& s = thread_scratch<T>(N);
-#pragma omp for schedule(dynamic, 1)
-      for (std::int64_t b = 0; b < w; ++b) {
-        s.seeds.clear();
-        for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
-          const std::vector<std::int32_t>& f = found[static_cast<std::size_t>(ch * W + b)];
-          s.seeds.insert(s.seeds.end(), f.begin(), f.end());
-        }
-        propagate_block(st, K, buf + b * N * kBlock, s.seeds, s, s.reach);
-      }
+      run_blocks(
+          st, K, w, wave,
+          [&](std::int64_t b, std::vector<std::int32_t>& seeds) {
+            seeds.clear();
+            for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
+              const std::vector<std::int32_t>& f = found[static_cast<std::size_t>(ch * W + b)];
+              seeds.insert(seeds.end(), f.begin(), f.end());
+            }
+          },
+          [&](std::int64_t b) { return buf + b * N * kBlock; }, [](std::int64_t, T*, const Reach&) {});
 #pragma omp for schedule(static)
       for (std::int64_t ch = 0; ch < n_chunks; ++ch)
         wave_out(buf, B, c0, w, N, ch * chunk, std::min(N, (ch + 1) * chunk), x);

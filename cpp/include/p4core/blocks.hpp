@@ -3,7 +3,7 @@
 // Owns nothing itself; the parts live in
 //   simd.hpp            the row type Row<T, NB>, kBlock / kChunk, lanes_vector and the width / clone / inline macros
 //   reach.hpp           out-edges of the operator and the rows a block's seeds reach within K hops
-//   block_propagate.hpp blocked, reach-aware propagation (block_steps, propagate_blocked)
+//   block_propagate.hpp blocked, reach-aware propagation (block_steps, run_blocks, propagate_blocked)
 //   gram.hpp            weighted Gram tiles between column blocks
 //   screen_terms.hpp    the screen's inner products (block_products, screen_terms)
 #pragma once

@@ -40,6 +40,13 @@ inline int omp_threads() {
 #endif
 }
 
+// A barrier of the innermost enclosing parallel region (every thread of the team must reach it).
+inline void team_barrier() {
+#ifdef P4CORE_HAS_OPENMP
+#pragma omp barrier
+#endif
+}
+
 // 0 or negative means "the OpenMP default" (OMP_NUM_THREADS or the core count).
 inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : max_threads(); }
 

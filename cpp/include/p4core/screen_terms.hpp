@@ -107,44 +107,55 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
   std::vector<std::vector<std::int32_t>> rows(static_cast<std::size_t>(nb));
   std::vector<char> in_tile(static_cast<std::size_t>(nb), 0);  // keep a block's responses only if a tile needs them
   for (std::int64_t k = 0; k < 2 * n_tiles; ++k) in_tile[static_cast<std::size_t>(tile_pairs[k])] = 1;
-  for_each_block<T>(N, nb, n_threads, [&](std::int64_t blk, BlockScratch<T>& s) {
-    lanes_vector<T>& out = s.out;
-    std::vector<std::int32_t>& seeds = s.seeds;
-    Reach& r = s.reach;
-    const std::int64_t c0 = blk * kBlock, c1 = std::min(n_cols, c0 + kBlock);
+  // blocks in waves of W, each block in its own N x kBlock buffer (kept zero between blocks: finish
+  // clears what the block wrote)
+  const std::int64_t W = std::min<std::int64_t>(nb, 4 * std::max(1, n_threads));
+  T* slots = kept_zero_slots<T>(static_cast<std::size_t>(W * N * kBlock));
+  std::int64_t b0 = 0;  // the wave's first block
+  auto out_of = [&](std::int64_t b) { return slots + b * N * kBlock; };
+  auto seeds_of = [&](std::int64_t b, std::vector<std::int32_t>& seeds) {
+    const std::int64_t c0 = (b0 + b) * kBlock, c1 = std::min(n_cols, c0 + kBlock);
+    T* out = out_of(b);
     seeds.clear();
     for (std::int64_t c = c0; c < c1; ++c)
       for (std::int64_t e = seed_ptr[c]; e < seed_ptr[c + 1]; ++e) {
-        out[static_cast<std::size_t>(static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0))] += seed_val[e];
+        out[static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0)] += seed_val[e];
         seeds.push_back(seed_row[e]);
       }
-    propagate_block(st, K, out.data(), seeds, s, r);
+  };
+  auto finish = [&](std::int64_t blk, T* out, const Reach& r) {
+    const std::int64_t c0 = blk * kBlock, c1 = std::min(n_cols, c0 + kBlock);
     if (self_weight != T(1))
       for (std::int64_t c = c0; c < c1; ++c)
         for (std::int64_t e = seed_ptr[c]; e < seed_ptr[c + 1]; ++e)
-          out[static_cast<std::size_t>(static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0))] -=
-              (T(1) - self_weight) * seed_val[e];
+          out[static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0)] -= (T(1) - self_weight) * seed_val[e];
     for (std::int64_t k = 0; k < n_probe; ++k) {  // the responses at the probe rows (before clearing)
-      const T* oi = out.data() + static_cast<std::int64_t>(probe_rows[k]) * kBlock;
+      const T* oi = out + static_cast<std::int64_t>(probe_rows[k]) * kBlock;
       for (std::int64_t c = c0; c < c1; ++c) probe[k * n_cols + c] = double(oi[c - c0]);
     }
     lanes_vector<T>& x = xc[static_cast<std::size_t>(blk)];
     x.resize(r.sorted.size() * kBlock);
     const bool most = 4 * static_cast<std::int64_t>(r.sorted.size()) > N;  // then one pass clears `out`
     for (std::size_t f = 0; f < r.sorted.size(); ++f) {
-      T* oi = out.data() + static_cast<std::int64_t>(r.sorted[f]) * kBlock;
+      T* oi = out + static_cast<std::int64_t>(r.sorted[f]) * kBlock;
       const T swi = sw[static_cast<std::size_t>(r.sorted[f])];
       T* xf = x.data() + f * kBlock;
       for (std::int64_t b = 0; b < kBlock; ++b) xf[b] = swi * oi[b];
       if (!most) std::fill_n(oi, kBlock, T(0));
     }
-    if (most) std::memset(out.data(), 0, sizeof(T) * out.size());
+    if (most) std::memset(out, 0, sizeof(T) * static_cast<std::size_t>(N * kBlock));
     block_products(x.data(), r.sorted, sw.data(), sig, offsets, C, c0, n_cols, num, sq, wsum);
     if (!in_tile[static_cast<std::size_t>(blk)])
       lanes_vector<T>().swap(x);
     else
       keep_for_tiles(x, r.sorted, N, rows[static_cast<std::size_t>(blk)]);
-  });
+  };
+  Wave<T> wave(W);
+  for (; b0 < nb; b0 += W) {
+    const std::int64_t w = std::min(W, nb - b0);
+#pragma omp parallel num_threads(n_threads) if (nb > 1)
+    run_blocks(st, K, w, wave, seeds_of, out_of, [&](std::int64_t b, T* out, const Reach& r) { finish(b0 + b, out, r); });
+  }
   gram_tiles(xc, rows, in_tile, tile_pairs, n_tiles, tiles, n_threads);
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 // Runtime dispatch (GCC on x86-64 Linux), the loader picking the widest version this CPU runs, no
@@ -120,14 +121,21 @@ P4CORE_INLINE Row<T, NB> row_add(Row<T, NB> a, const Row<T, NB>& b) {
   for (int j = 0; j < Row<T, NB>::P; ++j) a.v[j] += b.v[j];
   return a;
 }
-// True when any lane is non-zero (-0 counts as zero).
+// True when any lane is non-zero (-0 counts as zero, NaN as non-zero): the lanes compared as whole
+// vectors, the masks or-ed together and tested 8 bytes at a time.
 template <class T, int NB>
 P4CORE_INLINE bool row_nonzero(const Row<T, NB>& r) {
-  bool any = false;
+  using Lane = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef Lane mask __attribute__((vector_size(NB)));
+  mask any = r.v[0] != typename Row<T, NB>::nat{};
 #pragma GCC unroll 16
-  for (int j = 0; j < Row<T, NB>::P; ++j)
-    for (int b = 0; b < Row<T, NB>::L; ++b) any |= r.v[j][b] != T(0);
-  return any;
+  for (int j = 1; j < Row<T, NB>::P; ++j) any |= r.v[j] != typename Row<T, NB>::nat{};
+  std::uint64_t words[NB / 8];
+  std::memcpy(words, &any, NB);
+  std::uint64_t o = 0;
+#pragma GCC unroll 16
+  for (int k = 0; k < NB / 8; ++k) o |= words[k];
+  return o != 0;
 }
 
 // Buffers whose rows are read as whole vectors: aligned to a cache line, so that a row of kBlock
