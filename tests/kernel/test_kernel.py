@@ -311,13 +311,13 @@ def test_screen_terms_do_not_depend_on_threads_or_neighbours():
 
 @pytest.mark.skipif(not kernel.has_openmp() or kernel.max_threads() < 2, reason="needs OpenMP and 2 threads")
 def test_team_and_single_thread_blocks_in_one_call():
-    """On 2 threads a block whose reach is a large share of the rows is stepped by both threads (the rows
-    split between them), a block that reaches few rows by one thread alone. One call with both kinds of
-    block, interleaved, gives the same bits as 1 thread and as the row kernel, for the dense propagation
-    and the screen's products."""
+    """On 2 threads a block whose working set is large (it reaches most of 30,000 rows: two of them pass
+    8 MiB) is stepped by both threads (the rows split between them), a block that reaches few rows by
+    one thread alone. One call with both kinds of block, interleaved, gives the same bits as 1 thread
+    and as the row kernel, for the dense propagation and the screen's products."""
     rng = np.random.default_rng(23)
-    n_big, n_small = 900, 300
-    big = random_operator(rng, n_big, 0.01, np.float32)  # strongly connected: a seed reaches most rows
+    n_big, n_small = 30_000, 300
+    big = random_operator(rng, n_big, 6 / n_big, np.float32)  # a seed reaches most rows within 8 steps
     a = kernel.as_operator(sp.block_diag([big, sp.eye_array(n_small) * 0.5]), dtype=np.float32)
     n = n_big + n_small
     n_cols = 96  # six blocks: even blocks seeded in the connected part, odd blocks on isolated nodes
