@@ -107,9 +107,10 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
   std::vector<std::vector<std::int32_t>> rows(static_cast<std::size_t>(nb));
   std::vector<char> in_tile(static_cast<std::size_t>(nb), 0);  // keep a block's responses only if a tile needs them
   for (std::int64_t k = 0; k < 2 * n_tiles; ++k) in_tile[static_cast<std::size_t>(tile_pairs[k])] = 1;
-  // blocks in waves of W, each block in its own N x kBlock buffer (kept zero between blocks: finish
-  // clears what the block wrote)
-  const std::int64_t W = std::min<std::int64_t>(nb, 4 * std::max(1, n_threads));
+  // blocks in waves of W, each block in its own N x kBlock buffer (kept by the thread from one call to
+  // the next, zero between blocks: finish clears what the block wrote). Two blocks per thread: the
+  // 100,000-cell case's peak memory grew by 60 MB with four, which were not faster on Kang 2018.
+  const std::int64_t W = std::min<std::int64_t>(nb, 2 * std::max(1, n_threads));
   T* slots = kept_zero_slots<T>(static_cast<std::size_t>(W * N * kBlock));
   std::int64_t b0 = 0;  // the wave's first block
   auto out_of = [&](std::int64_t b) { return slots + b * N * kBlock; };
