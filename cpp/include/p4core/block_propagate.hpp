@@ -333,9 +333,10 @@ constexpr double kTeamBytes = 8.0 * (1 << 20);
 //   3. the others one after another, each by the whole team (its rows split between the threads, a
 //      barrier per step; block_steps) in the scratch of the region's first thread;
 //   4. finish(b, out, r) of the blocks of 3, in parallel.
-// out_of(b) is block b's own N x kBlock buffer: u in, the response out (read by finish). Two threads stepping one block share its source rows in cache:
-// the steps of the Kang 2018 operator's 64-column blocks ran 1.2-1.5x faster on 2 threads than with a
-// block per thread, and varied less with the neighbours' load (benchmarks/bench_propagate.py).
+// out_of(b) is block b's own N x kBlock buffer: u in, the response out (read by finish). Two threads
+// stepping one block share one working set in cache: the steps of the Kang 2018 operator's 64-column
+// blocks ran 1.0-1.6x (typically 1.4x) faster on 2 threads than with a block per thread, and varied
+// less with the neighbours' load.
 template <class T, class SeedsOf, class OutOf, class Finish>
 void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, const SeedsOf& seeds_of,
                 const OutOf& out_of, const Finish& finish) {
