@@ -228,6 +228,23 @@ def test_blocked_propagate_matches_reference_and_row_kernel(n, b, density, steps
     assert np.array_equal(x, kernel.propagate(a, u, 0.8, steps, n_threads=1))
 
 
+@pytest.mark.parametrize("steps", [1, 2, 8])
+def test_blocked_propagate_of_a_dense_input(steps):
+    """A block whose every row is non-zero skips the reach search (every row a seed): the same bits as
+    the row kernel, with blocks that do search in the same call."""
+    rng = np.random.default_rng(31)
+    n = 500
+    a = random_operator(rng, n, 0.01, np.float32)
+    u = rng.normal(size=(n, 40)).astype(np.float32)
+    u[:, 32:] = np.where(rng.random((n, 8)) < 0.02, u[:, 32:], 0)  # the last block is sparse
+    x = kernel.propagate(a, u, 0.8, steps)
+    assert rel_err(x, reference.propagate(a, u, 0.8, steps)) < TOL[np.float32]
+    rows = np.concatenate(
+        [kernel.propagate(a, np.ascontiguousarray(u[:, j : j + 1]), 0.8, steps) for j in range(40)], axis=1
+    )
+    assert np.array_equal(x, rows)
+
+
 def _seed_columns(rng: np.random.Generator, n: int, n_cols: int):
     cols = [rng.choice(n, size=rng.integers(0, 4), replace=False) for _ in range(n_cols)]
     ptr = np.concatenate([[0], np.cumsum([len(c) for c in cols])]).astype(np.int64)

@@ -327,7 +327,8 @@ constexpr double kTeamBytes = 8.0 * (1 << 20);
 
 // Blocks [0, w), called by every thread of a parallel region:
 //   1. every block's seeds and reach, blocks in parallel: seeds_of(b, seeds) lists the rows where
-//      block b's u is non-zero (any order) and leaves u in out_of(b) (zero elsewhere);
+//      block b's u is non-zero (any order) and leaves u in out_of(b) (zero elsewhere), or returns true
+//      (the list left as it is) when u is non-zero in every row (a dense input; no search then);
 //   2. the blocks whose working sets, one per thread, fit in kTeamBytes, in parallel, each by one thread
 //      in that thread's scratch, then finish(b, out, r);
 //   3. the others one after another, each by the whole team (its rows split between the threads, a
@@ -350,8 +351,10 @@ void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, cons
 #pragma omp for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < w; ++b) {
     Reach& r = wave.reach[static_cast<std::size_t>(b)];
-    seeds_of(b, own.seeds);
-    reach_of([&st]() -> const OutEdges& { return st.out(); }, st.indptr, st.indices(), own.seeds, K, own.level, r);
+    if (seeds_of(b, own.seeds))
+      reach_all(N, K, r);
+    else
+      reach_of([&st]() -> const OutEdges& { return st.out(); }, st.indptr, st.indices(), own.seeds, K, own.level, r);
     wave.team[static_cast<std::size_t>(b)] =
         nt > 1 && static_cast<double>(nt) * static_cast<double>(r.sorted.size()) * row_bytes >= kTeamBytes;
   }
@@ -489,11 +492,17 @@ void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T 
       run_blocks(
           st, K, w, wave,
           [&](std::int64_t b, std::vector<std::int32_t>& seeds) {
+            bool every = true;  // every row of every chunk
+            for (std::int64_t ch = 0; ch < n_chunks && every; ++ch)
+              every = static_cast<std::int64_t>(found[static_cast<std::size_t>(ch * W + b)].size()) ==
+                      std::min(N, (ch + 1) * chunk) - ch * chunk;
+            if (every) return true;
             seeds.clear();
             for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
               const std::vector<std::int32_t>& f = found[static_cast<std::size_t>(ch * W + b)];
               seeds.insert(seeds.end(), f.begin(), f.end());
             }
+            return false;
           },
           [&](std::int64_t b) { return buf + b * N * kBlock; }, [](std::int64_t, T*, const Reach&) {});
 #pragma omp for schedule(static)

@@ -1,7 +1,8 @@
 // p4core kernel: which rows a block of seeds can reach within K steps of the operator.
 //
 // Owns: OutEdges and out_edges() (fills the transposed structure of a CSR operator a[target, source]),
-// Reach and reach_of() (the rows within K hops of a set of seed rows, by hop level and ascending).
+// Reach and reach_of() (the rows within K hops of a set of seed rows, by hop level and ascending),
+// reach_all() (every row a seed).
 #pragma once
 
 #include <algorithm>
@@ -133,6 +134,16 @@ void reach_of(const Edges& edges, const std::int32_t* indptr, const std::int32_t
     for (std::int32_t i : r.sorted) r.lev.push_back(level[i]);
   }
   for (std::int32_t i : r.order) level[i] = INT_MAX;
+}
+
+// The reach when every row is a seed: every row at level 0 (what reach_of finds, without the search).
+inline void reach_all(std::int64_t n, int K, Reach& r) {
+  const std::size_t un = static_cast<std::size_t>(n);
+  r.order.resize(un);
+  r.sorted.resize(un);
+  r.lev.assign(un, 0);
+  for (std::size_t i = 0; i < un; ++i) r.order[i] = r.sorted[i] = static_cast<std::int32_t>(i);
+  r.count_le.assign(static_cast<std::size_t>(K + 1), n);
 }
 
 }  // namespace p4core

@@ -123,6 +123,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
         out[static_cast<std::int64_t>(seed_row[e]) * kBlock + (c - c0)] += seed_val[e];
         seeds.push_back(seed_row[e]);
       }
+    return false;
   };
   auto finish = [&](std::int64_t blk, T* out, const Reach& r) {
     const std::int64_t c0 = blk * kBlock, c1 = std::min(n_cols, c0 + kBlock);
