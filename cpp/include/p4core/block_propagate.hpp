@@ -324,13 +324,18 @@ struct Wave {
 // shared with other tenants): a block per thread was faster up to 16,000 nodes (3.1 MiB per block),
 // the team from 24,000 nodes on (dense: 4.6 against 5.3 ms) and 1.35x faster at 48,000.
 constexpr double kTeamBytes = 8.0 * (1 << 20);
+// ... and only when every thread's share of the reach has at least this many rows: with many threads
+// the bytes rule alone would hand small blocks to the team, whose per-step barriers would then cost
+// more than the shares' work (a guard; measured only on 2 cores, where the bytes rule decides).
+constexpr std::int64_t kTeamRowsPerThread = 4096;
 
 // Blocks [0, w), called by every thread of a parallel region:
 //   1. every block's seeds and reach, blocks in parallel: seeds_of(b, seeds) lists the rows where
 //      block b's u is non-zero (any order) and leaves u in out_of(b) (zero elsewhere), or returns true
 //      (the list left as it is) when u is non-zero in every row (a dense input; no search then);
-//   2. the blocks whose working sets, one per thread, fit in kTeamBytes, in parallel, each by one thread
-//      in that thread's scratch, then finish(b, out, r);
+//   2. the blocks whose working sets, one per thread, fit in kTeamBytes (or whose reach would give a
+//      thread fewer than kTeamRowsPerThread rows), in parallel, each by one thread in that thread's
+//      scratch, then finish(b, out, r);
 //   3. the others one after another, each by the whole team (its rows split between the threads, a
 //      barrier per step; block_steps) in the scratch of the region's first thread;
 //   4. finish(b, out, r) of the blocks of 3, in parallel.
@@ -355,8 +360,9 @@ void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, cons
       reach_all(N, K, r);
     else
       reach_of([&st]() -> const OutEdges& { return st.out(); }, st.indptr, st.indices(), own.seeds, K, own.level, r);
-    wave.team[static_cast<std::size_t>(b)] =
-        nt > 1 && static_cast<double>(nt) * static_cast<double>(r.sorted.size()) * row_bytes >= kTeamBytes;
+    const std::int64_t n_reach = static_cast<std::int64_t>(r.sorted.size());
+    wave.team[static_cast<std::size_t>(b)] = nt > 1 && n_reach >= nt * kTeamRowsPerThread &&
+                                             static_cast<double>(nt) * static_cast<double>(n_reach) * row_bytes >= kTeamBytes;
   }
 #pragma omp for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < w; ++b) {

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
-#include <type_traits>
 #include <vector>
 
 // Runtime dispatch (GCC on x86-64 Linux), the loader picking the widest version this CPU runs, no
@@ -125,8 +124,7 @@ P4CORE_INLINE Row<T, NB> row_add(Row<T, NB> a, const Row<T, NB>& b) {
 // vectors, the masks or-ed together and tested 8 bytes at a time.
 template <class T, int NB>
 P4CORE_INLINE bool row_nonzero(const Row<T, NB>& r) {
-  using Lane = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef Lane mask __attribute__((vector_size(NB)));
+  using mask = decltype(r.v[0] != r.v[0]);  // the compiler's own lane-mask vector type
   mask any = r.v[0] != typename Row<T, NB>::nat{};
 #pragma GCC unroll 16
   for (int j = 1; j < Row<T, NB>::P; ++j) any |= r.v[j] != typename Row<T, NB>::nat{};
