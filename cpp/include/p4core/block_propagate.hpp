@@ -3,8 +3,8 @@
 // Owns: Stepper (the operator as the steps read it: alpha folded into the weights, source and weight in
 // one stream, its out-edges; its buffers kept by the thread between calls), row_sum and block_steps (the
 // K Horner steps of one block, by one thread or by a team sharing its rows), BlockScratch (a thread's
-// buffers), clean_for, Wave and run_blocks (a wave of blocks: every reach, then each block by one thread
-// or by the whole team), kept_reaches / kept_zero_slots / kept_buffer (buffers kept between calls),
+// buffers), needs_clean, Wave and run_blocks (a wave of blocks: every reach, then each block by one thread
+// or by the whole team), kept_reaches / kept_buffer (buffers kept between calls),
 // wave_in / wave_out and propagate_blocked (a dense N x B input in waves of blocks).
 //
 // Columns are processed in blocks of kBlock (one AVX-512 register of float32); every block runs all
@@ -109,22 +109,13 @@ struct Stepper {
   mutable std::vector<std::int32_t> for_ptr_, for_idx_;
 };
 
-// A buffer of at least n values for this thread, kept from one call to the next (grown, never
-// shrunk; its contents are whatever the last call left).
-template <class T>
+// A buffer of at least n values for this thread, one per Use, kept from one call to the next (grown,
+// never shrunk; zero when new, then whatever its users leave: propagate_blocked's wave buffer any
+// values, screen_terms' block buffers zero again).
+struct WaveUse {};
+struct SlotUse {};
+template <class T, class Use>
 T* kept_buffer(std::size_t n) {
-  thread_local lanes_vector<T> buf;
-  if (buf.size() < n) {
-    lanes_vector<T>().swap(buf);
-    buf.resize(n);
-  }
-  return buf.data();
-}
-
-// A buffer of at least n zeros for this thread, kept from one call to the next (grown, never shrunk):
-// every user leaves it all zero again.
-template <class T>
-T* kept_zero_slots(std::size_t n) {
   thread_local lanes_vector<T> buf;
   if (buf.size() < n) {
     lanes_vector<T>().swap(buf);
@@ -150,16 +141,15 @@ std::pair<std::size_t, std::size_t> reach_part(const Stepper<T>& a, const Reach&
   const std::size_t n_reach = r.sorted.size();
   if (n_parts <= 1) return {0, n_reach};
   const std::int32_t* indptr = a.indptr;
+  const bool every = static_cast<std::int64_t>(n_reach) == a.n_rows;  // r.sorted is 0..N-1: cut on indptr
+  std::int64_t total = every ? static_cast<std::int64_t>(indptr[a.n_rows]) : 0;
+  if (!every)
+    for (std::int32_t i : r.sorted) total += indptr[i + 1] - indptr[i];
   auto cut = [&](int t) -> std::size_t {
     if (t <= 0) return 0;
     if (t >= n_parts) return n_reach;
-    if (static_cast<std::int64_t>(n_reach) == a.n_rows) {  // every row: r.sorted is 0..N-1, cut on indptr
-      const std::int64_t goal = static_cast<std::int64_t>(indptr[a.n_rows]) * t / n_parts;
-      return static_cast<std::size_t>(std::lower_bound(indptr, indptr + a.n_rows, goal) - indptr);
-    }
-    std::int64_t total = 0;
-    for (std::int32_t i : r.sorted) total += indptr[i + 1] - indptr[i];
     const std::int64_t goal = total * t / n_parts;
+    if (every) return static_cast<std::size_t>(std::lower_bound(indptr, indptr + a.n_rows, goal) - indptr);
     std::int64_t acc = 0;
     std::size_t f = 0;
     while (f < n_reach && acc < goal) {
@@ -246,20 +236,9 @@ struct BlockScratch {
       : p(static_cast<std::size_t>(n * kBlock), T(0)),
         q(static_cast<std::size_t>(n * kBlock), T(0)),
         level(static_cast<std::size_t>(n), INT_MAX) {}
-  void clean() {
-    if (4 * dirty.size() > level.size()) {  // most rows (a block that reached the network): one pass each
-      std::memset(p.data(), 0, sizeof(T) * p.size());
-      std::memset(q.data(), 0, sizeof(T) * q.size());
-    } else {
-      for (std::int32_t i : dirty) {
-        std::fill_n(p.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
-        std::fill_n(q.data() + static_cast<std::int64_t>(i) * kBlock, kBlock, T(0));
-      }
-    }
-    dirty.clear();
-  }
-  // The same as clean(), by one of a team of nt threads (its share of the rows); `dirty` stays as it
-  // is (every thread reads it): whoever sets it next overwrites it.
+  // Zeroes the rows of p and q in `dirty`, by one of a team of nt threads (its share of them; tid 0 of
+  // 1 for all): most rows (a block that reached the network) in one pass each. `dirty` stays as it is
+  // (every thread of a team reads it): whoever sets it next overwrites it.
   void clean_part(int tid, int nt) {
     const std::int64_t n = static_cast<std::int64_t>(level.size());
     if (4 * dirty.size() > level.size()) {
@@ -290,16 +269,10 @@ BlockScratch<T>& thread_scratch(std::int64_t n) {
   return *kept;
 }
 
-// Before a block's steps, its reach known: p and q cleared where the previous block left rows (nothing
-// to clear when every row is within one hop of the seeds: step 1 writes every row of q and step 2
+// Whether p and q must be cleared where the previous block left rows before a block with reach r
+// steps: not when every row is within one hop of the seeds (step 1 writes every row of q and step 2
 // every row of p before either is read).
-template <class T>
-void clean_for(int K, const Reach& r, BlockScratch<T>& s) {
-  if (K >= 2 && r.count_le[1] == static_cast<std::int64_t>(s.level.size()))
-    s.dirty.clear();
-  else
-    s.clean();
-}
+inline bool needs_clean(int K, const Reach& r, std::int64_t n) { return !(K >= 2 && r.count_le[1] == n); }
 
 // n reaches kept by the calling thread from one call to the next (their buffers grown, never shrunk).
 inline std::vector<Reach>& kept_reaches(std::int64_t n) {
@@ -369,7 +342,7 @@ void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, cons
     if (wave.team[static_cast<std::size_t>(b)]) continue;
     const Reach& r = wave.reach[static_cast<std::size_t>(b)];
     T* out = out_of(b);
-    clean_for(K, r, own);
+    if (needs_clean(K, r, N)) own.clean_part(0, 1);
     block_steps(st, r, K, own.p.data(), own.q.data(), out, 0, 1);
     own.dirty = r.order;
     finish(b, out, r);
@@ -380,7 +353,7 @@ void run_blocks(const Stepper<T>& st, int K, std::int64_t w, Wave<T>& wave, cons
     if (!wave.team[static_cast<std::size_t>(b)]) continue;
     any = true;
     const Reach& r = wave.reach[static_cast<std::size_t>(b)];
-    if (!(K >= 2 && r.count_le[1] == N)) s.clean_part(tid, nt);
+    if (needs_clean(K, r, N)) s.clean_part(tid, nt);
     team_barrier();  // p and q clean before any thread steps
     block_steps(st, r, K, s.p.data(), s.q.data(), out_of(b), tid, nt);
 #pragma omp single
@@ -481,7 +454,7 @@ void propagate_blocked(const CsrView<T>& a, const T* u, T* x, std::int64_t B, T 
   const std::int64_t W = wave_blocks(N, nb, n_threads, sizeof(T));
   const std::int64_t chunk = 2048, n_chunks = (N + chunk - 1) / chunk;
   const Stepper<T> st(a, alpha, n_threads);
-  T* buf = kept_buffer<T>(static_cast<std::size_t>(W * N * kBlock));
+  T* buf = kept_buffer<T, WaveUse>(static_cast<std::size_t>(W * N * kBlock));
   // seeds found per row chunk and block (each ascending), joined per block in chunk order
   std::vector<std::vector<std::int32_t>> found(static_cast<std::size_t>(n_chunks * W));
   Wave<T> wave(W);

@@ -111,7 +111,7 @@ void screen_terms(const CsrView<T>& a, const std::int64_t* seed_ptr, const std::
   // the next, zero between blocks: finish clears what the block wrote). Two blocks per thread: the
   // 100,000-cell case's peak memory grew by 60 MB with four, which were not faster on Kang 2018.
   const std::int64_t W = std::min<std::int64_t>(nb, 2 * std::max(1, n_threads));
-  T* slots = kept_zero_slots<T>(static_cast<std::size_t>(W * N * kBlock));
+  T* slots = kept_buffer<T, SlotUse>(static_cast<std::size_t>(W * N * kBlock));
   std::int64_t b0 = 0;  // the wave's first block
   auto out_of = [&](std::int64_t b) { return slots + b * N * kBlock; };
   auto seeds_of = [&](std::int64_t b, std::vector<std::int32_t>& seeds) {
