@@ -2,7 +2,8 @@
 
     python benchmarks/bench_propagate.py [--cells 10] [--genes 5000] [--nnz 500000] [--rhs 256]
 
-Two right-hand sides: a dense random block, and unit perturbations (one seed per column, as a
+Each engine runs at least --repeat times and for at least --min-time seconds (the best reported, the
+median beside it). Two right-hand sides: a dense random block, and unit perturbations (one seed per column, as a
 screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
 GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), the bytes each
 variant must move (per step and column block: the operator, the gathered row of x for every entry and
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import machine  # same folder
@@ -27,12 +27,7 @@ from p4core import kernel
 
 
 def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(machine.timed_runs(fn, repeat))
 
 
 def skewed_operator(n: int, nnz: int, rng: np.random.Generator) -> sp.csr_array:
@@ -59,7 +54,14 @@ def main() -> None:
         "--repeat",
         type=int,
         default=7,
-        help="best of this many runs of each engine (neighbours on a shared machine add noise)",
+        help="at least this many runs of each engine; the best is reported (neighbours on a shared machine "
+        "add noise), the median beside it",
+    )
+    ap.add_argument(
+        "--min-time",
+        type=float,
+        default=1.0,
+        help="and more runs until each engine has run this many seconds (0: exactly --repeat runs)",
     )
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument(
@@ -145,17 +147,30 @@ def main() -> None:
             for eng, w in width.items()
         }
         check = float(np.abs(kernel.propagate(op, u, alpha, args.steps) - scipy_version(u)).max())
-        t_s = best_of(lambda u=u: scipy_version(u), args.repeat)
-        rows = [{"engine": "scipy.sparse", "threads": 1, "seconds": t_s}]
+        ts = machine.timed_runs(lambda u=u: scipy_version(u), args.repeat, args.min_time)
+        t_s, med_s = min(ts), float(np.median(ts))
+        rows = [
+            {"engine": "scipy.sparse", "threads": 1, "seconds": t_s, "median_seconds": med_s, "runs": len(ts)}
+        ]
         for threads in sorted({1, kernel.max_threads()}):
-            t_k = best_of(
-                lambda t=threads, u=u: kernel.propagate(op, u, alpha, args.steps, n_threads=t), args.repeat
+            tk = machine.timed_runs(
+                lambda t=threads, u=u: kernel.propagate(op, u, alpha, args.steps, n_threads=t),
+                args.repeat,
+                args.min_time,
             )
-            rows.append({"engine": "p4core kernel", "threads": threads, "seconds": t_k})
+            rows.append(
+                {
+                    "engine": "p4core kernel",
+                    "threads": threads,
+                    "seconds": min(tk),
+                    "median_seconds": float(np.median(tk)),
+                    "runs": len(tk),
+                }
+            )
         print(f"\n{case} ({u.shape[1]} right-hand sides): max |kernel - scipy| = {check:.2e}")
         print(
             f"{'engine':<24}{'seconds':>10}{'GFLOP/s':>10}{'GB/s':>8}{'moved GB':>10}{'moved GB/s':>12}"
-            f"{'% copy bw':>11}{'vs scipy':>10}"
+            f"{'% copy bw':>11}{'vs scipy':>10}{'median':>9}{'runs':>6}"
         )
         for r in rows:
             r["gflops"] = flops / r["seconds"] / 1e9
@@ -164,11 +179,12 @@ def main() -> None:
             r["moved_gb_per_s"] = moved[r["engine"]] / r["seconds"] / 1e9
             r["share_of_copy_bandwidth"] = r["moved_gb_per_s"] / bandwidth
             r["ratio_vs_scipy"] = t_s / r["seconds"]
+            r["median_ratio_vs_scipy"] = med_s / r["median_seconds"]
             label = f"{r['engine']} x{r['threads']}"
             print(
                 f"{label:<24}{r['seconds']:>10.4f}{r['gflops']:>10.2f}{r['gbytes_per_s']:>8.1f}"
                 f"{r['moved_gb']:>10.3f}{r['moved_gb_per_s']:>12.1f}{100 * r['share_of_copy_bandwidth']:>10.0f}%"
-                f"{r['ratio_vs_scipy']:>10.2f}"
+                f"{r['ratio_vs_scipy']:>10.2f}{r['median_ratio_vs_scipy']:>9.2f}{r['runs']:>6}"
             )
         results[case] = {"max_abs_difference": check, "runs": rows}
 

@@ -1,10 +1,11 @@
 """The machine a benchmark ran on: CPU model, cores, vector extensions and cache sizes (printed beside every
-figure: machines of one kind differ in caches and neighbours)."""
+figure: machines of one kind differ in caches and neighbours), and how a benchmark times a call on it."""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
 
 
@@ -48,3 +49,16 @@ def line() -> str:
 
 if __name__ == "__main__":
     print(line())
+
+
+def timed_runs(fn, repeat: int, min_time: float = 0.0) -> list[float]:
+    """Seconds of each run of ``fn``: at least ``repeat`` runs, and more until ``min_time`` seconds have
+    passed (as timeit's autorange: a short call gets as many chances as a long one to run while the
+    neighbours of a shared machine are quiet)."""
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < repeat or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times

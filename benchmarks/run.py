@@ -26,9 +26,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     runs = [
-        ["bench_propagate.py"] + (["--rhs", "64", "--repeat", "1"] if args.quick else []),
+        ["bench_propagate.py"] + (["--rhs", "64", "--repeat", "1", "--min-time", "0"] if args.quick else []),
         ["bench_propagate.py", "--operator", "skewed", "--cells", "8", "--genes", "6000", "--nnz", "450000"]
-        + (["--rhs", "64", "--repeat", "1"] if args.quick else ["--rhs", "64"]),
+        + (["--rhs", "64", "--repeat", "1", "--min-time", "0"] if args.quick else ["--rhs", "64"]),
+        ["bench_gather.py"] + (["--nodes", "4000", "16000"] if args.quick else []),
         ["bench_screen.py"] + (["--twins", "10", "--pairs-top", "20", "--sample", "5"] if args.quick else []),
         ["bench_end_to_end.py"]
         + (
