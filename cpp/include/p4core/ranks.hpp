@@ -26,6 +26,9 @@ void weighted_rank_sums(std::int64_t n_cells, std::int64_t n_genes, const std::i
                         const std::int64_t* rows, const T* vals, const double* weights /* cells x R */,
                         std::int64_t n_w, const std::int8_t* group, double* rank1, double* ties, double* sum1,
                         double* sum0, int n_threads) {
+#ifndef P4CORE_HAS_OPENMP
+  (void)n_threads;  // a build without OpenMP runs the columns in order
+#endif
   const std::int64_t R = n_w;
   std::vector<double> total1(R, 0.0), total0(R, 0.0);
   for (std::int64_t i = 0; i < n_cells; ++i) {
