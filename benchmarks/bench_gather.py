@@ -2,7 +2,7 @@
 
     python benchmarks/bench_gather.py [--nodes 4000 16000 48000 128000] [--degree 9] [--threads 1]
 
-A dense block of `--columns` columns (64: the issue-25 case) propagated 8 steps through random operators of
+A dense block of `--columns` columns (64: the issue-25 case) propagated `--steps` (8) steps through random operators of
 growing size, `--degree` entries per row, uniform sources. The kernel steps 16 columns at a time (one 64-byte
 row of the source gathered per operator entry), so its time per gathered row is the time over steps x entries x
 blocks. Prints, per size: a block's source buffer (nodes x 64 bytes: where the gathered rows live, L2, L3 or
@@ -31,12 +31,14 @@ def main() -> None:
     ap.add_argument("--columns", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    if args.degree < 1 or args.columns < 1 or min(args.nodes) < 16:
-        ap.error("--degree and --columns must be >= 1 and every --nodes >= 16")
+    if min(args.degree, args.columns, args.steps) < 1 or min(args.nodes) < 16:
+        ap.error("--degree, --columns and --steps must be >= 1 and every --nodes >= 16")
+    row_bytes = kernel.BLOCK * np.dtype(np.float32).itemsize  # one row of a block's buffer
     rng = np.random.default_rng(0)
     print(machine.line())
     print(
-        f"{args.degree} entries per row, {args.columns} columns, {args.steps} steps, float32, kernel on {args.threads} thread(s)"
+        f"{args.degree} entries per row, {args.columns} columns, {args.steps} steps, float32, "
+        f"kernel on {args.threads} thread(s)"
     )
     print(f"{'nodes':>8}{'buffer KiB':>12}{'kernel ns/row':>15}{'scipy ns/entry':>16}{'vs scipy':>10}")
     rows = []
@@ -71,7 +73,7 @@ def main() -> None:
         per = args.steps * nnz
         row = {
             "nodes": n,
-            "buffer_bytes": n * 64,
+            "buffer_bytes": n * row_bytes,
             "kernel_ns_per_row": t_k / (per * -(-args.columns // kernel.BLOCK)) * 1e9,
             "scipy_ns_per_entry": t_s / per * 1e9,
             "ratio_vs_scipy": t_s / t_k,
@@ -79,7 +81,7 @@ def main() -> None:
         }
         rows.append(row)
         print(
-            f"{n:>8}{n * 64 / 1024:>12.0f}{row['kernel_ns_per_row']:>15.2f}"
+            f"{n:>8}{n * row_bytes / 1024:>12.0f}{row['kernel_ns_per_row']:>15.2f}"
             f"{row['scipy_ns_per_entry']:>16.2f}{row['ratio_vs_scipy']:>10.2f}"
         )
     out = Path(__file__).parent / "results" / "gather.json"

@@ -3,8 +3,8 @@
     python benchmarks/bench_propagate.py [--cells 10] [--genes 5000] [--nnz 500000] [--rhs 256]
 
 Each engine runs at least --repeat times and for at least --min-time seconds (the best reported, the
-median beside it). Two right-hand sides: a dense random block, and unit perturbations (one seed per column, as a
-screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
+median beside it). Two right-hand sides: a dense random block, and unit perturbations (one seed per
+column, as a screen propagates its targets). Prints the time of each engine, the ratio to scipy, the achieved
 GFLOP/s and GB/s (minimum traffic: the operator, one read of x and one write per step), the bytes each
 variant must move (per step and column block: the operator, the gathered row of x for every entry and
 the block's read and write) as GB/s and as a share of this machine's measured copy bandwidth (numpy

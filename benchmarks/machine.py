@@ -47,10 +47,6 @@ def line() -> str:
     return f"machine: {d['cpu']}, {d['logical_cpus']} logical CPUs, {d['vector']}, caches {caches}"
 
 
-if __name__ == "__main__":
-    print(line())
-
-
 def timed_runs(fn, repeat: int, min_time: float = 0.0) -> list[float]:
     """Seconds of each run of ``fn``: at least ``repeat`` runs, and more until ``min_time`` seconds have
     passed (as timeit's autorange: a short call gets as many chances as a long one to run while the
@@ -62,3 +58,7 @@ def timed_runs(fn, repeat: int, min_time: float = 0.0) -> list[float]:
         fn()
         times.append(time.perf_counter() - t0)
     return times
+
+
+if __name__ == "__main__":
+    print(line())
